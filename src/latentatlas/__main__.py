@@ -1,0 +1,3 @@
+from latentatlas.cli import main
+
+raise SystemExit(main())

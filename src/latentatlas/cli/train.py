@@ -1,0 +1,80 @@
+"""``latentatlas train CACHE --out RUN``: train the convolutional autoencoder.
+
+Several processes (GPUs or machines) train together when launched through torchrun::
+
+    torchrun --nproc_per_node=2 -m latentatlas train CACHE --out RUN
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _channels(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"channel widths must be positive, got {text!r}")
+    return widths
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the convolutional autoencoder on an image cache",
+        description="Train a plain convolutional autoencoder on the train split of CACHE, "
+        "validate on the held-out split each epoch, checkpoint atomically after every epoch.",
+    )
+    p.add_argument("cache", metavar="CACHE", help="image cache from `latentatlas prepare`")
+    p.add_argument("--out", required=True, metavar="RUN", help="run directory to write")
+    p.add_argument("--epochs", type=int, default=12, help="total epochs (default 12)")
+    p.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
+    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (default 2e-3)")
+    p.add_argument("--loss", choices=("mse", "bce"), default="mse", help="reconstruction loss")
+    p.add_argument("--latent-dim", type=int, default=256, help="latent dimension N (default 256)")
+    p.add_argument(
+        "--channels",
+        type=_channels,
+        default=None,
+        help="encoder widths, one per stride-2 stage (default 32,64,128,256)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1")
+    p.add_argument("--resume", action="store_true", help="continue RUN from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from latentatlas.train import TrainConfig, train
+
+    model_kwargs = {"latent_dim": args.latent_dim}
+    if args.channels:
+        model_kwargs["channels"] = args.channels
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        loss=args.loss,
+        seed=args.seed,
+        device=args.device,
+    )
+    result = train(
+        args.cache,
+        args.out,
+        cfg,
+        model_kwargs=model_kwargs,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    if result is not None:
+        last = result["history"][-1] if result["history"] else {}
+        print(
+            f"wrote {result['checkpoint']}: epoch {result['epoch']}, "
+            f"val MSE {last.get('val_mse', float('nan')):.5f}"
+        )
+    return 0

@@ -1,0 +1,226 @@
+"""Decode, crop and resize images in parallel into an image cache (``latentatlas prepare``)."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from latentatlas import atomic
+from latentatlas.data import cache as cache_format
+from latentatlas.data.sources import Source, assign_split, find_source
+from latentatlas.errors import LatentAtlasError
+
+# CelebA's usual face crop: the centred 140x140 box of a 178x218 aligned image.
+CELEBA_FULL = (178, 218)
+CELEBA_BOX = 140
+MIN_SIDE = 8
+MAX_PIXELS = 64_000_000
+
+CROPS = ("auto", "celeba", "center", "none")
+
+
+def crop_box(width: int, height: int, mode: str) -> tuple[float, float, float, float]:
+    """The (left, top, right, bottom) box to keep, in pixels of a ``width`` x ``height`` image.
+
+    ``celeba`` scales CelebA's 140x140 face box to the actual resolution, so the half-size
+    subset (89x109) and the full set (178x218) give the same face framing.
+    """
+    if mode == "celeba":
+        w = CELEBA_BOX * width / CELEBA_FULL[0]
+        h = CELEBA_BOX * height / CELEBA_FULL[1]
+    elif mode == "center":
+        w = h = min(width, height)
+    elif mode == "none":
+        w, h = width, height
+    else:
+        raise ValueError(f"unknown crop mode {mode!r}")
+    left, top = (width - w) / 2, (height - h) / 2
+    return (left, top, left + w, top + h)
+
+
+def load_image(path: Path, size: int, crop: str) -> tuple[np.ndarray | None, str]:
+    """One image as a uint8 (size, size, 3) array, or None and the reason it was skipped."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > MAX_PIXELS:
+                    return None, f"decompression bomb? {width}x{height} pixels > {MAX_PIXELS}"
+                if min(width, height) < MIN_SIDE:
+                    return None, f"too small: {width}x{height} (sides must be >= {MIN_SIDE} px)"
+                box = crop_box(width, height, crop)
+                if im.format == "JPEG":
+                    # Let libjpeg decode at a reduced scale when the box stays >= size pixels.
+                    scale_w = size / (box[2] - box[0])
+                    scale_h = size / (box[3] - box[1])
+                    im.draft("RGB", (math.ceil(width * scale_w), math.ceil(height * scale_h)))
+                    f = im.size[0] / width, im.size[1] / height
+                    box = (box[0] * f[0], box[1] * f[1], box[2] * f[0], box[3] * f[1])
+                im.load()
+                im = _to_rgb(im)
+                out = im.resize((size, size), Image.Resampling.LANCZOS, box=box)
+                return np.asarray(out, dtype=np.uint8), ""
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        return None, f"decompression bomb: {e}"
+    except Image.UnidentifiedImageError:
+        if path.stat().st_size == 0:
+            return None, "empty file (0 bytes)"
+        return None, "not an image (unidentified format)"
+    except (OSError, SyntaxError, ValueError) as e:
+        return (
+            None,
+            f"corrupt or truncated: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+        )
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        # Composite on white: transparent pixels often hold arbitrary colours.
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def _load_job(job: tuple[Path, int, str]) -> tuple[np.ndarray | None, str]:
+    return load_image(*job)
+
+
+def prepare(
+    src: str | os.PathLike,
+    out: str | os.PathLike,
+    size: int = 64,
+    crop: str = "auto",
+    val_fraction: float = 0.1,
+    workers: int | None = None,
+    limit: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Build an image cache at ``out`` from the images under ``src``; returns its manifest.
+
+    The cache appears at ``out`` only once complete. Unusable files are skipped and listed with
+    their reason in the manifest; a source with no usable image is an error.
+    """
+    if size < MIN_SIDE:
+        raise LatentAtlasError(f"--size must be at least {MIN_SIDE}, got {size}")
+    if crop not in CROPS:
+        raise LatentAtlasError(f"--crop must be one of {', '.join(CROPS)}, got {crop!r}")
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise LatentAtlasError(f"{out} already exists (pass --overwrite to replace it)")
+    source = find_source(src)
+    if limit is not None:
+        source.files, source.ids = source.files[:limit], source.ids[:limit]
+    if crop == "auto":
+        crop = "celeba" if source.layout == "celeba" else "center"
+    workers = max(1, workers or os.cpu_count() or 1)
+
+    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
+        kept, skipped = _decode_all(source, tmp, size, crop, workers, progress)
+        if not kept:
+            reasons = "; ".join(f"{s['file']}: {s['reason']}" for s in skipped[:3])
+            raise LatentAtlasError(f"{source.root}: no usable image ({reasons})")
+        manifest = _write_metadata(tmp, source, kept, skipped, size, crop, val_fraction)
+    return manifest
+
+
+def _decode_all(
+    source: Source, tmp: Path, size: int, crop: str, workers: int, progress: bool
+) -> tuple[list[int], list[dict[str, str]]]:
+    """Decode every file into ``tmp/images.npy`` in order, compacting out the skipped ones."""
+    n = len(source.files)
+    images = np.lib.format.open_memmap(
+        tmp / cache_format.IMAGES, mode="w+", dtype=np.uint8, shape=(n, size, size, 3)
+    )
+    jobs = [(p, size, crop) for p in source.files]
+    kept: list[int] = []
+    skipped: list[dict[str, str]] = []
+    bar = tqdm(total=n, desc="prepare", unit="img", disable=not progress, smoothing=0.1)
+    with _pool(workers) as pool:
+        results = pool.imap(_load_job, jobs, chunksize=32) if pool else map(_load_job, jobs)
+        for i, (arr, reason) in enumerate(results):
+            if arr is None:
+                skipped.append({"file": source.ids[i], "reason": reason})
+            else:
+                images[len(kept)] = arr
+                kept.append(i)
+            bar.update()
+    bar.close()
+    images.flush()
+    del images
+    if len(kept) < n:
+        cache_format.truncate_npy(tmp / cache_format.IMAGES, len(kept))
+    return kept, skipped
+
+
+class _pool:
+    """A process pool, or None (decode inline) for one worker; terminated on any exit."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool = None
+
+    def __enter__(self):  # noqa: ANN204
+        if self.workers > 1:
+            self.pool = get_context("fork" if os.name == "posix" else "spawn").Pool(self.workers)
+        return self.pool
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+
+def _write_metadata(
+    tmp: Path,
+    source: Source,
+    kept: list[int],
+    skipped: list[dict[str, str]],
+    size: int,
+    crop: str,
+    val_fraction: float,
+) -> dict[str, Any]:
+    ids = [source.ids[i] for i in kept]
+    split, split_info = assign_split(ids, source.partition, val_fraction)
+    np.save(tmp / cache_format.IDS, np.array(ids, dtype=str))
+    np.save(tmp / cache_format.SPLIT, split)
+    missing_attributes = 0
+    if source.attribute_names:
+        width = len(source.attribute_names)
+        attrs = np.zeros((len(ids), width), dtype=np.int8)
+        for row, image_id in enumerate(ids):
+            values = source.attributes.get(image_id)
+            if values is None:
+                missing_attributes += 1
+            else:
+                attrs[row] = values
+        np.save(tmp / cache_format.ATTRIBUTES, attrs)
+    manifest = {
+        "format": cache_format.FORMAT,
+        "source": str(source.root.resolve()),
+        "layout": source.layout,
+        "crop": crop,
+        "size": size,
+        "n": len(ids),
+        "n_files": len(source.files),
+        "split": split_info,
+        "attribute_names": source.attribute_names,
+        "attributes_missing": missing_attributes,
+        "skipped": skipped,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    atomic.write_json(tmp / cache_format.MANIFEST, manifest)
+    return manifest

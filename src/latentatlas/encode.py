@@ -1,0 +1,71 @@
+"""Encode an image cache into a z-point store with a checkpoint's encoder."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from latentatlas import atomic
+from latentatlas.checkpoint import checkpoint_path, file_sha256, load_model
+from latentatlas.data.cache import load_cache
+from latentatlas.errors import LatentAtlasError
+from latentatlas.store import write_store_extras
+from latentatlas.tensors import resolve_device, to_tensor
+
+
+def encode(
+    checkpoint: str | os.PathLike,
+    cache_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    batch_size: int = 256,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write the z-points of every cached image to the store ``out``; returns its sidecar."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise LatentAtlasError(f"{out} already exists (pass --overwrite to replace it)")
+    if batch_size < 1:
+        raise LatentAtlasError(f"--batch-size must be positive, got {batch_size}")
+    dev = resolve_device(device)
+    model, state = load_model(checkpoint, dev)
+    cache = load_cache(cache_dir)
+    if cache.size != model.config.image_size:
+        raise LatentAtlasError(
+            f"the model takes {model.config.image_size}px images but {cache_dir} holds "
+            f"{cache.size}px (prepare it with --size {model.config.image_size})"
+        )
+    ckpt_file = checkpoint_path(checkpoint)
+    meta = {
+        "model_sha256": file_sha256(ckpt_file),
+        "checkpoint": str(ckpt_file.resolve()),
+        "model_config": state["model_config"],
+        "image_size": cache.size,
+        "cache": str(Path(cache_dir).resolve()),
+        "source": cache.manifest.get("source"),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    shape = (cache.n, model.config.latent_dim)
+    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
+        z = np.lib.format.open_memmap(tmp / "z.npy", mode="w+", dtype=np.float32, shape=shape)
+        with torch.inference_mode():
+            for start in tqdm(
+                range(0, cache.n, batch_size), desc="encode", unit="batch", disable=not progress
+            ):
+                x = to_tensor(cache.images[start : start + batch_size], dev)
+                z[start : start + len(x)] = model.encode(x).float().cpu().numpy()
+        if not np.isfinite(z).all():
+            raise LatentAtlasError(f"{ckpt_file}: the encoder produced NaN or inf z-points")
+        z.flush()
+        del z
+        write_store_extras(
+            tmp, shape, cache.ids, cache.split, cache.attributes, cache.attribute_names, meta
+        )
+    return {"n": shape[0], "latent_dim": shape[1], **meta}

@@ -1,0 +1,5 @@
+"""The one exception type users see as a clean, one-line error (exit code 2 from the CLI)."""
+
+
+class LatentAtlasError(Exception):
+    """Bad input or an unusable file: the message is shown to the user as is."""

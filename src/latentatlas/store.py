@@ -1,0 +1,182 @@
+"""Z-point stores: the latent vectors of a set of images, as plain arrays (no torch here).
+
+A store is a directory::
+
+    z.npy           float32 (n, N), memory-mappable
+    ids.npy         str (n,)       image ids, as in the image cache
+    split.npy       uint8 (n,)     0 = train, 1 = val, 2 = test (CelebA's partition codes)
+    attributes.npy  int8 (n, A)    +1 / -1, 0 = unknown (only when the images had attributes)
+    store.json      sidecar: latent_dim, n, attribute names, model checksum, image size, ...
+
+``load_store`` also accepts a bare ``.npy`` file of shape (n, N), so latents from any model work;
+its points are all treated as train points.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentatlas import atomic
+from latentatlas.errors import LatentAtlasError
+
+SPLIT_NAMES = ("train", "val", "test")
+TRAIN, VAL, TEST = range(3)
+FORMAT = "latentatlas-store/1"
+
+
+@dataclass
+class ZStore:
+    """z-points with their image ids, split and (optionally) attributes."""
+
+    z: np.ndarray
+    ids: np.ndarray
+    split: np.ndarray
+    attributes: np.ndarray | None = None
+    attribute_names: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.z.shape[0])
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.z.shape[1])
+
+    def subset(self, split: str | int) -> np.ndarray:
+        """z-points of one split: ``"train"``, ``"val"``, ``"test"`` or ``"heldout"`` (val+test)."""
+        if split == "heldout":
+            return np.asarray(self.z[self.split != TRAIN])
+        code = SPLIT_NAMES.index(split) if isinstance(split, str) else int(split)
+        return np.asarray(self.z[self.split == code])
+
+
+def _check_z(z: np.ndarray, where: str, expected_dim: int | None) -> None:
+    if z.ndim != 2:
+        raise LatentAtlasError(f"{where}: z-points must be a 2-D (n, N) array, got shape {z.shape}")
+    if not np.issubdtype(z.dtype, np.floating):
+        raise LatentAtlasError(f"{where}: z-points must be floating point, got dtype {z.dtype}")
+    if z.shape[0] == 0 or z.shape[1] == 0:
+        raise LatentAtlasError(f"{where}: z-point array is empty (shape {z.shape})")
+    if expected_dim is not None and z.shape[1] != expected_dim:
+        raise LatentAtlasError(
+            f"{where}: latent dimension is {z.shape[1]}, expected N = {expected_dim}"
+        )
+    # Chunked so a memory-mapped 200k x 256 store is checked without loading it twice.
+    step = max(1, 2**22 // z.shape[1])
+    for start in range(0, z.shape[0], step):
+        block = np.asarray(z[start : start + step])
+        if not np.isfinite(block).all():
+            row = start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+            raise LatentAtlasError(f"{where}: z-point {row} contains NaN or inf")
+
+
+def _load_npy(path: Path, mmap: bool) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise LatentAtlasError(f"{path}: not a readable .npy array ({e})") from None
+
+
+def load_store(
+    path: str | os.PathLike, *, mmap: bool = True, expected_dim: int | None = None
+) -> ZStore:
+    """Load and validate a store directory or a bare ``(n, N)`` ``.npy`` file.
+
+    Raises :class:`LatentAtlasError` with a one-line message for anything unusable: missing files,
+    wrong shape or dtype, NaN/inf, lengths that disagree, or a latent dimension other than
+    ``expected_dim``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LatentAtlasError(f"{path}: no such store (a store directory or an .npy file)")
+    if path.is_file():
+        z = _load_npy(path, mmap)
+        _check_z(z, str(path), expected_dim)
+        n = z.shape[0]
+        ids = np.array([str(i) for i in range(n)])
+        return ZStore(z, ids, np.zeros(n, np.uint8), meta={"source": str(path)})
+
+    sidecar = path / "store.json"
+    if not (path / "z.npy").is_file() or not sidecar.is_file():
+        raise LatentAtlasError(f"{path}: not a z-point store (needs z.npy and store.json)")
+    meta = _read_json(sidecar)
+    z = _load_npy(path / "z.npy", mmap)
+    _check_z(z, str(path), expected_dim)
+    if meta.get("latent_dim") not in (None, z.shape[1]):
+        raise LatentAtlasError(
+            f"{path}: store.json says N = {meta['latent_dim']} but z.npy has N = {z.shape[1]}"
+        )
+    n = z.shape[0]
+    ids = _load_npy(path / "ids.npy", False) if (path / "ids.npy").is_file() else None
+    split = _load_npy(path / "split.npy", False) if (path / "split.npy").is_file() else None
+    ids = np.array([str(i) for i in range(n)]) if ids is None else ids
+    split = np.zeros(n, np.uint8) if split is None else split.astype(np.uint8)
+    attrs = None
+    if (path / "attributes.npy").is_file():
+        attrs = _load_npy(path / "attributes.npy", False)
+    for name, arr in (("ids", ids), ("split", split), ("attributes", attrs)):
+        if arr is not None and len(arr) != n:
+            raise LatentAtlasError(f"{path}: {name} has {len(arr)} rows but z.npy has {n}")
+    if split.size and split.max() >= len(SPLIT_NAMES):
+        raise LatentAtlasError(f"{path}: split codes must be 0 (train), 1 (val) or 2 (test)")
+    return ZStore(z, ids, split, attrs, list(meta.get("attribute_names", [])), meta)
+
+
+def save_store(
+    path: str | os.PathLike,
+    z: np.ndarray,
+    ids: np.ndarray,
+    split: np.ndarray,
+    attributes: np.ndarray | None = None,
+    attribute_names: list[str] | None = None,
+    meta: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a store directory atomically (it appears complete or not at all)."""
+    z = np.asarray(z, dtype=np.float32)
+    _check_z(z, "z", None)
+    with atomic.atomic_dir(path, overwrite=overwrite) as tmp:
+        np.save(tmp / "z.npy", z)
+        write_store_extras(tmp, z.shape, ids, split, attributes, attribute_names, meta)
+    return Path(path)
+
+
+def write_store_extras(
+    directory: Path,
+    shape: tuple[int, int],
+    ids: np.ndarray,
+    split: np.ndarray,
+    attributes: np.ndarray | None = None,
+    attribute_names: list[str] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Everything of a store but ``z.npy``: for writers that fill z.npy in place (encode)."""
+    n, dim = shape
+    np.save(directory / "ids.npy", np.asarray(ids).astype(str))
+    np.save(directory / "split.npy", np.asarray(split, dtype=np.uint8))
+    if attributes is not None:
+        np.save(directory / "attributes.npy", np.asarray(attributes, dtype=np.int8))
+    sidecar = {
+        "format": FORMAT,
+        "n": int(n),
+        "latent_dim": int(dim),
+        "split_names": list(SPLIT_NAMES),
+        "attribute_names": list(attribute_names or []),
+        **(meta or {}),
+    }
+    atomic.write_json(directory / "store.json", sidecar)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise LatentAtlasError(f"{path}: unreadable JSON ({e})") from None

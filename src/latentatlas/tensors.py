@@ -1,0 +1,37 @@
+"""Moving images between the uint8 NHWC arrays of caches and the float tensors of the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from latentatlas.errors import LatentAtlasError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU; anything else is passed to torch."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise LatentAtlasError(f"unknown device {name!r} ({e})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LatentAtlasError(f"device {name!r} asked for, but CUDA is not available here")
+    return device
+
+
+def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 (B, H, W, 3) → float (B, 3, H, W) in [0, 1].
+
+    Copies the batch (memmap slices are read-only); the permuted NHWC buffer already is
+    channels-last memory, the faster layout for these convs.
+    """
+    x = torch.from_numpy(np.array(images, dtype=np.uint8)).to(device, non_blocking=True)
+    return x.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (B, 3, H, W) in [0, 1] → uint8 (B, H, W, 3)."""
+    x = x.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()

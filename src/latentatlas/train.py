@@ -1,0 +1,281 @@
+"""Training loop of the autoencoder: Adam on a reconstruction loss, one checkpoint per epoch.
+
+Runs in one process, or in several under ``torchrun`` (DistributedDataParallel: gloo on CPU,
+nccl on GPU); each process then takes its share of every batch and rank 0 alone validates and
+writes. A run killed at any point resumes from its last complete epoch with ``resume=True``:
+the weights, the optimizer state, the epoch and step counters, the history and the RNG state are
+in the checkpoint, and each epoch's shuffle is derived from (seed, epoch) alone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from latentatlas import atomic
+from latentatlas.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from latentatlas.data.cache import ImageCache, load_cache
+from latentatlas.errors import LatentAtlasError
+from latentatlas.imaging import image_grid, save_png
+from latentatlas.model import AEConfig, ConvAutoencoder
+from latentatlas.store import TRAIN
+from latentatlas.tensors import resolve_device, to_tensor, to_uint8
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 12
+    batch_size: int = 64  # global: split across processes under torchrun
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.05  # cosine decay from lr to lr * min_lr_ratio over the run
+    loss: str = "mse"  # "mse" or "bce"
+    seed: int = 0
+    device: str = "auto"
+    grid_images: int = 8  # validation images in each epoch's reconstruction grid
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("mse", "bce"):
+            raise LatentAtlasError(f"loss must be 'mse' or 'bce', got {self.loss!r}")
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise LatentAtlasError("epochs, batch size and learning rate must be positive")
+
+
+def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    progress = min(step / max(total_steps, 1), 1.0)
+    return cfg.lr * (
+        cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    )
+
+
+def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    # float32 on purpose: BCE is unsafe under autocast and the loss is cheap.
+    recon = recon.float()
+    if kind == "bce":
+        return F.binary_cross_entropy(recon, x)
+    return F.mse_loss(recon, x)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffle of one epoch, a function of (seed, epoch) only: resumes replay it exactly."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=g)
+
+
+class _Distributed:
+    """Rank/world of this process; initialises the process group when started by torchrun."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.active = self.world > 1
+        if self.active and not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.active:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.active and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _device_for_rank(name: str) -> torch.device:
+    device = resolve_device(name)
+    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
+
+
+@torch.no_grad()
+def evaluate(
+    model: ConvAutoencoder,
+    cache: ImageCache,
+    idx: np.ndarray,
+    device: torch.device,
+    batch_size: int = 256,
+) -> float:
+    """Mean squared error per pixel (images in [0, 1]) over the images ``idx``."""
+    model.eval()
+    total, count = 0.0, 0
+    for start in range(0, len(idx), batch_size):
+        x = to_tensor(cache.images[idx[start : start + batch_size]], device)
+        total += F.mse_loss(model(x).float(), x, reduction="sum").item()
+        count += x.numel()
+    return total / max(count, 1)
+
+
+def train(
+    cache_dir: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    cfg: TrainConfig | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any] | None:
+    """Train (or resume) a run; returns a summary on rank 0 and None on the other ranks."""
+    cfg = cfg or TrainConfig()
+    run_dir = Path(run_dir)
+    ckpt_file = run_dir / CHECKPOINT_NAME
+    if ckpt_file.exists() and not resume:
+        raise LatentAtlasError(
+            f"{run_dir} already holds a checkpoint: pass --resume to continue it, "
+            "or choose another --out"
+        )
+    cache = load_cache(cache_dir)
+    train_idx = np.flatnonzero(cache.split == TRAIN)
+    val_idx = np.flatnonzero(cache.split != TRAIN)
+    device = _device_for_rank(cfg.device)
+    ddp = _Distributed(device)
+    per_rank_batch = max(1, cfg.batch_size // ddp.world)
+    steps_per_epoch = len(train_idx) // (per_rank_batch * ddp.world)
+    if steps_per_epoch == 0:
+        raise LatentAtlasError(
+            f"{cache_dir}: {len(train_idx)} training images, fewer than one batch of "
+            f"{per_rank_batch * ddp.world}"
+        )
+
+    state = load_checkpoint(ckpt_file) if resume and ckpt_file.exists() else None
+    if state is not None:
+        model_cfg = AEConfig.from_dict(state["model_config"])
+        # The stored run keeps its own hyper-parameters; only the epoch count may be extended.
+        cfg = TrainConfig(**{**state["train_config"], "epochs": cfg.epochs, "device": cfg.device})
+    else:
+        try:
+            model_cfg = AEConfig(image_size=cache.size, **(model_kwargs or {}))
+        except ValueError as e:
+            raise LatentAtlasError(f"model does not fit {cache_dir}: {e}") from None
+    if model_cfg.image_size != cache.size:
+        raise LatentAtlasError(
+            f"the model takes {model_cfg.image_size}px images but {cache_dir} holds {cache.size}px"
+        )
+
+    torch.manual_seed(cfg.seed)
+    model = ConvAutoencoder(model_cfg).to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start_epoch, step, history = 0, 0, []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, step, history = state["epoch"], state["step"], list(state["history"])
+        torch.set_rng_state(state["torch_rng"])
+    net = model
+    if ddp.active:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    )
+    total_steps = steps_per_epoch * cfg.epochs
+    grid_idx = val_idx[: cfg.grid_images]
+    if ddp.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    for epoch in range(start_epoch, cfg.epochs):
+        net.train()
+        order = train_idx[epoch_order(len(train_idx), cfg.seed, epoch).numpy()]
+        t0, running = time.perf_counter(), None
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            unit="batch",
+            disable=not (progress and ddp.main),
+            leave=False,
+        )
+        for i in bar:
+            batch = order[i * per_rank_batch * ddp.world : (i + 1) * per_rank_batch * ddp.world]
+            mine = np.sort(batch[ddp.rank :: ddp.world])  # sorted: sequential memmap reads
+            x = to_tensor(cache.images[mine], device)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(cfg, step, total_steps)
+            with autocast:
+                recon = net(x)
+            loss = reconstruction_loss(recon, x, cfg.loss)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+            bar.set_postfix(loss=f"{running:.5f}")
+        bar.close()
+        seconds = time.perf_counter() - t0
+
+        if ddp.main:
+            val_mse = evaluate(model, cache, val_idx, device) if len(val_idx) else float("nan")
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": running,
+                    "val_mse": val_mse,
+                    "seconds": round(seconds, 2),
+                    "images_per_second": round(
+                        steps_per_epoch * per_rank_batch * ddp.world / seconds, 1
+                    ),
+                }
+            )
+            if len(grid_idx):
+                _save_grid(
+                    model, cache, grid_idx, device, run_dir / "recon" / f"epoch_{epoch + 1:03d}.png"
+                )
+            save_checkpoint(
+                ckpt_file,
+                {
+                    "model_config": model_cfg.to_dict(),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "train_config": asdict(cfg),
+                    "epoch": epoch + 1,
+                    "step": step,
+                    "history": history,
+                    "torch_rng": torch.get_rng_state(),
+                    "data": {
+                        "cache": str(Path(cache_dir).resolve()),
+                        "source": cache.manifest.get("source"),
+                        "n_train": len(train_idx),
+                        "n_val": len(val_idx),
+                    },
+                    "world_size": ddp.world,
+                    "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                },
+            )
+            atomic.write_json(run_dir / "history.json", history)
+            if progress:
+                tqdm.write(
+                    f"epoch {epoch + 1}/{cfg.epochs}: train {cfg.loss} {running:.5f}, "
+                    f"val MSE {val_mse:.5f}, {seconds:.0f}s"
+                )
+        ddp.barrier()
+
+    ddp.close()
+    if not ddp.main:
+        return None
+    return {"checkpoint": str(ckpt_file), "epoch": max(cfg.epochs, start_epoch), "history": history}
+
+
+@torch.no_grad()
+def _save_grid(
+    model: ConvAutoencoder, cache: ImageCache, idx: np.ndarray, device: torch.device, path: Path
+) -> None:
+    model.eval()
+    originals = np.asarray(cache.images[idx])
+    recon = to_uint8(model(to_tensor(originals, device)))
+    save_png(image_grid([originals, recon]), path)

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from latentatlas.cli import main
+from latentatlas.data import prepare as prepare_mod
+from latentatlas.data.cache import load_cache
+from latentatlas.data.prepare import crop_box, prepare
+from latentatlas.data.synthetic import make_celeba_layout, make_image_folder
+from latentatlas.errors import LatentAtlasError
+
+
+def _png_bomb(path: Path, width: int = 100_000, height: int = 100_000) -> None:
+    """A tiny PNG that declares 10^10 pixels: a decompression bomb as far as the header goes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def test_crop_box_scales_celeba_face_box_to_the_resolution() -> None:
+    assert crop_box(178, 218, "celeba") == pytest.approx((19, 39, 159, 179))
+    assert crop_box(89, 109, "celeba") == pytest.approx((9.5, 19.5, 79.5, 89.5))
+    assert crop_box(300, 200, "center") == pytest.approx((50, 0, 250, 200))
+    assert crop_box(30, 20, "none") == (0, 0, 30, 20)
+
+
+def test_full_and_half_resolution_celeba_give_the_same_face(tmp_path: Path) -> None:
+    full = make_celeba_layout(tmp_path / "full", 4, size=(178, 218), seed=3)
+    half = tmp_path / "half" / "img_align_celeba"
+    half.mkdir(parents=True)
+    for f in sorted((full / "img_align_celeba").iterdir()):
+        Image.open(f).resize((89, 109), Image.Resampling.LANCZOS).save(half / f.name, quality=95)
+    a = load_cache(prepare(full, tmp_path / "ca", size=32, workers=1, progress=False) and
+                   tmp_path / "ca").images.astype(float)
+    prepare(half.parent, tmp_path / "cb", size=32, workers=1, progress=False)
+    b = load_cache(tmp_path / "cb").images.astype(float)
+    assert a.shape == b.shape == (4, 32, 32, 3)
+    assert np.abs(a - b).mean() < 6  # same framing; only resampling noise differs
+
+
+def test_folder_layout_is_recursive_and_converts_modes(tmp_path: Path) -> None:
+    src = tmp_path / "imgs"
+    make_image_folder(src, 6, size=(50, 40), formats=("png", "jpg", "webp", "bmp"), subfolders=2)
+    Image.new("L", (30, 30), 128).save(src / "gray.png")
+    Image.new("P", (30, 30), 3).save(src / "palette.gif.png")
+    Image.new("RGBA", (30, 40), (255, 0, 0, 0)).save(src / "nested_alpha.png")
+    manifest = prepare(src, tmp_path / "cache", size=24, workers=2, progress=False)
+    cache = load_cache(tmp_path / "cache")
+    assert manifest["layout"] == "folder" and manifest["crop"] == "center"
+    assert cache.images.shape == (9, 24, 24, 3) and cache.images.dtype == np.uint8
+    assert manifest["skipped"] == []
+    alpha_row = list(cache.ids).index("nested_alpha.png")
+    assert (cache.images[alpha_row] == 255).all()  # transparent pixels composited on white
+    assert any(i.startswith("part1/") for i in cache.ids)
+    assert cache.attributes is None
+
+
+def test_bad_inputs_are_skipped_with_reasons(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "imgs"
+    make_image_folder(src, 4, formats=("jpg",))
+    (src / "empty.jpg").write_bytes(b"")
+    good = (src / "face00000.jpg").read_bytes()
+    (src / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (src / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    (src / "notes.jpg").write_text("this is text, not an image")
+    Image.new("RGB", (1, 1)).save(src / "tiny.png")
+    _png_bomb(src / "bomb.png")
+    rc = main(["prepare", str(src), "--out", str(tmp_path / "cache"), "--workers", "2"])
+    assert rc == 0
+    manifest = json.loads((tmp_path / "cache" / "manifest.json").read_text())
+    reasons = {s["file"]: s["reason"] for s in manifest["skipped"]}
+    assert set(reasons) == {"empty.jpg", "truncated.jpg", "corrupt.png", "notes.jpg", "tiny.png",
+                            "bomb.png"}
+    assert reasons["empty.jpg"].startswith("empty file")
+    assert reasons["truncated.jpg"].startswith("corrupt or truncated")
+    assert reasons["notes.jpg"].startswith("not an image")
+    assert reasons["tiny.png"].startswith("too small")
+    assert "bomb" in reasons["bomb.png"]
+    assert all("\n" not in r for r in reasons.values())
+    assert manifest["n"] == 4 and load_cache(tmp_path / "cache").images.shape[0] == 4
+    assert "6 skipped" in capsys.readouterr().out
+
+
+def test_no_usable_image_is_a_clean_error(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "bad"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(b"")
+    assert main(["prepare", str(src), "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("latentatlas prepare: error:")
+    assert "no usable image" in err
+    assert not (tmp_path / "c").exists()
+    (tmp_path / "none").mkdir()
+    assert main(["prepare", str(tmp_path / "none"), "--out", str(tmp_path / "c")]) == 2
+    assert main(["prepare", str(tmp_path / "missing"), "--out", str(tmp_path / "c")]) == 2
+    assert not list(tmp_path.glob(".c.*"))  # no temp directory left behind
+
+
+def test_celeba_layout_split_and_truncated_attributes(tmp_path: Path) -> None:
+    root = make_celeba_layout(tmp_path / "celeba", 40, attribute_rows=30)
+    manifest = prepare(root, tmp_path / "c", size=16, workers=1, progress=False)
+    cache = load_cache(tmp_path / "c")
+    # All in partition 0, like the shared subset: a hash split must hold some images out.
+    assert manifest["split"]["method"] == "hash"
+    assert 0 < manifest["split"]["counts"]["val"] < 40
+    assert cache.attribute_names == ["Smiling", "Eyeglasses", "Dark_Background"]
+    assert manifest["attributes_missing"] == 10
+    assert set(np.unique(cache.attributes[:30])) <= {-1, 1} and (cache.attributes[30:] == 0).all()
+    # Deterministic: same ids, same split.
+    prepare(root, tmp_path / "c2", size=16, workers=2, progress=False)
+    assert np.array_equal(load_cache(tmp_path / "c2").split, cache.split)
+    assert np.array_equal(load_cache(tmp_path / "c2").images, cache.images)
+
+
+def test_official_partition_is_used_when_it_splits(tmp_path: Path) -> None:
+    root = make_celeba_layout(tmp_path / "celeba", 20, partition="official")
+    manifest = prepare(root, tmp_path / "c", size=16, workers=1, progress=False)
+    assert manifest["split"]["method"] == "official"
+    assert manifest["split"]["counts"] == {"train": 12, "val": 4, "test": 4}
+
+
+def test_interrupted_prepare_leaves_no_cache_and_keeps_the_old_one(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    src = tmp_path / "imgs"
+    make_image_folder(src, 6)
+    prepare(src, tmp_path / "c", size=16, workers=1, progress=False)
+    before = (tmp_path / "c" / "images.npy").read_bytes()
+    calls = {"n": 0}
+    real = prepare_mod.load_image
+
+    def dies_midway(*args):
+        calls["n"] += 1
+        if calls["n"] >= 4:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(prepare_mod, "load_image", dies_midway)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(src, tmp_path / "c", size=24, workers=1, progress=False, overwrite=True)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(src, tmp_path / "fresh", size=24, workers=1, progress=False)
+    assert (tmp_path / "c" / "images.npy").read_bytes() == before
+    assert not (tmp_path / "fresh").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "imgs"]
+
+
+def test_existing_output_is_not_overwritten_without_flag(tmp_path: Path) -> None:
+    src = tmp_path / "imgs"
+    make_image_folder(src, 3)
+    prepare(src, tmp_path / "c", size=16, workers=1, progress=False)
+    with pytest.raises(LatentAtlasError, match="--overwrite"):
+        prepare(src, tmp_path / "c", size=16, workers=1, progress=False)
