@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m latentatlas demo --out $(DEMO_DIR)
+	$(BIN)/python -m latentatlas demo --out $(DEMO_DIR) --overwrite
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

@@ -4,9 +4,15 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+from latentatlas.data.prepare import prepare
+from latentatlas.data.synthetic import make_celeba_layout
+from latentatlas.train import TrainConfig, train
 
 # Keep torch to one thread per test process: the suite runs on 2 shared cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(1)
 
 SHARED_CELEBA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "celeba"
 
@@ -16,3 +22,24 @@ def shared_celeba() -> Path:
     if not (SHARED_CELEBA / "img_align_celeba").is_dir():
         pytest.skip("../shared/data/celeba is not present")
     return SHARED_CELEBA
+
+
+TINY_MODEL = {"latent_dim": 8, "channels": (8, 16)}
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """96 cartoon faces in the CelebA layout, prepared at 16x16."""
+    root = tmp_path_factory.mktemp("celeba")
+    make_celeba_layout(root, 96, size=(45, 55), seed=1)
+    out = root.parent / "tiny_cache"
+    prepare(root, out, size=16, workers=1, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "run"
+    train(tiny_cache, out, TrainConfig(epochs=3, batch_size=16, lr=5e-3), TINY_MODEL,
+          progress=False)
+    return out

@@ -21,7 +21,8 @@ def _png_bomb(path: Path, width: int = 100_000, height: int = 100_000) -> None:
     """A tiny PNG that declares 10^10 pixels: a decompression bomb as far as the header goes."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
@@ -162,3 +163,16 @@ def test_existing_output_is_not_overwritten_without_flag(tmp_path: Path) -> None
     prepare(src, tmp_path / "c", size=16, workers=1, progress=False)
     with pytest.raises(LatentAtlasError, match="--overwrite"):
         prepare(src, tmp_path / "c", size=16, workers=1, progress=False)
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    src = tmp_path / "imgs"
+    make_image_folder(src, 3)
+    prepare(src, tmp_path / "c", size=16, workers=1, progress=False)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o777 & ~mask
+    assert stat.S_IMODE((tmp_path / "c" / "manifest.json").stat().st_mode) == 0o666 & ~mask

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from latentatlas import __version__
 from latentatlas.errors import LatentAtlasError
 
-VERBS = ("prepare", "train", "encode")
+VERBS = ("prepare", "train", "encode", "analyze", "theory", "sample", "path", "compare", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

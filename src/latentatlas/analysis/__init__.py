@@ -1,0 +1,73 @@
+"""Analyses of a z-point distribution (numpy/scipy/scikit-learn only, no torch).
+
+Every function takes an ``(n, N)`` array-like and returns plain numbers or a frozen dataclass
+with a JSON-ready ``to_dict()``; random steps take ``random_state``.
+"""
+
+from latentatlas.analysis._json import jsonable
+from latentatlas.analysis._rng import as_rng
+from latentatlas.analysis._validate import check_points
+from latentatlas.analysis.correlation import CorrelationResult, correlations
+from latentatlas.analysis.distribution import (
+    ComponentStats,
+    NormalityResult,
+    component_stats,
+    extreme_components,
+    henze_zirkler,
+    normality,
+    trim_outliers,
+)
+from latentatlas.analysis.gaussian import MahalanobisModel
+from latentatlas.analysis.projections import auto_pairs, confidence_ellipse
+from latentatlas.analysis.radii import (
+    RadiiResult,
+    fit_cube_b,
+    radii,
+    radius_comparison,
+    union_coverage,
+)
+from latentatlas.analysis.shape import ShapeResult, shape
+from latentatlas.analysis.slices import SliceScan, slice_counts, slice_mask, slice_scan
+from latentatlas.analysis.theory import (
+    TheoryTable,
+    cube_radii,
+    cube_radius_monte_carlo,
+    cube_radius_theory,
+    theory_table,
+)
+from latentatlas.analysis.voids import void_shares
+
+__all__ = [
+    "ComponentStats",
+    "CorrelationResult",
+    "MahalanobisModel",
+    "NormalityResult",
+    "RadiiResult",
+    "ShapeResult",
+    "SliceScan",
+    "TheoryTable",
+    "as_rng",
+    "auto_pairs",
+    "check_points",
+    "component_stats",
+    "confidence_ellipse",
+    "correlations",
+    "cube_radii",
+    "cube_radius_monte_carlo",
+    "cube_radius_theory",
+    "extreme_components",
+    "fit_cube_b",
+    "henze_zirkler",
+    "jsonable",
+    "normality",
+    "radii",
+    "radius_comparison",
+    "shape",
+    "slice_counts",
+    "slice_mask",
+    "slice_scan",
+    "theory_table",
+    "trim_outliers",
+    "union_coverage",
+    "void_shares",
+]

@@ -1,0 +1,99 @@
+"""Pairwise correlations between components (issue section 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from latentatlas.analysis._json import jsonable
+from latentatlas.analysis._validate import check_points
+from latentatlas.analysis.gaussian import MahalanobisModel, mean_covariance
+
+ABS_R_QUANTILES = (0.5, 0.9, 0.99)
+
+
+@dataclass(frozen=True, eq=False)  # arrays inside: compare to_dict() instead
+class CorrelationResult:
+    """Pearson correlations of the N components.
+
+    ``corr`` and ``cov`` have shape (N, N) (not in ``to_dict``); ``abs_r`` holds the N(N-1)/2
+    upper-triangle values |r_ij| (i < j, row-major); ``top_positive`` / ``top_negative`` list
+    ``(j1, j2, r)`` with j1 < j2, strongest first (only pairs with r > 0 / r < 0).
+    """
+
+    corr: np.ndarray
+    cov: np.ndarray
+    top_positive: list[tuple[int, int, float]]
+    top_negative: list[tuple[int, int, float]]
+    abs_r: np.ndarray
+    mean_abs_r: float
+    median_abs_r: float
+    max_abs_r: float
+
+    def to_dict(self) -> dict:
+        q = (
+            {str(t): float(np.quantile(self.abs_r, t)) for t in ABS_R_QUANTILES}
+            if len(self.abs_r)
+            else {}
+        )
+        return jsonable(
+            {
+                "N": len(self.corr),
+                "n_pairs": len(self.abs_r),
+                "top_positive": [list(t) for t in self.top_positive],
+                "top_negative": [list(t) for t in self.top_negative],
+                "mean_abs_r": self.mean_abs_r,
+                "median_abs_r": self.median_abs_r,
+                "max_abs_r": self.max_abs_r,
+                "abs_r_quantiles": q,
+            }
+        )
+
+
+def correlations(Z, top: int = 10, *, model: MahalanobisModel | None = None) -> CorrelationResult:
+    """Pearson correlation and covariance matrices, strongest pairs and the spread of |r|.
+
+    Parameters
+    ----------
+    Z : array-like, shape (n, N), n >= 2
+    top : int
+        How many strongest positive and negative pairs to list.
+    model : MahalanobisModel, optional
+        A model fitted on ``Z``: its covariance is reused (no pass over the data).
+
+    Returns
+    -------
+    CorrelationResult
+        A constant component has correlation 0 with every other one (and 1 with itself).
+    """
+    X = check_points(Z, min_rows=2)
+    N = X.shape[1]
+    if model is not None and model.covariance_.shape == (N, N):
+        cov = model.covariance_.copy()
+    else:
+        _, cov = mean_covariance(X)
+    std = np.sqrt(np.diag(cov))
+    safe = np.where(std > 0, std, 1.0)
+    corr = cov / safe[:, None] / safe[None, :]
+    corr[std == 0, :] = 0.0
+    corr[:, std == 0] = 0.0
+    np.clip(corr, -1.0, 1.0, out=corr)  # rounding can push |r| a hair above 1
+    np.fill_diagonal(corr, 1.0)
+    i, j = np.triu_indices(N, k=1)
+    r = corr[i, j]
+    order = np.argsort(-r, kind="stable")
+    pos = [(int(i[o]), int(j[o]), float(r[o])) for o in order[:top] if r[o] > 0]
+    neg = [(int(i[o]), int(j[o]), float(r[o])) for o in order[::-1][:top] if r[o] < 0]
+    abs_r = np.abs(r)
+    has = len(abs_r) > 0
+    return CorrelationResult(
+        corr=corr,
+        cov=cov,
+        top_positive=pos,
+        top_negative=neg,
+        abs_r=abs_r,
+        mean_abs_r=float(abs_r.mean()) if has else float("nan"),
+        median_abs_r=float(np.median(abs_r)) if has else float("nan"),
+        max_abs_r=float(abs_r.max()) if has else float("nan"),
+    )

@@ -1,0 +1,49 @@
+"""The atlas: every analysis of a z-point distribution in one report (``latentatlas analyze``).
+
+``run_atlas`` runs the analyses of :mod:`latentatlas.analysis` in the order of the study and writes
+one directory, atomically::
+
+    index.html     one self-contained page (figures embedded as base64 PNGs), sections 1-9 (10)
+    *.png          every figure as a file too
+    summary.json   every number on the page, plus the sample sizes, seed and b used
+
+Modules, in the order the run uses them:
+
+    run                    run_atlas: input checks, the stages with progress, the header, writing
+    context                AtlasContext, the state the sections share
+    prepare                the cube size b, the pairs, the artificial points
+    sections_distribution  1 components, 2 correlations, 3 shape and position
+    sections_radii         4 radii, 5 uniform-cube theory, 6 the generator
+    sections_geometry      7 projections, 8 slices
+    sections_voids         9 voids
+    sections_verdict       10 the generators' verdict (only with ``verdict=``)
+    helpers                pair parsing, random streams, the BLAS thread limit
+
+No torch here: the input is an ``(n, N)`` array or a :class:`~latentatlas.store.ZStore`.
+"""
+
+from latentatlas.atlas.helpers import check_pairs, parse_pairs
+from latentatlas.atlas.run import run_atlas
+from latentatlas.atlas.sections_geometry import SLICE_SIZES, origin_distance_2d
+from latentatlas.atlas.sections_radii import (
+    STANDARD_NS,
+    THEORY_LABELS,
+    UNION_FACTORS,
+    normalised_radii,
+    theory_rows,
+)
+from latentatlas.atlas.sections_verdict import load_verdict
+
+__all__ = [
+    "SLICE_SIZES",
+    "STANDARD_NS",
+    "THEORY_LABELS",
+    "UNION_FACTORS",
+    "check_pairs",
+    "load_verdict",
+    "normalised_radii",
+    "origin_distance_2d",
+    "parse_pairs",
+    "run_atlas",
+    "theory_rows",
+]

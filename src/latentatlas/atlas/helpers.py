@@ -1,0 +1,78 @@
+"""Pure helpers of the atlas run: component pairs, random streams, BLAS threads, plain dicts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def parse_pairs(specs: Sequence[str]) -> list[tuple[int, int]]:
+    """Parse ``["30,118", "177,242"]`` into index pairs; ValueError (one line) when malformed."""
+    pairs = []
+    for spec in specs:
+        parts = spec.replace(" ", "").split(",")
+        if len(parts) != 2 or not all(p.lstrip("-").isdigit() for p in parts):
+            raise ValueError(f"bad pair {spec!r}: expected two component indices like 30,118")
+        pairs.append((int(parts[0]), int(parts[1])))
+    return pairs
+
+
+def check_pairs(pairs: Sequence[Sequence[int]], dim: int) -> list[tuple[int, int]]:
+    """Validate pairs against the latent dimension N.
+
+    Duplicates are dropped, also reversed ones ((5, 2) after (2, 5)): the first orientation given
+    decides which component is plotted on x.
+    """
+    out: list[tuple[int, int]] = []
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError(f"bad pair {tuple(pair)}: a pair has exactly two component indices")
+        j1, j2 = (int(j) for j in pair)
+        if not (0 <= j1 < dim and 0 <= j2 < dim):
+            raise ValueError(f"pair ({j1}, {j2}) is out of range: components are 0..{dim - 1}")
+        if j1 == j2:
+            raise ValueError(f"pair ({j1}, {j2}) needs two different components")
+        if (j1, j2) not in out and (j2, j1) not in out:
+            out.append((j1, j2))
+    return out
+
+
+def rng(seed: int, purpose: int) -> np.random.Generator:
+    # One independent stream per purpose, so changing e.g. the plot subsample never changes the
+    # artificial points or the held-out split.
+    return np.random.default_rng([int(seed), purpose])
+
+
+def plain(d: dict[str, Any]) -> dict[str, Any]:
+    """The numeric entries of a result dict (e.g. ``prdc``'s), for tables and the summary."""
+    return {k: v for k, v in d.items() if isinstance(v, (int, float, np.integer, np.floating))}
+
+
+def blas_limit(threads: int | None) -> int | None:
+    """How many BLAS threads the run may use (None: leave the library's setting alone).
+
+    The analyses are many medium-sized matrix products on (8192, N) blocks. When other processes
+    already keep the cores busy (training a model next to the analysis is the normal case),
+    multi-threaded OpenBLAS spins against them: measured on 2 loaded cores, the 200,000 x 256
+    atlas took 58 s wall / 32 s CPU with 2 BLAS threads and 27 s / 15 s with 1. So by default
+    only the cores the load average leaves idle are used, at least 1; never more than the BLAS
+    library is already set to (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS stay respected).
+    """
+    from threadpoolctl import threadpool_info
+
+    if threads is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        try:
+            busy = int(round(os.getloadavg()[0]))
+        except OSError:  # no load average on this platform: trust the BLAS setting
+            return None
+        threads = cores - busy
+    threads = max(1, int(threads))
+    current = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return threads if current and threads < max(current) else None

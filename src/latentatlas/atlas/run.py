@@ -1,0 +1,230 @@
+"""``run_atlas``: check the input, run the sections in order with progress, write the report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from latentatlas import atomic
+from latentatlas.atlas.context import AtlasContext
+from latentatlas.atlas.helpers import blas_limit, check_pairs
+from latentatlas.atlas.prepare import prepare
+from latentatlas.atlas.sections_distribution import (
+    section_components,
+    section_correlations,
+    section_shape,
+)
+from latentatlas.atlas.sections_geometry import section_projections, section_slices
+from latentatlas.atlas.sections_radii import section_generator, section_radii, section_theory
+from latentatlas.atlas.sections_verdict import load_verdict, section_verdict, verdict_link
+from latentatlas.atlas.sections_voids import section_voids
+from latentatlas.store import ZStore
+
+if TYPE_CHECKING:
+    from latentatlas.report.html import Page
+
+Stage = Callable[[AtlasContext, "Page"], None]
+
+# In the order of the study; the progress bar names each stage.
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("fit b, pairs, artificial points", prepare),
+    ("1 components", section_components),
+    ("2 correlations", section_correlations),
+    ("3 shape and position", section_shape),
+    ("4 radii", section_radii),
+    ("5 cube theory", section_theory),
+    ("6 generator", section_generator),
+    ("7 projections", section_projections),
+    ("8 slices", section_slices),
+    ("9 voids", section_voids),
+)
+
+
+def run_atlas(
+    Z: np.ndarray | ZStore,
+    out_dir: str | os.PathLike,
+    pairs: Sequence[Sequence[int]] | None = None,
+    b: str | float = "auto",
+    sample: int = 20000,
+    seed: int = 0,
+    progress: bool = True,
+    overwrite: bool = False,
+    *,
+    prdc_sample: int = 5000,
+    plot_points: int = 10000,
+    mc: int = 20000,
+    normality_sample: int = 2000,
+    source: str | None = None,
+    threads: int | None = None,
+    verdict: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Analyse z-points and write the atlas report to ``out_dir``.
+
+    Parameters
+    ----------
+    Z : (n, N) array-like or ZStore
+        The z-points. A store's held-out split (val + test) is the real sample of the voids section.
+    out_dir : directory to write (``index.html``, ``*.png``, ``summary.json``); written atomically,
+        an existing one is replaced only with ``overwrite`` (else ``FileExistsError``).
+    pairs : component pairs to project and slice, in addition to automatically chosen ones.
+    b : ``"auto"`` (fit the cube size to the real radii) or the cube half-width.
+    sample : number of artificial (uniform-cube) points.
+    seed : seed of every random step: same seed, same numbers.
+    prdc_sample : real and artificial points for the k-NN manifold metrics (O(n·m) each).
+    plot_points : at most this many real points per scatter plot (artificial: a quarter).
+    mc : Monte Carlo draws per N for the theory table.
+    normality_sample : subsample for Shapiro–Wilk and Henze–Zirkler.
+    source : how the page names the z-points (e.g. the store path); default from the store.
+    threads : BLAS threads during the run; default: the cores not already busy (never more than
+        the BLAS library's own setting). See :func:`latentatlas.atlas.helpers.blas_limit`.
+    verdict : directory written by ``latentatlas compare`` (its ``verdict.json``): adds section
+        10 with the generators' verdict, linked by a relative path, and ``summary["verdict"]``.
+
+    Returns
+    -------
+    dict : the summary also written to ``summary.json``.
+
+    Raises ValueError (one line) for unusable input: bad array, pairs, b, sample sizes or verdict.
+    """
+    from threadpoolctl import threadpool_limits
+    from tqdm.auto import tqdm
+
+    from latentatlas.analysis import jsonable
+    from latentatlas.report.html import Page
+
+    out_dir = Path(out_dir)
+    # Checked before the minutes of analysis, not after (atomic_dir would refuse at the end).
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} exists (use overwrite to replace it)")
+    ctx = _context(
+        Z,
+        pairs,
+        b,
+        source,
+        sample=sample,
+        seed=seed,
+        prdc_sample=prdc_sample,
+        plot_points=plot_points,
+        mc=mc,
+        normality_sample=normality_sample,
+    )
+    stages = list(STAGES)
+    if verdict is not None:
+        ctx.verdict, verdict_dir = load_verdict(verdict)
+        ctx.verdict_link = verdict_link(verdict_dir, out_dir)
+        stages.append(("10 verdict", section_verdict))
+
+    page = Page(f"latentatlas: where {ctx.n:,} z-points of dimension N = {ctx.dim} live")
+    bar = tqdm(stages, desc="atlas", file=sys.stderr, disable=not progress, unit="section")
+    with threadpool_limits(limits=blas_limit(threads), user_api="blas"):
+        for name, stage in bar:
+            bar.set_postfix_str(name)
+            stage(ctx, page)
+    bar.close()
+
+    _header(ctx, page)
+    ctx.summary["figures"] = sorted(page.pngs)
+    summary = jsonable(ctx.summary)
+    with atomic.atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        page.write(tmp)
+        atomic.write_json(tmp / "summary.json", summary)
+    return summary
+
+
+def _context(
+    Z: np.ndarray | ZStore,
+    pairs: Sequence[Sequence[int]] | None,
+    b: str | float,
+    source: str | None,
+    **sizes: int,
+) -> AtlasContext:
+    """Validate the input and settings (one-line ValueErrors) before any analysis runs."""
+    from latentatlas.analysis import check_points
+
+    store = Z if isinstance(Z, ZStore) else None
+    if source is None:
+        # A bare .npy records its own path as "source"; a store directory's "source" is the
+        # image folder it was encoded from, so it does not name the z-points themselves.
+        meta = store.meta if store is not None else {}
+        source = str(meta["source"]) if "format" not in meta and "source" in meta else "array"
+    z = check_points(store.z if store is not None else Z, min_rows=20)
+    dim = z.shape[1]
+    if dim < 2:
+        raise ValueError(f"need at least 2 latent components, got N = {dim}")
+    if b != "auto":
+        try:
+            b = float(b)
+        except (TypeError, ValueError):
+            raise ValueError(f"b must be 'auto' or a positive number, got {b!r}") from None
+        if not np.isfinite(b) or b <= 0:
+            raise ValueError(f"b must be 'auto' or a positive number, got {b}")
+    lows = {"sample": 20, "prdc_sample": 20, "plot_points": 1, "mc": 100, "normality_sample": 20}
+    for name, low in lows.items():
+        if int(sizes[name]) < low:
+            raise ValueError(f"{name} must be at least {low}, got {sizes[name]}")
+    return AtlasContext(
+        z=z,
+        store=store,
+        source=source,
+        b_arg=b,
+        user_pairs=check_pairs(pairs or [], dim),
+        **{name: int(value) for name, value in sizes.items()},
+    )
+
+
+def _header(ctx: AtlasContext, page: Page) -> None:
+    """Input, settings and the key numbers of the whole study, at the top of the page."""
+    s = ctx.summary
+    split = s["input"]["split"]
+    page.add_header_table(
+        [
+            ("z-points", s["input"]["source"]),
+            ("points n", ctx.n),
+            ("latent dimension N", ctx.dim),
+        ]
+        + [(f"encoded: {k}", v) for k, v in s["input"].get("encoded", {}).items()]
+        + (
+            [("split train / val / test", (split["train"], split["val"], split["test"]))]
+            if split
+            else []
+        )
+        + [
+            ("seed", ctx.seed),
+            ("artificial points (uniform cube)", ctx.sample),
+            (
+                "k-NN metric sample (held-out real = artificial)",
+                s["voids"]["prdc_cube"].get("n_real"),
+            ),
+            ("Monte Carlo draws per N", ctx.mc),
+            ("normality subsample", ctx.normality_sample),
+        ],
+        "Input and settings",
+    )
+    cube = s["voids"]["prdc_cube"]
+    rows: list[tuple[str, Any]] = [
+        ("fitted cube size b", ctx.b_fitted),
+    ]
+    if ctx.b_arg != "auto":
+        rows.append(("b used (given)", ctx.b))
+    rows += [
+        ("Mahalanobis distance of the origin", s["shape"]["origin_mahalanobis"]),
+        (
+            "share of real points further out than the origin",
+            s["shape"]["share_further_than_origin"],
+        ),
+        ("share of real points inside [-b, b]^N", s["shape"]["share_in_cube"]),
+    ]
+    rows += [
+        (f"real points in the slice {tuple(p['pair'])}", p["count"])
+        for p in s["slices"]["pairs"][:2]
+    ]
+    rows += [
+        ("uniform-cube precision", cube.get("precision")),
+        ("uniform-cube coverage", cube.get("coverage")),
+    ]
+    page.add_header_table(rows, "Key numbers")

@@ -1,0 +1,160 @@
+"""Decode what a generator or a path produces: ``latentatlas sample`` and ``latentatlas path``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentatlas import atomic
+from latentatlas.checkpoint import load_model
+from latentatlas.decode import decode
+from latentatlas.errors import LatentAtlasError
+from latentatlas.generators import make_generator, save_generator
+from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
+from latentatlas.imaging import image_grid, save_png
+from latentatlas.model import ConvAutoencoder
+from latentatlas.report.verdict import grid_rows
+from latentatlas.store import ZStore, load_store
+from latentatlas.tensors import resolve_device
+
+PATH_KINDS = ("segment", "circle", "lerp", "slerp")
+
+
+def _load(checkpoint: Any, store: Any, device: str) -> tuple[ConvAutoencoder, ZStore]:
+    model, _ = load_model(checkpoint, resolve_device(device))
+    st = (
+        store
+        if isinstance(store, ZStore)
+        else load_store(store, expected_dim=model.config.latent_dim)
+    )
+    return model, st
+
+
+def train_points(store: ZStore) -> np.ndarray:
+    """The points generators are fitted on: the train split (all points of a bare .npy)."""
+    z = store.subset("train")
+    if len(z) < 2:
+        raise LatentAtlasError(f"only {len(z)} train z-points in the store: nothing to fit on")
+    return np.asarray(z, dtype=np.float64)
+
+
+def sample(
+    checkpoint: str | os.PathLike,
+    store: str | os.PathLike | ZStore,
+    out: str | os.PathLike,
+    generator: str = "mvn",
+    n: int = 64,
+    seed: int = 0,
+    params: dict[str, Any] | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Fit ``generator`` on the train split, draw ``n`` z-points and decode them.
+
+    Writes ``out/grid.png``, ``out/z.npy``, ``out/images.npy`` (uint8 decoded samples),
+    ``out/generator/`` (the fitted generator) and ``out/sample.json``.
+    """
+    if n < 1:
+        raise LatentAtlasError(f"--n must be positive, got {n}")
+    _check_out(out, overwrite)
+    model, st = _load(checkpoint, store, device)
+    try:
+        gen = make_generator(generator, **(params or {})).fit(train_points(st))
+    except ValueError as e:
+        raise LatentAtlasError(str(e)) from None
+    z = gen.sample(n, random_state=seed)
+    images = decode(model, z, progress=progress)
+    info = {
+        "generator": generator,
+        "class": type(gen).__name__,
+        "n": n,
+        "seed": seed,
+        "params": gen.get_params(),
+        "fitted": gen.fitted_params(),
+    }
+    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
+        save_png(image_grid(grid_rows(images)), tmp / "grid.png")
+        np.save(tmp / "z.npy", z.astype(np.float32))
+        np.save(tmp / "images.npy", images)
+        save_generator(gen, tmp / "generator")
+        atomic.write_json(tmp / "sample.json", info)
+    return info
+
+
+def path(
+    checkpoint: str | os.PathLike,
+    store: str | os.PathLike | ZStore,
+    out: str | os.PathLike,
+    kind: str = "segment",
+    pair: Sequence[int] | None = None,
+    between: Sequence[str] | None = None,
+    base: str = "centroid",
+    start: Sequence[float] | None = None,
+    end: Sequence[float] | None = None,
+    radius: float | Sequence[float] | None = None,
+    steps: int = 12,
+    device: str = "auto",
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Decode a path of z-points into an image strip ``out/strip.png`` (plus ``z.npy``,
+    ``path.json``).
+
+    Plane paths (``segment``, ``circle``) move components ``pair`` and hold the others at
+    ``base`` (``"centroid"`` or a real image id). By default the segment runs from the origin's
+    projection to twice the base's — from the void at the origin into the data region — and the
+    circle goes round the base at two standard deviations of each component. ``lerp`` and
+    ``slerp`` interpolate between the real z-points of the two image ids in ``between``.
+    """
+    if kind not in PATH_KINDS:
+        raise LatentAtlasError(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
+    _check_out(out, overwrite)
+    model, st = _load(checkpoint, store, device)
+    info: dict[str, Any] = {"kind": kind, "steps": steps}
+    try:
+        if kind in ("lerp", "slerp"):
+            if not between or len(between) != 2:
+                raise LatentAtlasError(f"{kind} needs two image ids (--between ID1 ID2)")
+            z0, z1 = (_point(st, i) for i in between)
+            z = (lerp if kind == "lerp" else slerp)(z0, z1, steps)
+            info["between"] = list(between)
+        else:
+            if pair is None:
+                raise LatentAtlasError(f"a {kind} path needs a plane (--plane J1,J2)")
+            train = train_points(st)
+            b = train.mean(axis=0) if base == "centroid" else _point(st, base)
+            j = list(pair)
+            if kind == "segment":
+                p0 = np.zeros(2) if start is None else np.asarray(start, float)
+                p1 = 2 * b[j] if end is None else np.asarray(end, float)
+                z = plane_segment(b, pair, p0, p1, steps)
+                info.update(start=p0.tolist(), end=p1.tolist())
+            else:
+                r = 2 * train[:, j].std(axis=0) if radius is None else radius
+                z = plane_circle(b, pair, b[j], r, steps)
+                info["radius"] = np.broadcast_to(np.asarray(r, float), (2,)).tolist()
+            info.update(plane=j, base=base)
+    except ValueError as e:
+        raise LatentAtlasError(str(e)) from None
+    images = decode(model, z)
+    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
+        save_png(image_grid([images]), tmp / "strip.png")
+        np.save(tmp / "z.npy", z.astype(np.float32))
+        atomic.write_json(tmp / "path.json", info)
+    return info
+
+
+def _point(store: ZStore, image_id: str) -> np.ndarray:
+    hits = np.flatnonzero(store.ids == image_id)
+    if not len(hits):
+        raise LatentAtlasError(f"no image id {image_id!r} in the store")
+    return np.asarray(store.z[hits[0]], dtype=np.float64)
+
+
+def _check_out(out: str | os.PathLike, overwrite: bool) -> None:
+    if Path(out).exists() and not overwrite:
+        raise LatentAtlasError(f"{out} already exists (pass --overwrite to replace it)")

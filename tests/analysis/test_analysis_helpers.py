@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from latentatlas.analysis import as_rng, check_points, jsonable
+
+
+def test_check_points_converts_and_validates():
+    X = check_points(np.arange(6, dtype=np.float32).reshape(3, 2))
+    assert X.dtype == np.float64 and X.flags.c_contiguous and X.shape == (3, 2)
+    assert check_points([[1, 2], [3, 4]]).dtype == np.float64
+    with pytest.raises(ValueError, match="2-D"):
+        check_points(np.zeros(5))
+    with pytest.raises(ValueError, match="at least 3 points"):
+        check_points(np.zeros((2, 4)), min_rows=3)
+    with pytest.raises(ValueError, match=r"NaN or inf \(row 1\)"):
+        check_points(np.array([[0.0, 1.0], [np.inf, 0.0]]))
+    with pytest.raises(ValueError, match="no components"):
+        check_points(np.zeros((4, 0)))
+    with pytest.raises(ValueError, match="numeric"):
+        check_points([["a", "b"], ["c", "d"]])
+
+
+def test_as_rng_same_seed_same_stream():
+    assert as_rng(3).random() == as_rng(3).random()
+    g = np.random.default_rng(0)
+    assert as_rng(g) is g
+    assert isinstance(as_rng(None), np.random.Generator)
+    with pytest.raises(ValueError):
+        as_rng("seed")
+    with pytest.raises(ValueError):
+        as_rng(1.5)
+
+
+def test_jsonable_is_strict_json():
+    obj = {
+        "a": np.float32(1.5),
+        "b": np.arange(3),
+        1.25: (np.int64(2), np.bool_(True)),
+        "nan": np.nan,
+        "nested": [np.array([[1.0, np.inf]])],
+    }
+    out = jsonable(obj)
+    text = json.dumps(out, allow_nan=False)
+    assert json.loads(text) == {
+        "a": 1.5,
+        "b": [0, 1, 2],
+        "1.25": [2, True],
+        "nan": None,
+        "nested": [[[1.0, None]]],
+    }

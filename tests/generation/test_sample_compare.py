@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentatlas.cli import main
+from latentatlas.compare import disagreements, judge
+from latentatlas.faces import FaceDetector
+from latentatlas.generators import load_generator
+from latentatlas.store import load_store, save_store
+
+
+@pytest.fixture(scope="module")
+def gauss_store(tmp_path_factory) -> Path:
+    """300 correlated z-points in N = 8 (the tiny model's latent size), 30 % held out."""
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(8, 8))
+    z = rng.normal(size=(300, 8)) @ A + 3.0
+    split = (np.arange(300) % 10 < 3).astype(np.uint8)
+    out = tmp_path_factory.mktemp("gs") / "store"
+    save_store(out, z, np.array([f"img{i:03d}" for i in range(300)]), split)
+    return out
+
+
+def _ctx(train: np.ndarray, held: np.ndarray) -> dict:
+    rng = np.random.default_rng(1)
+    return {"train": train, "held": held, "detector": FaceDetector(),
+            "held_reencoded": held + 0.1 * rng.normal(size=held.shape)}
+
+
+def test_judge_scores_heldout_like_real_and_flags_copies() -> None:
+    rng = np.random.default_rng(0)
+    cov = np.diag(np.linspace(0.5, 3, 6)) + 0.4
+    draw = lambda n: rng.multivariate_normal(np.ones(6), cov, size=n)  # noqa: E731
+    train, held, fresh = draw(3000), draw(600), draw(600)
+    ctx = _ctx(train, held)
+    blank = np.zeros((600, 16, 16, 3), np.uint8)
+    noise = 0.1 * rng.normal(size=fresh.shape)
+
+    real_like = judge(fresh, blank, fresh + noise, ctx, seed=0)
+    assert abs(real_like["two_sample_accuracy"] - 0.5) < 0.08
+    assert real_like["mahalanobis_tail"] < 0.05
+    assert 0.8 < real_like["copy_distance"] < 1.25
+    assert 0.8 < real_like["reencoding_drift"] < 1.25
+    assert real_like["precision"] > 0.6 and real_like["face_rate"] == 0.0
+
+    copies = judge(train[:600], blank, train[:600] + noise, ctx, seed=0)
+    assert copies["copy_distance"] < 0.05
+
+    far = judge(fresh + 20.0, blank, fresh + 20.0 + 5 * noise, ctx, seed=0)
+    assert far["two_sample_accuracy"] > 0.95 and far["mahalanobis_tail"] == 1.0
+    assert far["precision"] == 0.0 and far["reencoding_drift"] > 3
+
+
+def test_disagreement_notes() -> None:
+    rows = [{"generator": "a", "precision": 0.9, "face_rate": 0.1},
+            {"generator": "b", "precision": 0.1, "face_rate": 0.9},
+            {"generator": "c", "precision": 0.7, "face_rate": 0.9}]
+    notes = disagreements(rows)
+    assert len(notes) == 2 and notes[0].startswith("a:") and notes[1].startswith("b:")
+
+
+def test_compare_end_to_end(tiny_run: Path, gauss_store: Path, tmp_path: Path, capsys) -> None:
+    args = ["compare", str(tiny_run), str(gauss_store), "--n", "60", "--generators", "cube",
+            "mvn", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "v")]) == 0
+    printed = capsys.readouterr().out
+    assert "cube" in printed and "mvn" in printed and "index.html" in printed
+    verdict = json.loads((tmp_path / "v" / "verdict.json").read_text())
+    assert [r["generator"] for r in verdict["rows"]] == ["cube", "mvn"]
+    assert verdict["n_heldout"] == 90 and verdict["n_train"] == 210
+    cube, mvn = verdict["rows"]
+    assert cube["mahalanobis_tail"] > mvn["mahalanobis_tail"]
+    assert cube["two_sample_accuracy"] > mvn["two_sample_accuracy"]
+    for name in ("cube", "mvn", "reconstructions"):
+        assert (tmp_path / "v" / f"grid_{name}.png").is_file()
+    assert "The verdict" in (tmp_path / "v" / "index.html").read_text()
+    gen = load_generator(tmp_path / "v" / "generators" / "mvn")
+    assert gen.sample(3, random_state=0).shape == (3, 8)
+    # Same seed, same numbers.
+    assert main([*args, "--out", str(tmp_path / "v2")]) == 0
+    again = json.loads((tmp_path / "v2" / "verdict.json").read_text())
+    strip = lambda v: [{k: x for k, x in r.items() if k != "seconds"} for r in v["rows"]]  # noqa: E731
+    assert strip(again) == strip(verdict)
+    # The atlas links to it.
+    store = load_store(gauss_store)
+    from latentatlas.atlas import run_atlas
+
+    summary = run_atlas(store, tmp_path / "atlas", sample=500, progress=False,
+                        verdict=tmp_path / "v", prdc_sample=200, mc=2000, plot_points=300)
+    assert summary["verdict"]["link"] == "../v/index.html"
+
+
+def test_compare_rejects_bad_input(tiny_run: Path, gauss_store: Path, tmp_path: Path,
+                                   capsys) -> None:
+    np.save(tmp_path / "wrong_n.npy", np.zeros((50, 5)))
+    assert main(["compare", str(tiny_run), str(tmp_path / "wrong_n.npy"), "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "expected N = 8" in capsys.readouterr().err
+    assert main(["compare", str(tiny_run), str(gauss_store), "--n", "5", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_sample_writes_grid_and_generator(tiny_run: Path, gauss_store: Path,
+                                          tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    assert main(["sample", str(tiny_run), str(gauss_store), "--generator", "gmm", "--n", "10",
+                 "--params", '{"n_components": 2}', "--out", str(out), "--quiet"]) == 0
+    z = np.load(out / "z.npy")
+    assert z.shape == (10, 8) and np.load(out / "images.npy").shape == (10, 16, 16, 3)
+    info = json.loads((out / "sample.json").read_text())
+    assert info["class"] == "GaussianMixture" and info["params"]["n_components"] == 2
+    np.testing.assert_allclose(load_generator(out / "generator").sample(10, random_state=0), z,
+                               rtol=1e-6)
+    assert (out / "grid.png").is_file()
+
+
+def test_sample_bad_params_are_clean_errors(tiny_run: Path, gauss_store: Path, tmp_path: Path,
+                                            capsys) -> None:
+    base = ["sample", str(tiny_run), str(gauss_store), "--out", str(tmp_path / "s")]
+    assert main([*base, "--params", "{not json"]) == 2
+    assert main([*base, "--params", '{"bogus": 1}']) == 2
+    assert main([*base, "--generator", "mvn", "--params", '{"shrinkage": 7}']) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("error:") == 3
+
+
+def test_plane_paths_and_interpolation(tiny_run: Path, gauss_store: Path, tmp_path: Path,
+                                       capsys) -> None:
+    store = load_store(gauss_store)
+    assert main(["path", str(tiny_run), str(gauss_store), "--plane", "2,5", "--steps", "7",
+                 "--out", str(tmp_path / "seg")]) == 0
+    z = np.load(tmp_path / "seg" / "z.npy")
+    centroid = store.subset("train").mean(axis=0)
+    moved = np.flatnonzero(np.ptp(z, axis=0) > 1e-6)
+    assert z.shape == (7, 8) and list(moved) == [2, 5]
+    np.testing.assert_allclose(z[0, [2, 5]], 0, atol=1e-6)
+    np.testing.assert_allclose(z[-1, [2, 5]], 2 * centroid[[2, 5]], rtol=1e-5)
+    np.testing.assert_allclose(np.delete(z[3], [2, 5]), np.delete(centroid, [2, 5]), rtol=1e-5)
+
+    assert main(["path", str(tiny_run), str(gauss_store), "--plane", "0,1", "--kind", "circle",
+                 "--radius", "2", "--base", "img007", "--out", str(tmp_path / "circ")]) == 0
+    c = np.load(tmp_path / "circ" / "z.npy")
+    np.testing.assert_allclose(np.hypot(*(c[:, [0, 1]] - store.z[7, [0, 1]]).T), 2, rtol=1e-5)
+
+    assert main(["path", str(tiny_run), str(gauss_store), "--between", "img001", "img002",
+                 "--kind", "slerp", "--steps", "5", "--out", str(tmp_path / "sl")]) == 0
+    s = np.load(tmp_path / "sl" / "z.npy")
+    np.testing.assert_allclose(s[[0, -1]], store.z[[1, 2]], rtol=1e-5)
+    assert (tmp_path / "sl" / "strip.png").is_file()
+    capsys.readouterr()
+    assert main(["path", str(tiny_run), str(gauss_store), "--between", "img001", "nope",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "no image id 'nope'" in capsys.readouterr().err
+    assert main(["path", str(tiny_run), str(gauss_store), "--out", str(tmp_path / "x")]) == 2
