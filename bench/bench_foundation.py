@@ -81,22 +81,29 @@ def main() -> None:
         t0 = time.perf_counter()
         prepare(src, tmp / "cache", size=SIZE, limit=args.n, progress=False)
         ours = n / (time.perf_counter() - t0)
-        print(f"prepare  {ours:8.0f} img/s  plain Pillow loop {base:8.0f} img/s  "
-              f"ratio {ours / base:.2f}  (goal >= 1.5)")
+        print(
+            f"prepare  {ours:8.0f} img/s  plain Pillow loop {base:8.0f} img/s  "
+            f"ratio {ours / base:.2f}  (goal >= 1.5)"
+        )
 
-        result = train(tmp / "cache", tmp / "run", TrainConfig(epochs=1, batch_size=BATCH),
-                       progress=False)
+        result = train(
+            tmp / "cache", tmp / "run", TrainConfig(epochs=1, batch_size=BATCH), progress=False
+        )
         ours = result["history"][-1]["images_per_second"]
         base = random_tensor_steps(min(n, 1920))
-        print(f"train    {ours:8.0f} img/s  random tensors    {base:8.0f} img/s  "
-              f"ratio {ours / base:.2f}  (goal >= 0.9)")
+        print(
+            f"train    {ours:8.0f} img/s  random tensors    {base:8.0f} img/s  "
+            f"ratio {ours / base:.2f}  (goal >= 0.9)"
+        )
 
         t0 = time.perf_counter()
         encode(tmp / "run", tmp / "cache", tmp / "store", progress=False)
         ours = n / (time.perf_counter() - t0)
         base = encoder_compute(n)
-        print(f"encode   {ours:8.0f} img/s  encoder compute   {base:8.0f} img/s  "
-              f"ratio {ours / base:.2f}  (goal >= 0.9)")
+        print(
+            f"encode   {ours:8.0f} img/s  encoder compute   {base:8.0f} img/s  "
+            f"ratio {ours / base:.2f}  (goal >= 0.9)"
+        )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run") / "run"
-    train(tiny_cache, out, TrainConfig(epochs=3, batch_size=16, lr=5e-3), TINY_MODEL,
-          progress=False)
+    train(
+        tiny_cache, out, TrainConfig(epochs=3, batch_size=16, lr=5e-3), TINY_MODEL, progress=False
+    )
     return out

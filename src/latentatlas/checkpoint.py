@@ -12,14 +12,15 @@ import torch
 from latentatlas import atomic
 from latentatlas.errors import LatentAtlasError
 from latentatlas.model import AEConfig, ConvAutoencoder
+from latentatlas.pretrained import resolve
 
 FORMAT = "latentatlas-checkpoint/1"
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
-    """A checkpoint file, or the checkpoint inside a run directory."""
-    path = Path(path)
+    """A checkpoint file, the checkpoint inside a run directory, or a bundled model's name."""
+    path = resolve(path, "checkpoint")
     return path / CHECKPOINT_NAME if path.is_dir() else path
 
 

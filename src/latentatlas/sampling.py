@@ -105,9 +105,9 @@ def path(
     ``path.json``).
 
     Plane paths (``segment``, ``circle``) move components ``pair`` and hold the others at
-    ``base`` (``"centroid"`` or a real image id). By default the segment runs from the origin's
-    projection to twice the base's — from the void at the origin into the data region — and the
-    circle goes round the base at two standard deviations of each component. ``lerp`` and
+    ``base`` (``"centroid"`` or a real image id). By default the segment crosses the data region
+    diagonally, from ``base - 3 sigma`` to ``base + 3 sigma`` in both components (sigma: the train
+    points' standard deviation of each), and the circle goes round the base at 2 sigma. ``lerp`` and
     ``slerp`` interpolate between the real z-points of the two image ids in ``between``.
     """
     if kind not in PATH_KINDS:
@@ -128,13 +128,14 @@ def path(
             train = train_points(st)
             b = train.mean(axis=0) if base == "centroid" else _point(st, base)
             j = list(pair)
+            sigma = train[:, j].std(axis=0)
             if kind == "segment":
-                p0 = np.zeros(2) if start is None else np.asarray(start, float)
-                p1 = 2 * b[j] if end is None else np.asarray(end, float)
+                p0 = b[j] - 3 * sigma if start is None else np.asarray(start, float)
+                p1 = b[j] + 3 * sigma if end is None else np.asarray(end, float)
                 z = plane_segment(b, pair, p0, p1, steps)
                 info.update(start=p0.tolist(), end=p1.tolist())
             else:
-                r = 2 * train[:, j].std(axis=0) if radius is None else radius
+                r = 2 * sigma if radius is None else radius
                 z = plane_circle(b, pair, b[j], r, steps)
                 info["radius"] = np.broadcast_to(np.asarray(r, float), (2,)).tolist()
             info.update(plane=j, base=base)

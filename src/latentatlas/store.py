@@ -23,6 +23,7 @@ import numpy as np
 
 from latentatlas import atomic
 from latentatlas.errors import LatentAtlasError
+from latentatlas.pretrained import resolve
 
 SPLIT_NAMES = ("train", "val", "test")
 TRAIN, VAL, TEST = range(3)
@@ -90,9 +91,9 @@ def load_store(
 
     Raises :class:`LatentAtlasError` with a one-line message for anything unusable: missing files,
     wrong shape or dtype, NaN/inf, lengths that disagree, or a latent dimension other than
-    ``expected_dim``.
+    ``expected_dim``. A bundled store's name (``celeba64``) loads the bundled z-points.
     """
-    path = Path(path)
+    path = resolve(path, "store")
     if not path.exists():
         raise LatentAtlasError(f"{path}: no such store (a store directory or an .npy file)")
     if path.is_file():
@@ -137,9 +138,13 @@ def save_store(
     attribute_names: list[str] | None = None,
     meta: dict[str, Any] | None = None,
     overwrite: bool = False,
+    dtype: type = np.float32,
 ) -> Path:
-    """Write a store directory atomically (it appears complete or not at all)."""
-    z = np.asarray(z, dtype=np.float32)
+    """Write a store directory atomically (it appears complete or not at all).
+
+    ``dtype=np.float16`` halves the size (the bundled store uses it); analyses work in float64.
+    """
+    z = np.asarray(z, dtype=dtype)
     _check_z(z, "z", None)
     with atomic.atomic_dir(path, overwrite=overwrite) as tmp:
         np.save(tmp / "z.npy", z)

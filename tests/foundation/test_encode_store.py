@@ -19,13 +19,27 @@ from latentatlas.tensors import to_tensor
 @pytest.fixture(scope="module")
 def tiny_store(tiny_run: Path, tiny_cache: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("store") / "z"
-    assert main(["encode", str(tiny_run), str(tiny_cache), "--out", str(out), "--quiet",
-                 "--batch-size", "20"]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(tiny_run),
+                str(tiny_cache),
+                "--out",
+                str(out),
+                "--quiet",
+                "--batch-size",
+                "20",
+            ]
+        )
+        == 0
+    )
     return out
 
 
-def test_encode_writes_a_consistent_store(tiny_store: Path, tiny_run: Path,
-                                          tiny_cache: Path) -> None:
+def test_encode_writes_a_consistent_store(
+    tiny_store: Path, tiny_run: Path, tiny_cache: Path
+) -> None:
     store = load_store(tiny_store, expected_dim=8)
     cache = load_cache(tiny_cache)
     assert store.z.shape == (96, 8) and store.z.dtype == np.float32
@@ -102,13 +116,16 @@ def test_store_validation_errors(tmp_path: Path) -> None:
         load_store(tmp_path / "s")
 
 
-def test_encode_cli_errors(tiny_run: Path, tiny_cache: Path, tiny_store: Path,
-                           tmp_path: Path, capsys) -> None:
+def test_encode_cli_errors(
+    tiny_run: Path, tiny_cache: Path, tiny_store: Path, tmp_path: Path, capsys
+) -> None:
     assert main(["encode", str(tiny_run), str(tiny_cache), "--out", str(tiny_store)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     (tmp_path / "fake.pt").write_bytes(b"\0" * 100)
-    assert main(["encode", str(tmp_path / "fake.pt"), str(tiny_cache), "--out",
-                 str(tmp_path / "o")]) == 2
+    assert (
+        main(["encode", str(tmp_path / "fake.pt"), str(tiny_cache), "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "not a readable checkpoint" in capsys.readouterr().err
     assert main(["encode", str(tiny_run), str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "not an image cache" in capsys.readouterr().err

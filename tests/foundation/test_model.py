@@ -6,9 +6,10 @@ import torch
 from latentatlas.model import AEConfig, ConvAutoencoder
 
 
-@pytest.mark.parametrize(("size", "latent", "channels"), [(64, 256, (32, 64, 128, 256)),
-                                                          (32, 16, (8, 16, 32, 64)),
-                                                          (24, 5, (4, 8, 16))])
+@pytest.mark.parametrize(
+    ("size", "latent", "channels"),
+    [(64, 256, (32, 64, 128, 256)), (32, 16, (8, 16, 32, 64)), (24, 5, (4, 8, 16))],
+)
 def test_shapes_and_output_range(size: int, latent: int, channels: tuple[int, ...]) -> None:
     model = ConvAutoencoder(AEConfig(image_size=size, latent_dim=latent, channels=channels)).eval()
     x = torch.rand(3, 3, size, size)

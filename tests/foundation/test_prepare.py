@@ -25,8 +25,12 @@ def _png_bomb(path: Path, width: int = 100_000, height: int = 100_000) -> None:
         return struct.pack(">I", len(data)) + kind + data + crc
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_crop_box_scales_celeba_face_box_to_the_resolution() -> None:
@@ -42,8 +46,9 @@ def test_full_and_half_resolution_celeba_give_the_same_face(tmp_path: Path) -> N
     half.mkdir(parents=True)
     for f in sorted((full / "img_align_celeba").iterdir()):
         Image.open(f).resize((89, 109), Image.Resampling.LANCZOS).save(half / f.name, quality=95)
-    a = load_cache(prepare(full, tmp_path / "ca", size=32, workers=1, progress=False) and
-                   tmp_path / "ca").images.astype(float)
+    a = load_cache(
+        prepare(full, tmp_path / "ca", size=32, workers=1, progress=False) and tmp_path / "ca"
+    ).images.astype(float)
     prepare(half.parent, tmp_path / "cb", size=32, workers=1, progress=False)
     b = load_cache(tmp_path / "cb").images.astype(float)
     assert a.shape == b.shape == (4, 32, 32, 3)
@@ -81,8 +86,14 @@ def test_bad_inputs_are_skipped_with_reasons(tmp_path: Path, capsys) -> None:
     assert rc == 0
     manifest = json.loads((tmp_path / "cache" / "manifest.json").read_text())
     reasons = {s["file"]: s["reason"] for s in manifest["skipped"]}
-    assert set(reasons) == {"empty.jpg", "truncated.jpg", "corrupt.png", "notes.jpg", "tiny.png",
-                            "bomb.png"}
+    assert set(reasons) == {
+        "empty.jpg",
+        "truncated.jpg",
+        "corrupt.png",
+        "notes.jpg",
+        "tiny.png",
+        "bomb.png",
+    }
     assert reasons["empty.jpg"].startswith("empty file")
     assert reasons["truncated.jpg"].startswith("corrupt or truncated")
     assert reasons["notes.jpg"].startswith("not an image")
@@ -132,8 +143,9 @@ def test_official_partition_is_used_when_it_splits(tmp_path: Path) -> None:
     assert manifest["split"]["counts"] == {"train": 12, "val": 4, "test": 4}
 
 
-def test_interrupted_prepare_leaves_no_cache_and_keeps_the_old_one(tmp_path: Path,
-                                                                   monkeypatch) -> None:
+def test_interrupted_prepare_leaves_no_cache_and_keeps_the_old_one(
+    tmp_path: Path, monkeypatch
+) -> None:
     src = tmp_path / "imgs"
     make_image_folder(src, 6)
     prepare(src, tmp_path / "c", size=16, workers=1, progress=False)

@@ -21,8 +21,14 @@ TINY_ARGS = ["--latent-dim", "8", "--channels", "8,16", "--batch-size", "16", "-
 
 def _cli(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "latentatlas", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "latentatlas", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_training_reduces_loss_and_writes_artefacts(tiny_run: Path) -> None:
@@ -30,7 +36,10 @@ def test_training_reduces_loss_and_writes_artefacts(tiny_run: Path) -> None:
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert history[-1]["val_mse"] < history[0]["val_mse"]
     assert sorted(p.name for p in (tiny_run / "recon").iterdir()) == [
-        "epoch_001.png", "epoch_002.png", "epoch_003.png"]
+        "epoch_001.png",
+        "epoch_002.png",
+        "epoch_003.png",
+    ]
     model, state = load_model(tiny_run)
     assert state["epoch"] == 3 and model.config.latent_dim == 8
     assert model.encode(torch.rand(2, 3, 16, 16)).shape == (2, 8)
@@ -45,16 +54,29 @@ def test_existing_run_needs_resume(tiny_cache: Path, tiny_run: Path, capsys) -> 
 
 def test_model_must_fit_the_cache(tiny_cache: Path, tmp_path: Path) -> None:
     with pytest.raises(LatentAtlasError):
-        train(tiny_cache, tmp_path / "r", TrainConfig(epochs=1),
-              {"channels": (4, 8, 16, 32, 64)}, progress=False)  # 16px cannot halve 5 times
+        train(
+            tiny_cache,
+            tmp_path / "r",
+            TrainConfig(epochs=1),
+            {"channels": (4, 8, 16, 32, 64)},
+            progress=False,
+        )  # 16px cannot halve 5 times
 
 
 def test_kill_and_resume_matches_an_uninterrupted_run(tiny_cache: Path, tmp_path: Path) -> None:
     epochs = "40"
-    straight = _cli("train", str(tiny_cache), "--out", str(tmp_path / "straight"),
-                    "--epochs", epochs, *TINY_ARGS)
-    killed = _cli("train", str(tiny_cache), "--out", str(tmp_path / "killed"),
-                  "--epochs", epochs, *TINY_ARGS)
+    straight = _cli(
+        "train",
+        str(tiny_cache),
+        "--out",
+        str(tmp_path / "straight"),
+        "--epochs",
+        epochs,
+        *TINY_ARGS,
+    )
+    killed = _cli(
+        "train", str(tiny_cache), "--out", str(tmp_path / "killed"), "--epochs", epochs, *TINY_ARGS
+    )
     history = tmp_path / "killed" / "history.json"
     deadline = time.time() + 120
     while not history.exists() and time.time() < deadline and killed.poll() is None:
@@ -66,8 +88,16 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tiny_cache: Path, tmp_path
     done_before = load_checkpoint(tmp_path / "killed")["epoch"]
     assert 1 <= done_before < int(epochs)
 
-    resumed = _cli("train", str(tiny_cache), "--out", str(tmp_path / "killed"),
-                   "--epochs", epochs, "--resume", *TINY_ARGS)
+    resumed = _cli(
+        "train",
+        str(tiny_cache),
+        "--out",
+        str(tmp_path / "killed"),
+        "--epochs",
+        epochs,
+        "--resume",
+        *TINY_ARGS,
+    )
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
     assert straight.wait(timeout=300) == 0, straight.stderr.read()
 
@@ -83,10 +113,28 @@ def test_ddp_two_cpu_processes(tiny_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "latentatlas", "train", str(tiny_cache), "--out", str(out), "--epochs", "3",
-         "--lr", "5e-3", *TINY_ARGS],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "latentatlas",
+            "train",
+            str(tiny_cache),
+            "--out",
+            str(out),
+            "--epochs",
+            "3",
+            "--lr",
+            "5e-3",
+            *TINY_ARGS,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     state = load_checkpoint(out)

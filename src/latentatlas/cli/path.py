@@ -29,9 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="decode z-points along a path: a segment or circle in a coordinate plane, or an "
         "interpolation between two real z-points",
         description="Plane paths move two components and hold the rest at --base; the default "
-        "segment runs from the origin to twice the base (from the void into the data), the "
-        "default circle goes round the base at 2 standard deviations. Writes strip.png, z.npy, "
-        "path.json under --out.",
+        "segment runs from base - 3 sigma to base + 3 sigma in both components, the default "
+        "circle goes round the base at 2 sigma (sigma: each component's standard deviation). "
+        "Writes strip.png, z.npy, path.json under --out.",
     )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
@@ -45,8 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plane", type=_pair, metavar="J1,J2", help="the two components to move")
     p.add_argument("--between", nargs=2, metavar="ID", help="two image ids of the store")
     p.add_argument("--base", default="centroid", help="centroid (default) or an image id")
-    p.add_argument("--start", type=_floats, metavar="X,Y", help="segment start (default 0,0)")
-    p.add_argument("--end", type=_floats, metavar="X,Y", help="segment end (default 2x base)")
+    p.add_argument(
+        "--start", type=_floats, metavar="X,Y", help="segment start (default base - 3 sigma)"
+    )
+    p.add_argument(
+        "--end", type=_floats, metavar="X,Y", help="segment end (default base + 3 sigma)"
+    )
     p.add_argument("--radius", type=_floats, metavar="R[,R2]", help="circle radius or radii")
     p.add_argument("--steps", type=int, default=12, help="points on the path (default 12)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
