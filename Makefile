@@ -28,6 +28,8 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_foundation.py
+	$(BIN)/python bench/bench_atlas.py
+	$(BIN)/python bench/bench_manifold.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache build src/*.egg-info

@@ -24,10 +24,11 @@ def resolve_device(name: str = "auto") -> torch.device:
 def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """uint8 (B, H, W, 3) → float (B, 3, H, W) in [0, 1].
 
-    Copies the batch (memmap slices are read-only); the permuted NHWC buffer already is
-    channels-last memory, the faster layout for these convs.
+    The permuted NHWC buffer already is channels-last memory, the faster layout for these convs.
     """
-    x = torch.from_numpy(np.array(images, dtype=np.uint8)).to(device, non_blocking=True)
+    if not (images.flags.writeable and images.flags.c_contiguous):
+        images = np.array(images, dtype=np.uint8)  # memmap slices are read-only views
+    x = torch.from_numpy(images).to(device, non_blocking=True)
     return x.permute(0, 3, 1, 2).float().div_(255.0)
 
 

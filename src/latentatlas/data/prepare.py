@@ -150,7 +150,11 @@ def _decode_all(
     skipped: list[dict[str, str]] = []
     bar = tqdm(total=n, desc="prepare", unit="img", disable=not progress, smoothing=0.1)
     with _pool(workers) as pool:
-        results = pool.imap(_load_job, jobs, chunksize=32) if pool else map(_load_job, jobs)
+        results = (
+            pool.imap(_load_job, jobs, chunksize=_chunksize(n, workers))
+            if pool
+            else map(_load_job, jobs)
+        )
         for i, (arr, reason) in enumerate(results):
             if arr is None:
                 skipped.append({"file": source.ids[i], "reason": reason})
@@ -164,6 +168,12 @@ def _decode_all(
     if len(kept) < n:
         cache_format.truncate_npy(tmp / cache_format.IMAGES, len(kept))
     return kept, skipped
+
+
+def _chunksize(n: int, workers: int) -> int:
+    # Large chunks amortise inter-process overhead (it halves throughput at 32 on 64px crops);
+    # at least ~8 chunks per worker keep the progress bar moving and the load balanced.
+    return max(16, min(256, n // (8 * workers)))
 
 
 class _pool:
