@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -10,35 +12,47 @@ from latentatlas.model import ConvAutoencoder
 from latentatlas.tensors import to_uint8
 
 
-def _batches(n: int, batch_size: int, progress: bool, desc: str) -> range | tqdm:
-    steps = range(0, n, batch_size)
-    return tqdm(steps, desc=desc, unit="batch", disable=not progress or len(steps) < 4)
-
-
 @torch.inference_mode()
+def _map_batches(
+    model: ConvAutoencoder,
+    z: np.ndarray,
+    out: np.ndarray,
+    fn: Callable[[torch.Tensor], np.ndarray],
+    batch_size: int,
+    progress: bool,
+    desc: str,
+) -> np.ndarray:
+    device = next(model.parameters()).device
+    steps = range(0, len(z), batch_size)
+    for start in tqdm(steps, desc=desc, unit="batch", disable=not progress or len(steps) < 4):
+        batch = torch.from_numpy(z[start : start + batch_size]).to(device)
+        out[start : start + len(batch)] = fn(batch)
+    return out
+
+
 def decode(
     model: ConvAutoencoder, z: np.ndarray, batch_size: int = 256, progress: bool = False
 ) -> np.ndarray:
     """float (n, N) z-points → uint8 (n, H, W, 3) images."""
-    device = next(model.parameters()).device
     z = np.asarray(z, dtype=np.float32)
     size = model.config.image_size
     out = np.empty((len(z), size, size, 3), dtype=np.uint8)
-    for start in _batches(len(z), batch_size, progress, "decode"):
-        batch = torch.from_numpy(z[start : start + batch_size]).to(device)
-        out[start : start + len(batch)] = to_uint8(model.decode(batch))
-    return out
+    return _map_batches(
+        model, z, out, lambda b: to_uint8(model.decode(b)), batch_size, progress, "decode"
+    )
 
 
-@torch.inference_mode()
 def reencode(
     model: ConvAutoencoder, z: np.ndarray, batch_size: int = 256, progress: bool = False
 ) -> np.ndarray:
     """float (n, N) z → float (n, N) E(D(z)), without quantising the decoded images."""
-    device = next(model.parameters()).device
     z = np.asarray(z, dtype=np.float32)
-    out = np.empty_like(z)
-    for start in _batches(len(z), batch_size, progress, "re-encode"):
-        batch = torch.from_numpy(z[start : start + batch_size]).to(device)
-        out[start : start + len(batch)] = model.encode(model.decode(batch)).float().cpu().numpy()
-    return out
+    return _map_batches(
+        model,
+        z,
+        np.empty_like(z),
+        lambda b: model.encode(model.decode(b)).float().cpu().numpy(),
+        batch_size,
+        progress,
+        "re-encode",
+    )

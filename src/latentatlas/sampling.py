@@ -125,6 +125,15 @@ def path(
         else:
             if pair is None:
                 raise LatentAtlasError(f"a {kind} path needs a plane (--plane J1,J2)")
+            if (
+                len(pair) != 2
+                or not all(0 <= j < st.latent_dim for j in pair)
+                or pair[0] == pair[1]
+            ):
+                raise LatentAtlasError(
+                    f"--plane needs two different components in 0..{st.latent_dim - 1}, "
+                    f"got {tuple(pair)}"
+                )
             train = train_points(st)
             b = train.mean(axis=0) if base == "centroid" else _point(st, base)
             j = list(pair)

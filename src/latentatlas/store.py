@@ -81,7 +81,10 @@ def _load_npy(path: Path, mmap: bool) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
-        raise LatentAtlasError(f"{path}: not a readable .npy array ({e})") from None
+        reason = str(e).split(". ")[0].strip() or type(e).__name__
+        if "pickled" in reason:
+            reason = "it holds pickled objects, not numbers"
+        raise LatentAtlasError(f"{path}: not a readable .npy array ({reason})") from None
 
 
 def load_store(

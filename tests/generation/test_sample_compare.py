@@ -271,3 +271,10 @@ def test_plane_paths_and_interpolation(
     )
     assert "no image id 'nope'" in capsys.readouterr().err
     assert main(["path", str(tiny_run), str(gauss_store), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_cli_generator_names_match_the_registry() -> None:
+    from latentatlas.cli import GENERATOR_NAMES
+    from latentatlas.generators import GENERATORS
+
+    assert GENERATOR_NAMES == tuple(GENERATORS)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from latentatlas.atlas.context import AtlasContext
-from latentatlas.report.verdict import COLUMNS
+from latentatlas.report.verdict import COLUMNS, add_verdict_table
 
 if TYPE_CHECKING:
     from latentatlas.report.html import Page
@@ -133,7 +133,6 @@ def verdict_link(verdict_dir: Path, out_dir: Path) -> str:
 def section_verdict(ctx: AtlasContext, page: Page) -> None:
     v, link = ctx.verdict, ctx.verdict_link
     assert v is not None and link is not None  # the stage runs only with a verdict
-    det = v["detector"]
     ctx.summary["verdict"] = {"link": link, **v}
     sec = page.section(
         "verdict",
@@ -146,22 +145,5 @@ def section_verdict(ctx: AtlasContext, page: Page) -> None:
         "section 9; re-encoding drift and copy distance relative to held-out real points (1 = "
         "like real ones).",
     )
-    page.table(
-        sec,
-        [label for _, label in COLUMNS],
-        [[row[key] for key, _ in COLUMNS] for row in v["rows"]],
-        f"Verdict per generator ({len(v['rows'])} generators)",
-    )
-    page.note(
-        sec,
-        f"Face detector {det['name']}: faces found in {_share(det['reconstructions'])} of "
-        f"{det['n']} decoded held-out reconstructions (the ceiling) and in "
-        f"{_share(det['noise'])} of {det['n']} noise images (the floor).",
-    )
-    for note in v["disagreements"] or ["The latent metrics and the face rate agree."]:
-        page.note(sec, note)
+    add_verdict_table(page, sec, v, f"Verdict per generator ({len(v['rows'])} generators)")
     page.link(sec, f"The full verdict with decoded image grids: {link}", link)
-
-
-def _share(x: float | None) -> str:
-    return "–" if x is None else f"{x:.1%}"

@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from latentatlas import __version__
 from latentatlas.errors import LatentAtlasError
 
+# The generator registry's names (latentatlas.generators.GENERATORS, which imports scikit-learn):
+# spelled out here so that --help stays instant; a test keeps the two in step.
+GENERATOR_NAMES = ("cube", "normal", "normal-fit", "percomponent", "mvn", "pca", "gmm")
+
 VERBS = ("prepare", "train", "encode", "analyze", "theory", "sample", "path", "compare", "demo")
 
 

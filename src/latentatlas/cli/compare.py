@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from latentatlas.cli import GENERATOR_NAMES
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from latentatlas.generators import GENERATORS
-
     p = sub.add_parser(
         "compare",
         help="fit, sample, decode and judge every generator; one verdict table",
@@ -22,10 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--generators",
         nargs="+",
-        choices=list(GENERATORS),
+        choices=GENERATOR_NAMES,
         default=None,
         metavar="NAME",
-        help=f"subset of: {', '.join(GENERATORS)} (default: all)",
+        help=f"subset of: {', '.join(GENERATOR_NAMES)} (default: all)",
     )
     p.add_argument("--n", type=int, default=1000, help="samples per generator (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from latentatlas.cli import GENERATOR_NAMES
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from latentatlas.generators import GENERATORS
-
     p = sub.add_parser(
         "sample",
         help="fit a generator on a store, sample z-points and decode them to an image grid",
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--generator", default="mvn", choices=list(GENERATORS), help="default mvn")
+    p.add_argument("--generator", default="mvn", choices=GENERATOR_NAMES, help="default mvn")
     p.add_argument("--n", type=int, default=64, help="samples (default 64)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(

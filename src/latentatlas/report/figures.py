@@ -189,15 +189,7 @@ def radii_figure(
     lo = min(float(r.min()) for r in all_r)
     hi = max(float(r.max()) for r in all_r)
     bins = np.linspace(lo, hi, 120)
-    ax.hist(
-        real_radii,
-        bins=bins,
-        density=True,
-        color=REAL,
-        alpha=0.5,
-        label="real ‖z‖",
-        histtype="stepfilled",
-    )
+    _real_radius_hist(ax, real_radii, bins)
     cmap = _reds(len(cube_radii))
     for c, (b, r) in zip(cmap, sorted(cube_radii.items()), strict=True):
         tags = [t for t, v in (("fitted", b_fitted), ("used", b_used)) if np.isclose(b, v)]
@@ -216,6 +208,18 @@ def radii_figure(
     return fig
 
 
+def _real_radius_hist(ax: Axes, real_radii: np.ndarray, bins: np.ndarray) -> None:
+    ax.hist(
+        real_radii,
+        bins=bins,
+        density=True,
+        color=REAL,
+        alpha=0.5,
+        label="real ‖z‖",
+        histtype="stepfilled",
+    )
+
+
 def union_figure(
     real_radii: np.ndarray,
     union_radii: np.ndarray,
@@ -228,15 +232,7 @@ def union_figure(
     lo = min(float(np.min(real_radii)), float(np.min(union_radii)))
     hi = max(float(np.max(real_radii)), float(np.max(union_radii)))
     bins = np.linspace(lo, hi, 140)
-    ax.hist(
-        real_radii,
-        bins=bins,
-        density=True,
-        color=REAL,
-        alpha=0.5,
-        label="real ‖z‖",
-        histtype="stepfilled",
-    )
+    _real_radius_hist(ax, real_radii, bins)
     ax.hist(
         union_radii,
         bins=bins,

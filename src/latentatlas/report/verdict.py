@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from latentatlas.imaging import image_grid
-from latentatlas.report.html import Page
+from latentatlas.report.html import Page, Section
 
 # (key in a verdict row, column header); "fitted" and "seconds" are shown per generator below.
 COLUMNS = (
@@ -59,19 +59,7 @@ def write_verdict_page(
         ]
     )
     sec = page.section("table", "The verdict", INTRO)
-    page.table(
-        sec,
-        [label for _, label in COLUMNS],
-        [[row[key] for key, _ in COLUMNS] for row in verdict["rows"]],
-    )
-    page.note(
-        sec,
-        f"Face detector {det['name']}: faces in {det['reconstructions']:.1%} of "
-        f"{det['n']} decoded held-out reconstructions (the ceiling) and in "
-        f"{det['noise']:.1%} of {det['n']} noise images (the floor).",
-    )
-    for note in verdict["disagreements"] or ["The latent metrics and the face rate agree."]:
-        page.note(sec, note)
+    add_verdict_table(page, sec, verdict)
 
     sec = page.section(
         "grids",
@@ -101,6 +89,32 @@ def write_verdict_page(
             f"{row['generator']} ({row['class']}), {row['seconds']} s",
         )
     page.write(directory)
+
+
+def add_verdict_table(
+    page: Page, sec: Section, verdict: Mapping[str, Any], caption: str = ""
+) -> None:
+    """The table, the detector's ceiling/floor and the disagreement notes (shared with the
+    atlas's section 10)."""
+    det = verdict["detector"]
+    page.table(
+        sec,
+        [label for _, label in COLUMNS],
+        [[row[key] for key, _ in COLUMNS] for row in verdict["rows"]],
+        caption,
+    )
+    page.note(
+        sec,
+        f"Face detector {det['name']}: faces found in {_share(det['reconstructions'])}"
+        f" of {det['n']} decoded held-out reconstructions (the ceiling) and in "
+        f"{_share(det['noise'])} of {det['n']} noise images (the floor).",
+    )
+    for note in verdict["disagreements"] or ["The latent metrics and the face rate agree."]:
+        page.note(sec, note)
+
+
+def _share(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
 
 
 def grid_rows(images: np.ndarray, side: int = 8) -> list[np.ndarray]:
