@@ -188,3 +188,16 @@ def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
     os.umask(mask)
     assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o777 & ~mask
     assert stat.S_IMODE((tmp_path / "c" / "manifest.json").stat().st_mode) == 0o666 & ~mask
+
+
+def test_shared_celeba_subset_prepares_at_its_own_resolution(
+    shared_celeba: Path, tmp_path: Path
+) -> None:
+    manifest = prepare(shared_celeba, tmp_path / "c", size=32, limit=40, workers=2, progress=False)
+    cache = load_cache(tmp_path / "c")
+    assert manifest["layout"] == "celeba" and manifest["crop"] == "celeba"
+    assert cache.images.shape == (40, 32, 32, 3) and manifest["skipped"] == []
+    assert cache.ids[0] == "000001.jpg" and len(cache.attribute_names) == 40
+    assert set(np.unique(cache.attributes)) == {-1, 1}  # the truncated file covers these rows
+    # All 10k are official "train": the split must fall back to the hash split.
+    assert manifest["split"]["method"] == "hash"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,25 +53,15 @@ def plain(d: dict[str, Any]) -> dict[str, Any]:
 def blas_limit(threads: int | None) -> int | None:
     """How many BLAS threads the run may use (None: leave the library's setting alone).
 
-    The analyses are many medium-sized matrix products on (8192, N) blocks. When other processes
-    already keep the cores busy (training a model next to the analysis is the normal case),
-    multi-threaded OpenBLAS spins against them: measured on 2 loaded cores, the 200,000 x 256
-    atlas took 58 s wall / 32 s CPU with 2 BLAS threads and 27 s / 15 s with 1. So by default
-    only the cores the load average leaves idle are used, at least 1; never more than the BLAS
-    library is already set to (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS stay respected).
+    Default: one. The analyses are many medium-sized matrix products on (8192, N) blocks; when
+    other processes keep the cores busy, multi-threaded OpenBLAS spins against them (measured on
+    2 loaded cores: the 200,000 x 256 atlas took 58 s wall with 2 BLAS threads and 27 s with 1).
+    A fixed count also keeps the numbers independent of the machine's load: a different thread
+    count changes BLAS summation order and so the last bits. ``threads`` never raises the count
+    above the BLAS library's setting (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS stay respected).
     """
     from threadpoolctl import threadpool_info
 
-    if threads is None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            cores = os.cpu_count() or 1
-        try:
-            busy = int(round(os.getloadavg()[0]))
-        except OSError:  # no load average on this platform: trust the BLAS setting
-            return None
-        threads = cores - busy
-    threads = max(1, int(threads))
+    threads = max(1, int(1 if threads is None else threads))
     current = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
     return threads if current and threads < max(current) else None

@@ -80,8 +80,8 @@ def run_atlas(
     mc : Monte Carlo draws per N for the theory table.
     normality_sample : subsample for Shapiro–Wilk and Henze–Zirkler.
     source : how the page names the z-points (e.g. the store path); default from the store.
-    threads : BLAS threads during the run; default: the cores not already busy (never more than
-        the BLAS library's own setting). See :func:`latentatlas.atlas.helpers.blas_limit`.
+    threads : BLAS threads during the run; default 1 (never more than the BLAS library's own
+        setting). See :func:`latentatlas.atlas.helpers.blas_limit`.
     verdict : directory written by ``latentatlas compare`` (its ``verdict.json``): adds section
         10 with the generators' verdict, linked by a relative path, and ``summary["verdict"]``.
 

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--threads",
         type=int,
         default=None,
-        help="BLAS threads (default: the cores the load average leaves idle, at least 1)",
+        help="BLAS threads (default 1: fastest on busy cores, and load-independent numbers)",
     )
     p.add_argument(
         "--verdict",
