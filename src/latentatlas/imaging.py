@@ -26,6 +26,12 @@ def image_grid(rows: list[np.ndarray], pad: int = 2, fill: int = 255) -> Image.I
     return Image.fromarray(canvas)
 
 
+def square_grid(images: np.ndarray, side: int = 8) -> Image.Image:
+    """The first ``side * side`` uint8 (n, H, W, 3) images, ``side`` per row."""
+    images = images[: side * side]
+    return image_grid([images[i : i + side] for i in range(0, len(images), side)])
+
+
 def save_png(image: Image.Image, path: str | os.PathLike) -> Path:
     buf = io.BytesIO()
     image.save(buf, format="PNG")

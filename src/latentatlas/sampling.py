@@ -15,9 +15,8 @@ from latentatlas.decode import decode
 from latentatlas.errors import LatentAtlasError
 from latentatlas.generators import make_generator, save_generator
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
-from latentatlas.imaging import image_grid, save_png
+from latentatlas.imaging import image_grid, save_png, square_grid
 from latentatlas.model import ConvAutoencoder
-from latentatlas.report.verdict import grid_rows
 from latentatlas.store import ZStore, load_store
 from latentatlas.tensors import resolve_device
 
@@ -78,7 +77,7 @@ def sample(
         "fitted": gen.fitted_params(),
     }
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        save_png(image_grid(grid_rows(images)), tmp / "grid.png")
+        save_png(square_grid(images), tmp / "grid.png")
         np.save(tmp / "z.npy", z.astype(np.float32))
         np.save(tmp / "images.npy", images)
         save_generator(gen, tmp / "generator")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas.imaging import image_grid
+from latentatlas.imaging import square_grid
 from latentatlas.report.html import Page, Section
 
 # (key in a verdict row, column header); "fitted" and "seconds" are shown per generator below.
@@ -117,17 +117,13 @@ def _share(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
-def grid_rows(images: np.ndarray, side: int = 8) -> list[np.ndarray]:
-    return [images[i : i + side] for i in range(0, min(len(images), side * side), side)]
-
-
 def slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")
 
 
 def _png(images: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    image_grid(grid_rows(images)).save(buf, format="PNG")
+    square_grid(images).save(buf, format="PNG")
     return buf.getvalue()
 
 
