@@ -101,6 +101,15 @@ def test_bad_inputs_are_skipped_with_reasons(tmp_path: Path, capsys) -> None:
     assert "bomb" in reasons["bomb.png"]
     assert all("\n" not in r for r in reasons.values())
     assert manifest["n"] == 4 and load_cache(tmp_path / "cache").images.shape[0] == 4
+    # Skipped files leave no gaps: the rows equal a cache of the good files alone.
+    good = tmp_path / "good"
+    good.mkdir()
+    for f in src.glob("face*.jpg"):
+        (good / f.name).write_bytes(f.read_bytes())
+    prepare(good, tmp_path / "good_cache", workers=1, progress=False)
+    assert np.array_equal(
+        load_cache(tmp_path / "cache").images, load_cache(tmp_path / "good_cache").images
+    )
     assert "6 skipped" in capsys.readouterr().out
 
 

@@ -94,8 +94,23 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _load_job(job: tuple[Path, int, str]) -> tuple[np.ndarray | None, str]:
-    return load_image(*job)
+# The cache's images.npy, opened once per decoding process: workers write their rows straight
+# into it, so no pixels are pickled between processes (that cost ~15 % of throughput).
+_TARGET: np.ndarray | None = None
+
+
+def _open_target(path: str | None) -> None:
+    global _TARGET
+    _TARGET = None if path is None else np.load(path, mmap_mode="r+")
+
+
+def _decode_into(job: tuple[int, Path, int, str]) -> str:
+    """Decode file ``job[1]`` into row ``job[0]`` of the cache; '' or the reason it was skipped."""
+    row, path, size, crop = job
+    arr, reason = load_image(path, size, crop)
+    if arr is not None:
+        _TARGET[row] = arr
+    return reason
 
 
 def prepare(
@@ -142,31 +157,33 @@ def _decode_all(
 ) -> tuple[list[int], list[dict[str, str]]]:
     """Decode every file into ``tmp/images.npy`` in order, compacting out the skipped ones."""
     n = len(source.files)
-    images = np.lib.format.open_memmap(
-        tmp / cache_format.IMAGES, mode="w+", dtype=np.uint8, shape=(n, size, size, 3)
-    )
-    jobs = [(p, size, crop) for p in source.files]
+    target = tmp / cache_format.IMAGES
+    np.lib.format.open_memmap(target, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+    jobs = [(i, p, size, crop) for i, p in enumerate(source.files)]
     kept: list[int] = []
     skipped: list[dict[str, str]] = []
     bar = tqdm(total=n, desc="prepare", unit="img", disable=not progress, smoothing=0.1)
-    with _pool(workers) as pool:
+    with _pool(workers, target) as pool:
         results = (
-            pool.imap(_load_job, jobs, chunksize=_chunksize(n, workers))
+            pool.imap(_decode_into, jobs, chunksize=_chunksize(n, workers))
             if pool
-            else map(_load_job, jobs)
+            else map(_decode_into, jobs)
         )
-        for i, (arr, reason) in enumerate(results):
-            if arr is None:
+        for i, reason in enumerate(results):
+            if reason:
                 skipped.append({"file": source.ids[i], "reason": reason})
             else:
-                images[len(kept)] = arr
                 kept.append(i)
             bar.update()
     bar.close()
-    images.flush()
-    del images
-    if len(kept) < n:
-        cache_format.truncate_npy(tmp / cache_format.IMAGES, len(kept))
+    if skipped:
+        images = np.load(target, mmap_mode="r+")
+        for row, i in enumerate(kept):  # row <= i: moving rows up never overwrites unread ones
+            if row != i:
+                images[row] = images[i]
+        images.flush()
+        del images
+        cache_format.truncate_npy(target, len(kept))
     return kept, skipped
 
 
@@ -177,21 +194,27 @@ def _chunksize(n: int, workers: int) -> int:
 
 
 class _pool:
-    """A process pool, or None (decode inline) for one worker; terminated on any exit."""
+    """A process pool with the cache open in every worker, or None (decode inline, cache open
+    here) for one worker; terminated and the cache closed on any exit."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, target: Path) -> None:
         self.workers = workers
+        self.target = str(target)
         self.pool = None
 
     def __enter__(self):  # noqa: ANN204
         if self.workers > 1:
-            self.pool = get_context("fork" if os.name == "posix" else "spawn").Pool(self.workers)
+            context = get_context("fork" if os.name == "posix" else "spawn")
+            self.pool = context.Pool(self.workers, _open_target, (self.target,))
+        else:
+            _open_target(self.target)
         return self.pool
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.terminate()
             self.pool.join()
+        _open_target(None)
 
 
 def _write_metadata(
