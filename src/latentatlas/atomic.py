@@ -15,6 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from latentatlas.errors import LatentAtlasError
+
+
+def check_new(path: str | os.PathLike, overwrite: bool) -> None:
+    """Refuse an existing output up front, before any expensive work (``atomic_dir`` would
+    refuse it too, but only at the end)."""
+    if Path(path).exists() and not overwrite:
+        raise LatentAtlasError(f"{path} already exists (pass --overwrite to replace it)")
+
 
 def _umask() -> int:
     mask = os.umask(0)

@@ -99,8 +99,7 @@ def run_compare(
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
     ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise LatentAtlasError(f"{out} already exists (pass --overwrite to replace it)")
+    atomic.check_new(out, overwrite)
     names = list(generators or GENERATORS)
     unknown = [g for g in names if g not in GENERATORS]
     if unknown:
@@ -148,9 +147,7 @@ def run_compare(
             save_generator(gen, tmp / "generators" / name)
             np.save(tmp / "generators" / name / "samples.npy", z.astype(np.float32))
         verdict = {
-            "checkpoint": str(checkpoint_path(checkpoint))
-            if not isinstance(checkpoint, ZStore)
-            else "",
+            "checkpoint": str(checkpoint_path(checkpoint)),
             "n": n,
             "seed": seed,
             "n_train": len(train),

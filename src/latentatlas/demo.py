@@ -22,7 +22,6 @@ from latentatlas import atomic
 from latentatlas.analysis import auto_pairs
 from latentatlas.atlas import run_atlas
 from latentatlas.compare import run_compare
-from latentatlas.errors import LatentAtlasError
 from latentatlas.pretrained import celeba64
 from latentatlas.report.html import Page
 from latentatlas.sampling import path
@@ -48,8 +47,7 @@ def run_demo(
     """
     cfg = {**DEMO_SETTINGS, **(settings or {})}
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise LatentAtlasError(f"{out} already exists (pass --overwrite to replace it)")
+    atomic.check_new(out, overwrite)
     model, store = celeba64()
     pair = auto_pairs(store.z, k=1)[0]
     steps = tqdm(total=4, desc="demo", unit="step", disable=not progress)

@@ -30,8 +30,7 @@ def encode(
 ) -> dict[str, Any]:
     """Write the z-points of every cached image to the store ``out``; returns its sidecar."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise LatentAtlasError(f"{out} already exists (pass --overwrite to replace it)")
+    atomic.check_new(out, overwrite)
     if batch_size < 1:
         raise LatentAtlasError(f"--batch-size must be positive, got {batch_size}")
     dev = resolve_device(device)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,7 +59,7 @@ def sample(
     """
     if n < 1:
         raise LatentAtlasError(f"--n must be positive, got {n}")
-    _check_out(out, overwrite)
+    atomic.check_new(out, overwrite)
     model, st = _load(checkpoint, store, device)
     try:
         gen = make_generator(generator, **(params or {})).fit(train_points(st))
@@ -111,7 +110,7 @@ def path(
     """
     if kind not in PATH_KINDS:
         raise LatentAtlasError(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
-    _check_out(out, overwrite)
+    atomic.check_new(out, overwrite)
     model, st = _load(checkpoint, store, device)
     info: dict[str, Any] = {"kind": kind, "steps": steps}
     try:
@@ -162,8 +161,3 @@ def _point(store: ZStore, image_id: str) -> np.ndarray:
     if not len(hits):
         raise LatentAtlasError(f"no image id {image_id!r} in the store")
     return np.asarray(store.z[hits[0]], dtype=np.float64)
-
-
-def _check_out(out: str | os.PathLike, overwrite: bool) -> None:
-    if Path(out).exists() and not overwrite:
-        raise LatentAtlasError(f"{out} already exists (pass --overwrite to replace it)")

@@ -134,8 +134,7 @@ def prepare(
     if crop not in CROPS:
         raise LatentAtlasError(f"--crop must be one of {', '.join(CROPS)}, got {crop!r}")
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise LatentAtlasError(f"{out} already exists (pass --overwrite to replace it)")
+    atomic.check_new(out, overwrite)
     source = find_source(src)
     if limit is not None:
         source.files, source.ids = source.files[:limit], source.ids[:limit]
