@@ -29,8 +29,12 @@ CONFIGS = {
     "mvn-shrunk": lambda: MultivariateNormal(shrinkage=0.3),
     "mvn-lw": lambda: MultivariateNormal(shrinkage="ledoit-wolf"),
     "pca-uniform": lambda: PCAEllipsoid(distribution="uniform"),
-    "pca-k2-radius": lambda: PCAEllipsoid(limit=1.5, n_components=2),
-    "pca-nolimit": lambda: PCAEllipsoid(limit=None),
+    "pca-plane": lambda: PCAEllipsoid(bound="plane", r=1.5),
+    "pca-plane-uniform": lambda: PCAEllipsoid(bound="plane", distribution="uniform"),
+    "pca-ball": lambda: PCAEllipsoid(bound="ball"),
+    "pca-ball-uniform": lambda: PCAEllipsoid(bound="ball", distribution="uniform"),
+    "pca-k2-radius": lambda: PCAEllipsoid(bound="ball", limit=1.5, n_components=2),
+    "pca-nolimit": lambda: PCAEllipsoid(bound="ball", limit=None),
     **{
         f"gmm-{ct}": (lambda ct=ct: GaussianMixture(n_components=3, covariance_type=ct))
         for ct in ("full", "tied", "diag", "spherical")

@@ -115,7 +115,7 @@ def test_fewer_points_than_dimensions():
 
 
 def test_pca_ellipsoid_normal_matches_covariance(gaussian):
-    gen = PCAEllipsoid(limit=50.0).fit(gaussian.Z)
+    gen = PCAEllipsoid(bound="ball", limit=50.0).fit(gaussian.Z)
     assert gen.limit_ == 50.0 and gen.acceptance_ == pytest.approx(1.0)
     assert np.allclose(gen.components_ @ gen.components_.T, np.eye(5), atol=1e-10)
     assert np.all(np.diff(gen.explained_variance_) <= 0)
@@ -126,7 +126,7 @@ def test_pca_ellipsoid_normal_matches_covariance(gaussian):
 
 
 def test_pca_ellipsoid_default_limit_is_q99(gaussian):
-    gen = PCAEllipsoid().fit(gaussian.Z)
+    gen = PCAEllipsoid(bound="ball").fit(gaussian.Z)
     model = MahalanobisModel().fit(gaussian.Z)
     assert gen.limit_ == pytest.approx(np.quantile(model.distances_, 0.99), rel=1e-10)
     assert gen.limit_quantile_ == 0.99 and gen.real_inside_ == pytest.approx(0.99, abs=1e-3)
@@ -136,13 +136,13 @@ def test_pca_ellipsoid_default_limit_is_q99(gaussian):
     assert r.max() <= gen.limit_ * (1 + 1e-9)
     # A normal cut at its own 99th percentile: the bulk is untouched.
     assert np.median(r) == pytest.approx(np.median(model.distances_), rel=0.05)
-    assert PCAEllipsoid(limit="q50").fit(gaussian.Z).limit_ == pytest.approx(
+    assert PCAEllipsoid(bound="ball", limit="q50").fit(gaussian.Z).limit_ == pytest.approx(
         np.median(model.distances_), rel=1e-10
     )
 
 
 def test_pca_ellipsoid_uniform(gaussian):
-    gen = PCAEllipsoid(limit=2.0, distribution="uniform").fit(gaussian.Z)
+    gen = PCAEllipsoid(bound="ball", limit=2.0, distribution="uniform").fit(gaussian.Z)
     r = MahalanobisModel().fit(gaussian.Z).distance(gen.sample(20_000, random_state=0))
     assert r.max() <= 2.0 * (1 + 1e-9)
     # Uniform in a 5-ball: P(radius <= s * limit) = s**5.
@@ -151,7 +151,7 @@ def test_pca_ellipsoid_uniform(gaussian):
 
 
 def test_pca_ellipsoid_top_components(gaussian):
-    gen = PCAEllipsoid(n_components=2).fit(gaussian.Z)
+    gen = PCAEllipsoid(bound="ball", n_components=2).fit(gaussian.Z)
     assert gen.components_.shape == (2, 5)
     X = gen.sample(2000, random_state=0)
     # Off the top-2 plane every sample sits at the mean.
@@ -167,19 +167,26 @@ def test_pca_ellipsoid_errors(gaussian):
     Z = gaussian.Z
     # A radius of 0.3 sigma in 5 dimensions keeps ~1e-4 of normal draws: refused, clearly.
     with pytest.raises(ValueError, match="distribution='uniform'"):
-        PCAEllipsoid(limit=0.3).fit(Z)
-    PCAEllipsoid(limit=0.3, distribution="uniform").fit(Z).sample(10, 0)
+        PCAEllipsoid(bound="ball", limit=0.3).fit(Z)
+    PCAEllipsoid(bound="ball", limit=0.3, distribution="uniform").fit(Z).sample(10, 0)
     for kwargs in (
-        {"limit": "p99"},
-        {"limit": "q0"},
-        {"limit": "q101"},
-        {"limit": -1.0},
-        {"limit": True},
+        {"bound": "ball", "limit": "p99"},
+        {"bound": "ball", "limit": "q0"},
+        {"bound": "ball", "limit": "q101"},
+        {"bound": "ball", "limit": -1.0},
+        {"bound": "ball", "limit": True},
+        {"bound": "box"},
+        {"c": 0.0},
+        {"c": -1.0},
+        {"c": float("inf")},
+        {"c": "2"},
+        {"bound": "plane", "r": True},
+        {"bound": "plane", "r": float("nan")},
         {"distribution": "cauchy"},
         {"n_components": 0},
         {"n_components": 6},
         {"n_components": 2.0},
-        {"limit": None, "distribution": "uniform"},
+        {"bound": "ball", "limit": None, "distribution": "uniform"},
     ):
         with pytest.raises(ValueError):
             PCAEllipsoid(**kwargs).fit(Z)
@@ -191,7 +198,7 @@ def test_pca_rejection_large_n_in_blocks(gaussian, monkeypatch):
     import latentatlas.generators.pca as pca
 
     monkeypatch.setattr(pca, "MAX_BLOCK_ENTRIES", 5 * 64)  # force many small batches
-    gen = PCAEllipsoid(limit=1.5).fit(gaussian.Z)  # acceptance ~ 0.08
+    gen = PCAEllipsoid(bound="ball", limit=1.5).fit(gaussian.Z)  # acceptance ~ 0.08
     X = gen.sample(500, random_state=0)
     assert X.shape == (500, 5)
     assert MahalanobisModel().fit(gaussian.Z).distance(X).max() <= 1.5 * (1 + 1e-9)

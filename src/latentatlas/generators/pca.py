@@ -1,5 +1,5 @@
-"""Sampling in the PCA frame of the real points, inside an ellipsoid of chosen Mahalanobis
-radius."""
+"""Sampling in the PCA frame of the real points, within confidence bounds: per principal axis
+(the study's sampler), per plane of consecutive axes, or inside one ellipsoid."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ MIN_ACCEPTANCE = 1e-3
 # Largest block of candidate coordinates drawn at once (entries; 4M float64 = 32 MB).
 MAX_BLOCK_ENTRIES = 1 << 22
 _QUANTILE = re.compile(r"q(\d+(?:\.\d*)?)")
+BOUNDS = ("axis", "plane", "ball")
 
 
 def _parse_limit(limit) -> tuple[float | None, float | None]:
@@ -46,32 +47,61 @@ def _parse_limit(limit) -> tuple[float | None, float | None]:
     raise ValueError(f"limit must be 'qP' (e.g. 'q99'), a positive radius or None, got {limit!r}")
 
 
+def _positive(name: str, value) -> float:
+    if (
+        isinstance(value, Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    ):
+        return float(value)
+    raise ValueError(f"{name} must be a positive number (sigma units), got {value!r}")
+
+
 class PCAEllipsoid(BaseGenerator):
-    """Points drawn in the PCA frame of the real points, inside an ellipsoid, mapped back.
+    """Points drawn in the PCA frame of the real points, within confidence bounds, mapped back.
 
-    In the frame of the covariance eigenvectors a point is ``u * sqrt(eigenvalue)`` per axis;
-    ``||u||`` is its Mahalanobis radius (in sigma units). Points are drawn with
-    ``||u|| <= limit`` and mapped back by ``mean_ + (u * sqrt(explained_variance_)) @
-    components_``.
+    In the frame of the covariance eigenvectors a point is ``u * sqrt(eigenvalue)`` per axis, so
+    ``u_k`` is principal coordinate k in sigma units. Points are drawn with ``u`` inside the
+    bound and mapped back by ``mean_ + (u * sqrt(explained_variance_)) @ components_``.
 
-    The study sampled "within ellipse limits" in the PCA frame without saying more; the default
-    here is its natural reading, a normal in the PCA frame cut at the radius that holds 99 % of the
-    real points (``distribution="normal", limit="q99"``). ``distribution="uniform"`` fills the
-    ellipsoid uniformly instead; in k dimensions the volume, hence the points, sit close to the
-    boundary (radius ``limit * U**(1/k)``: median ``0.997 * limit`` for k = 256), i.e. on the
-    outermost shell of the real points rather than in their bulk.
+    The study's final sampler draws each principal coordinate from a normal with its
+    eigen-variance restricted to its confidence interval, and in its 2-D view keeps pairs of
+    principal coordinates inside confidence ellipses. The bounds:
+
+    - ``"axis"`` (default): every ``|u_k| <= c``; with c = 2 each coordinate stays in its 95.4 %
+      interval. Sampled exactly from the truncated normal by inverse CDF: rejection would keep
+      0.954**256 = 6e-6 of 256-d draws.
+    - ``"plane"``: the planes of axes (1, 2), (3, 4), ... each keep ``||(u_2i, u_2i+1)|| <= r``
+      (the Mahalanobis ellipse of radius r in that plane; a last odd axis keeps ``|u| <= r``).
+      Sampled exactly: a uniform angle and the inverse CDF of the truncated Rayleigh radius.
+    - ``"ball"``: ``||u|| <= limit`` over all sampled axes, one ellipsoid. A 256-d normal's
+      radius is about 16 while the real points' 99th percentile is larger, so the default
+      ``limit="q99"`` rejects almost nothing: this bound is then the same as
+      :class:`MultivariateNormal` restricted to k axes.
+
+    Per-coordinate bounds shrink the samples: at c = 2 a coordinate keeps 77 % of its variance
+    (``coordinate_variance_``) and almost no real point has every coordinate inside
+    (``real_inside_``). The verdict shows what that does to the decoded images.
 
     Parameters
     ----------
+    bound : "axis", "plane" or "ball"
+    c : float > 0
+        Per-axis bound in sigma units (``bound="axis"``).
+    r : float > 0
+        Mahalanobis radius of the ellipse in each plane (``bound="plane"``).
     limit : "qP", float or None
-        Radius of the ellipsoid in sigma units. "qP" (default "q99") is the P-th percentile of
-        the real points' own Mahalanobis radii (in the frame of the kept axes); a float is an
-        explicit radius; None means no limit (only with ``distribution="normal"``).
+        Radius of the ellipsoid in sigma units (``bound="ball"``). "qP" (default "q99") is the
+        P-th percentile of the real points' own Mahalanobis radii (in the frame of the kept
+        axes); a float is an explicit radius; None means no limit (only with
+        ``distribution="normal"``).
     distribution : "normal" or "uniform"
-        "normal": standard normal coordinates, points beyond ``limit`` rejected and redrawn
-        (vectorised batches sized by the exact acceptance rate ``P(chi2_k <= limit^2)``; fit
-        refuses a limit that accepts less than 0.1 %). "uniform": uniform in the ellipsoid
-        (uniform direction times ``limit * U**(1/k)``).
+        "normal": the normal restricted to the bound (exactly; for "ball" by vectorised
+        rejection, batches sized by the exact acceptance ``P(chi2_k <= limit^2)``; fit refuses a
+        limit that accepts less than 0.1 %). "uniform": uniform inside the bound (a box, discs,
+        or the ellipsoid, where in k dimensions the volume, hence the points, sit close to the
+        boundary: radius ``limit * U**(1/k)``, median ``0.997 * limit`` for k = 256).
     n_components : int or None
         Number k of top axes sampled; the other coordinates stay at the mean. None keeps every
         axis of non-zero variance (at most n - 1 when n <= N); larger values are capped there.
@@ -88,11 +118,14 @@ class PCAEllipsoid(BaseGenerator):
     n_components_ : int
         k.
     limit_ : float or None
-        The radius used.
+        The bound used: c, r, or the ellipsoid's radius (None: no limit).
     acceptance_ : float
-        Share of normal draws kept (1.0 for "uniform" or no limit).
+        Share of normal draws kept by rejection (1.0 unless ``bound="ball"`` with a limit).
     real_inside_ : float
-        Share of the training points within ``limit_`` (0.99 for "q99", up to ties).
+        Share of the training points that satisfy the bound (all k coordinates / all planes).
+    coordinate_variance_ : float or None
+        Variance of one sampled coordinate relative to its eigen-variance (exact; None for
+        "ball", where it depends on k).
     limit_quantile_ : float or None
         The percentile behind ``limit_`` as a fraction (0.99 for "q99"), None otherwise.
     n_features_in_ : int
@@ -105,28 +138,41 @@ class PCAEllipsoid(BaseGenerator):
         "limit_",
         "acceptance_",
         "real_inside_",
+        "coordinate_variance_",
         "limit_quantile_",
     )
 
     def __init__(
         self,
+        bound: str = "axis",
+        c: float = 2.0,
+        r: float = 2.0,
         limit: str | float | None = "q99",
         distribution: str = "normal",
         n_components: int | None = None,
     ) -> None:
+        self.bound = bound
+        self.c = c
+        self.r = r
         self.limit = limit
         self.distribution = distribution
         self.n_components = n_components
 
     def fit(self, Z, y=None) -> PCAEllipsoid:
-        """Fit the PCA frame and the limit to ``Z`` of shape (n, N), n >= 2."""
+        """Fit the PCA frame and the bound to ``Z`` of shape (n, N), n >= 2."""
+        if self.bound not in BOUNDS:
+            raise ValueError(f"bound must be one of {', '.join(BOUNDS)}, got {self.bound!r}")
         if self.distribution not in ("normal", "uniform"):
             raise ValueError(
                 f"distribution must be 'normal' or 'uniform', got {self.distribution!r}"
             )
-        quantile, radius = _parse_limit(self.limit)
-        if quantile is None and radius is None and self.distribution == "uniform":
-            raise ValueError("distribution='uniform' needs a limit (a radius or 'qP')")
+        if self.bound == "ball":
+            quantile, radius = _parse_limit(self.limit)
+            if quantile is None and radius is None and self.distribution == "uniform":
+                raise ValueError("distribution='uniform' needs a limit (a radius or 'qP')")
+        else:
+            name = "c" if self.bound == "axis" else "r"
+            quantile, radius = None, _positive(name, getattr(self, name))
         X = check_points(Z, min_rows=2)
         N = X.shape[1]
         k = self.n_components
@@ -149,30 +195,38 @@ class PCAEllipsoid(BaseGenerator):
         self.mean_ = model.mean_
         self.n_components_ = k
         self.limit_quantile_ = quantile
+        self.acceptance_ = 1.0
+        self.coordinate_variance_ = None
 
-        if quantile is None and radius is None:
+        if self.bound != "ball":
+            self.limit_ = radius
+            self.real_inside_ = _share_inside(X, model, k, self.bound, radius)
+            self.coordinate_variance_ = _coordinate_variance(self.bound, self.distribution, radius)
+        elif quantile is None and radius is None:
             self.limit_, self.real_inside_ = None, 1.0
         else:
             r = model.distances_ if k == model.rank_ else _radii(X, model, k)
             self.limit_ = float(np.quantile(r, quantile)) if radius is None else radius
             self.real_inside_ = float(np.mean(r <= self.limit_))
-        if self.limit_ is None or self.distribution == "uniform":
-            self.acceptance_ = 1.0
-        else:
-            # P(||u|| <= limit) for u ~ N(0, I_k): the chi-square CDF, exact.
-            self.acceptance_ = float(special.gammainc(k / 2.0, self.limit_**2 / 2.0))
-            if self.acceptance_ < MIN_ACCEPTANCE:
-                raise ValueError(
-                    f"limit {self.limit_:.4g} keeps only {self.acceptance_:.2e} of normal draws "
-                    f"in {k} dimensions (a normal's radius is about sqrt(k) = "
-                    f"{math.sqrt(k):.3g}): use a larger limit or distribution='uniform'"
-                )
+            if self.distribution == "normal":
+                # P(||u|| <= limit) for u ~ N(0, I_k): the chi-square CDF, exact.
+                self.acceptance_ = float(special.gammainc(k / 2.0, self.limit_**2 / 2.0))
+                if self.acceptance_ < MIN_ACCEPTANCE:
+                    raise ValueError(
+                        f"limit {self.limit_:.4g} keeps only {self.acceptance_:.2e} of normal "
+                        f"draws in {k} dimensions (a normal's radius is about sqrt(k) = "
+                        f"{math.sqrt(k):.3g}): use a larger limit or distribution='uniform'"
+                    )
         self.n_features_in_ = N
         return self
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        k = self.n_components_
-        if self.distribution == "uniform":
+        k, bound = self.n_components_, self.bound
+        if bound == "axis":
+            u = _sample_axes(n, k, self.limit_, self.distribution, rng)
+        elif bound == "plane":
+            u = _sample_planes(n, k, self.limit_, self.distribution, rng)
+        elif self.distribution == "uniform":
             u = rng.standard_normal((n, k))
             norms = np.sqrt(np.einsum("ij,ij->i", u, u))
             radius = self.limit_ * rng.random(n) ** (1.0 / k)
@@ -210,9 +264,11 @@ class PCAEllipsoid(BaseGenerator):
 
     def _summary(self) -> dict:
         return {
+            "bound": self.bound,
             "distribution": self.distribution,
             "n_components": self.n_components_,
             "limit": self.limit_,
+            "coordinate_variance": self.coordinate_variance_,
             "limit_quantile": self.limit_quantile_,
             "acceptance": self.acceptance_,
             "real_inside": self.real_inside_,
@@ -230,3 +286,74 @@ def _radii(X: np.ndarray, model: MahalanobisModel, k: int) -> np.ndarray:
         Y = (X[start : start + BLOCK_ROWS] - model.mean_) @ W
         out[start : start + len(Y)] = np.sqrt(np.einsum("ij,ij->i", Y, Y))
     return out
+
+
+def _share_inside(
+    X: np.ndarray, model: MahalanobisModel, k: int, bound: str, limit: float
+) -> float:
+    """Share of the rows of ``X`` whose top-``k`` principal coordinates satisfy the bound."""
+    W, inside = model.whitening_[:, :k], 0
+    for start in range(0, X.shape[0], BLOCK_ROWS):
+        inside += int(
+            _inside((X[start : start + BLOCK_ROWS] - model.mean_) @ W, bound, limit).sum()
+        )
+    return inside / X.shape[0]
+
+
+def _inside(U: np.ndarray, bound: str, limit: float) -> np.ndarray:
+    """``(n,)`` whether each row of sigma-unit coordinates ``U`` satisfies the bound."""
+    if bound == "axis":
+        return np.all(np.abs(U) <= limit, axis=1)
+    k = U.shape[1]
+    pairs = U[:, : k - k % 2].reshape(len(U), -1, 2)
+    ok = np.all(np.einsum("ijk,ijk->ij", pairs, pairs) <= limit**2, axis=1)
+    if k % 2:
+        ok &= np.abs(U[:, -1]) <= limit
+    return ok
+
+
+def _sample_axes(
+    n: int, k: int, c: float, distribution: str, rng: np.random.Generator
+) -> np.ndarray:
+    """``(n, k)`` coordinates, each independently in [-c, c]: uniform, or the standard normal
+    truncated there, drawn exactly by inverse CDF."""
+    p = rng.random((n, k))
+    if distribution == "uniform":
+        return c * (2.0 * p - 1.0)
+    lo = special.ndtr(-c)
+    return special.ndtri(lo + p * (1.0 - 2.0 * lo))
+
+
+def _sample_planes(
+    n: int, k: int, r: float, distribution: str, rng: np.random.Generator
+) -> np.ndarray:
+    """``(n, k)`` coordinates whose consecutive pairs lie in the disc of radius ``r`` (a last odd
+    coordinate in [-r, r]): uniform, or the standard normal restricted to it, exactly."""
+    m = k // 2
+    angle = 2.0 * np.pi * rng.random((n, m))
+    p = rng.random((n, m))
+    if distribution == "uniform":
+        radius = r * np.sqrt(p)
+    else:
+        # The radius of a 2-D standard normal is Rayleigh: P(R <= s) = 1 - exp(-s^2 / 2).
+        radius = np.sqrt(-2.0 * np.log1p(-p * -np.expm1(-(r**2) / 2.0)))
+    u = np.empty((n, k))
+    u[:, 0 : 2 * m : 2] = radius * np.cos(angle)
+    u[:, 1 : 2 * m : 2] = radius * np.sin(angle)
+    if k % 2:
+        u[:, -1:] = _sample_axes(n, 1, r, distribution, rng)
+    return u
+
+
+def _coordinate_variance(bound: str, distribution: str, limit: float) -> float:
+    """Variance of one sampled coordinate in sigma units (1 for an untruncated normal)."""
+    if distribution == "uniform":
+        # Uniform on [-c, c]: c^2 / 3; uniform in a disc of radius r: r^2 / 4 per coordinate.
+        return limit**2 / 3.0 if bound == "axis" else limit**2 / 4.0
+    if bound == "axis":
+        # The standard normal truncated to [-c, c]: 1 - 2 c phi(c) / (2 Phi(c) - 1).
+        mass = 1.0 - 2.0 * special.ndtr(-limit)
+        return float(1.0 - 2.0 * limit * math.exp(-(limit**2) / 2) / math.sqrt(2 * math.pi) / mass)
+    # Half of E[R^2 | R <= r] for the Rayleigh radius; R^2 is exponential with mean 2.
+    a = limit**2 / 2.0
+    return float(1.0 - a * math.exp(-a) / -math.expm1(-a))
