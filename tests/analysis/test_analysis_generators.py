@@ -15,7 +15,7 @@ def Z():
 def test_uniform_cube_contract(Z):
     gen = UniformCube(b=0.8)
     assert isinstance(gen, BaseGenerator)
-    assert gen.get_params() == {"b": 0.8, "n_mc": 20000, "random_state": 0}
+    assert gen.get_params() == {"b": 0.8, "n_mc": 20000, "random_state": 0, "temperature": 1.0}
     with pytest.raises(NotFittedError, match="fit"):
         gen.sample(5)
     assert gen.fit(Z) is gen

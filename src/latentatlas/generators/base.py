@@ -1,9 +1,12 @@
 """The generator contract (scikit-learn style): hyper-parameters in ``__init__``, ``fit(Z)``
-learns attributes ending in ``_``, ``sample(n, random_state)`` draws new z-points."""
+learns attributes ending in ``_``, ``sample(n, random_state)`` draws new z-points and
+``score_samples(Z)`` gives their log-density; every generator has a ``temperature``."""
 
 from __future__ import annotations
 
 import inspect
+import math
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 from latentatlas.analysis._json import jsonable
 from latentatlas.analysis._rng import RandomState, as_rng
+from latentatlas.analysis._validate import check_points
 
 __all__ = ["BaseGenerator", "NotFittedError", "summarise_array"]
 
@@ -23,7 +27,13 @@ class BaseGenerator:
 
     Subclasses store every ``__init__`` argument under the same attribute name (no validation in
     ``__init__``: that happens in ``fit``), set ``n_features_in_`` and their other fitted
-    attributes in ``fit``, and implement ``_sample(n, rng) -> (n, N) float64``.
+    attributes in ``fit``, and implement ``_sample(n, rng) -> (n, N) float64`` and
+    ``_score_samples(Z) -> (n,)`` (log-density at temperature 1).
+
+    Temperature: every subclass takes ``temperature`` (default 1). Samples are scaled about the
+    generator's centre ``_center()`` (its mean): ``x = c + temperature * (x1 - c)``, so every
+    variance is multiplied by ``temperature**2`` (StyleGAN's truncation psi is the same idea).
+    ``score_samples`` is the exact log-density of those scaled samples.
 
     For saving (:func:`latentatlas.generators.save_generator`) a subclass lists its fitted
     attributes in ``_fitted_arrays`` (ndarrays, go to ``arrays.npz``) and ``_fitted_scalars``
@@ -78,6 +88,20 @@ class BaseGenerator:
                 f"this {type(self).__name__} is not fitted yet: call fit(Z) before sample()"
             )
 
+    def _temperature(self) -> float:
+        t = getattr(self, "temperature", 1.0)
+        if not (isinstance(t, Real) and not isinstance(t, bool) and math.isfinite(t) and t > 0):
+            raise ValueError(f"temperature must be a positive number, got {t!r}")
+        return float(t)
+
+    def _center(self) -> np.ndarray:
+        """``(N,)`` the point samples are scaled about at temperature != 1 (the mean)."""
+        return self.mean_
+
+    def _density_dim(self) -> int:
+        """Dimension of the space the density lives in (N; fewer for a degenerate fit)."""
+        return int(self.n_features_in_)
+
     def sample(self, n: int, random_state: RandomState = None) -> np.ndarray:
         """Draw ``n`` new z-points.
 
@@ -92,9 +116,43 @@ class BaseGenerator:
         ndarray, shape (n, N), float64
         """
         self.check_is_fitted()
+        t = self._temperature()
         if int(n) != n or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n}")
-        return self._sample(int(n), as_rng(random_state))
+        X = self._sample(int(n), as_rng(random_state))
+        if t != 1.0:
+            c = self._center()
+            X = c + t * (X - c)
+        return X
+
+    def score_samples(self, Z) -> np.ndarray:
+        """Log-density of the generator at each row of ``Z`` (natural log, scikit-learn style).
+
+        Parameters
+        ----------
+        Z : array-like, shape (n, N)
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            ``-inf`` outside the generator's support (the cube, a truncation, or off the affine
+            span of a rank-deficient fit, where the density lives in ``_density_dim()``
+            dimensions).
+        """
+        self.check_is_fitted()
+        t = self._temperature()
+        X = check_points(Z, min_rows=1)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"Z has {X.shape[1]} components, the generator was fitted on {self.n_features_in_}"
+            )
+        if t != 1.0:
+            c = self._center()
+            X = c + (X - c) / t
+        return self._score_samples(X) - self._density_dim() * math.log(t)
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     # -- reporting --------------------------------------------------------------------------
 

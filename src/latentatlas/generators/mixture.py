@@ -32,6 +32,9 @@ class GaussianMixture(BaseGenerator):
         As in scikit-learn.
     random_state : int or None
         Seed of the fit (an int keeps fitting reproducible and the generator saveable).
+    temperature : float > 0
+        Scales samples about the mixture's mean: every variance x temperature**2 (see
+        :class:`BaseGenerator`); ``score_samples`` follows.
 
     Attributes
     ----------
@@ -66,6 +69,7 @@ class GaussianMixture(BaseGenerator):
         tol: float = 1e-3,
         init_params: str = "kmeans",
         random_state: int | None = 0,
+        temperature: float = 1.0,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -75,6 +79,7 @@ class GaussianMixture(BaseGenerator):
         self.tol = tol
         self.init_params = init_params
         self.random_state = random_state
+        self.temperature = temperature
 
     def _estimator(self) -> mixture.GaussianMixture:
         if self.covariance_type not in COVARIANCE_TYPES:
@@ -165,6 +170,13 @@ class GaussianMixture(BaseGenerator):
             else:
                 out[idx] = self.means_[k] + e * factors[k]
         return out
+
+    def _center(self) -> np.ndarray:
+        return (self.weights_ / self.weights_.sum()) @ self.means_
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        with single_threaded_blas():
+            return self.estimator_.score_samples(X)
 
     def _summary(self) -> dict:
         return {

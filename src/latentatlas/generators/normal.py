@@ -12,7 +12,49 @@ from latentatlas.analysis._validate import check_fraction, check_points
 from latentatlas.analysis.gaussian import mean_covariance, single_threaded_blas
 from latentatlas.generators.base import BaseGenerator, summarise_array
 
-__all__ = ["IsotropicNormal", "MultivariateNormal", "PerComponentNormal", "psd_factor"]
+__all__ = [
+    "IsotropicNormal",
+    "MultivariateNormal",
+    "PerComponentNormal",
+    "frame_coordinates",
+    "psd_factor",
+]
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+# A point further than this (relative to the spread) from a rank-deficient fit's affine span is
+# off its support; rounding in the projection stays far below it.
+SPAN_RTOL = 1e-6
+
+
+def frame_coordinates(
+    X: np.ndarray, mean: np.ndarray, axes: np.ndarray, variances: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sigma-unit coordinates of the rows of ``X`` along orthonormal ``axes``.
+
+    Parameters
+    ----------
+    X : (n, N); mean : (N,); axes : (N, r) orthonormal columns; variances : (r,) > 0
+
+    Returns
+    -------
+    U : ndarray, shape (n, r)
+        ``(X - mean) @ axes / sqrt(variances)``.
+    on_span : ndarray of bool, shape (n,)
+        Whether the row lies on the affine span ``mean + span(axes)`` (always true for r = N).
+    """
+    D = X - mean
+    P = D @ axes
+    U = P / np.sqrt(variances)
+    if axes.shape[1] == X.shape[1]:
+        return U, np.ones(len(X), dtype=bool)
+    residual = np.einsum("ij,ij->i", D, D) - np.einsum("ij,ij->i", P, P)
+    scale = float(np.sum(variances)) + float(np.dot(mean, mean))
+    return U, residual <= (SPAN_RTOL**2) * max(scale, np.finfo(np.float64).tiny)
+
+
+def standard_normal_logpdf(U: np.ndarray) -> np.ndarray:
+    """``(n,)`` log-density of N(0, I_r) at the rows of ``U`` (n, r)."""
+    return -0.5 * (np.einsum("ij,ij->i", U, U) + U.shape[1] * LOG_2PI)
 
 
 def _is_real(v) -> bool:
@@ -31,6 +73,9 @@ class IsotropicNormal(BaseGenerator):
         Standard deviation of every component. "fit" sets it to the root mean square of all
         components of the training points, ``sqrt(mean(Z**2))``, so ``E||z||^2`` of the samples
         equals the mean squared norm of the real points (radii on the same shell).
+    temperature : float > 0
+        Scales samples about the origin (the mean is 0): every variance x temperature**2 (see
+        :class:`BaseGenerator`); ``score_samples`` follows.
 
     Attributes
     ----------
@@ -40,8 +85,9 @@ class IsotropicNormal(BaseGenerator):
 
     _fitted_scalars = ("scale_",)
 
-    def __init__(self, scale: float | str = 1.0) -> None:
+    def __init__(self, scale: float | str = 1.0, temperature: float = 1.0) -> None:
         self.scale = scale
+        self.temperature = temperature
 
     def fit(self, Z, y=None) -> IsotropicNormal:
         """Learn N (and the scale when ``scale="fit"``) from ``Z`` of shape (n, N)."""
@@ -63,6 +109,12 @@ class IsotropicNormal(BaseGenerator):
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.scale_ * rng.standard_normal((n, self.n_features_in_))
 
+    def _center(self) -> np.ndarray:
+        return np.zeros(self.n_features_in_)
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        return standard_normal_logpdf(X / self.scale_) - X.shape[1] * np.log(self.scale_)
+
     def _summary(self) -> dict:
         return {
             "scale": self.scale_,
@@ -76,6 +128,12 @@ class PerComponentNormal(BaseGenerator):
 
     Keeps the offset centroid and the per-component spreads, ignores every correlation.
 
+    Parameters
+    ----------
+    temperature : float > 0
+        Scales samples about the mean: every variance x temperature**2 (see
+        :class:`BaseGenerator`); ``score_samples`` follows.
+
     Attributes
     ----------
     mean_ : ndarray, shape (N,)
@@ -86,8 +144,8 @@ class PerComponentNormal(BaseGenerator):
 
     _fitted_arrays = ("mean_", "std_")
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self, temperature: float = 1.0) -> None:
+        self.temperature = temperature
 
     def fit(self, Z, y=None) -> PerComponentNormal:
         """Learn per-component mean and std from ``Z`` of shape (n, N), n >= 2."""
@@ -99,6 +157,18 @@ class PerComponentNormal(BaseGenerator):
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.mean_ + self.std_ * rng.standard_normal((n, self.n_features_in_))
+
+    def _density_dim(self) -> int:
+        return int(np.count_nonzero(self.std_))
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        # A constant component (std 0) is a point mass: off it the density is 0.
+        live = self.std_ > 0
+        U = (X[:, live] - self.mean_[live]) / self.std_[live]
+        out = standard_normal_logpdf(U) - np.sum(np.log(self.std_[live]))
+        off = np.any(X[:, ~live] != self.mean_[~live], axis=1)
+        out[off] = -np.inf
+        return out
 
     def _summary(self) -> dict:
         return {
@@ -148,6 +218,9 @@ class MultivariateNormal(BaseGenerator):
         ``(1 - a) S + a tr(S)/N I``. "ledoit-wolf" picks ``a`` with
         :func:`sklearn.covariance.ledoit_wolf_shrinkage` (the intensity ``LedoitWolf`` uses) and
         applies it to the unbiased S, so both options shrink the same matrix.
+    temperature : float > 0
+        Scales samples about the mean: every variance x temperature**2 (see
+        :class:`BaseGenerator`); ``score_samples`` follows.
 
     Attributes
     ----------
@@ -167,8 +240,9 @@ class MultivariateNormal(BaseGenerator):
     _fitted_arrays = ("mean_", "covariance_", "factor_", "eigenvalues_")
     _fitted_scalars = ("shrinkage_", "rank_")
 
-    def __init__(self, shrinkage: float | str = 0.0) -> None:
+    def __init__(self, shrinkage: float | str = 0.0, temperature: float = 1.0) -> None:
         self.shrinkage = shrinkage
+        self.temperature = temperature
 
     def fit(self, Z, y=None) -> MultivariateNormal:
         """Fit mean and (shrunk) covariance to ``Z`` of shape (n, N), n >= 2."""
@@ -202,6 +276,16 @@ class MultivariateNormal(BaseGenerator):
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         e = rng.standard_normal((n, self.rank_))
         return self.mean_ + e @ self.factor_.T
+
+    def _density_dim(self) -> int:
+        return int(self.rank_)
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        kept = self.eigenvalues_[: self.rank_]
+        U, on_span = frame_coordinates(X, self.mean_, self.factor_ / np.sqrt(kept), kept)
+        out = standard_normal_logpdf(U) - 0.5 * np.sum(np.log(kept))
+        out[~on_span] = -np.inf
+        return out
 
     def _summary(self) -> dict:
         ev = self.eigenvalues_

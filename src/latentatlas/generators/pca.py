@@ -13,6 +13,7 @@ from scipy import special
 from latentatlas.analysis._validate import check_points
 from latentatlas.analysis.gaussian import BLOCK_ROWS, MahalanobisModel
 from latentatlas.generators.base import BaseGenerator, summarise_array
+from latentatlas.generators.normal import frame_coordinates, standard_normal_logpdf
 
 __all__ = ["PCAEllipsoid"]
 
@@ -105,6 +106,9 @@ class PCAEllipsoid(BaseGenerator):
     n_components : int or None
         Number k of top axes sampled; the other coordinates stay at the mean. None keeps every
         axis of non-zero variance (at most n - 1 when n <= N); larger values are capped there.
+    temperature : float > 0
+        Scales samples about the mean: every variance x temperature**2 (see
+        :class:`BaseGenerator`); ``score_samples`` follows.
 
     Attributes
     ----------
@@ -150,6 +154,7 @@ class PCAEllipsoid(BaseGenerator):
         limit: str | float | None = "q99",
         distribution: str = "normal",
         n_components: int | None = None,
+        temperature: float = 1.0,
     ) -> None:
         self.bound = bound
         self.c = c
@@ -157,6 +162,7 @@ class PCAEllipsoid(BaseGenerator):
         self.limit = limit
         self.distribution = distribution
         self.n_components = n_components
+        self.temperature = temperature
 
     def fit(self, Z, y=None) -> PCAEllipsoid:
         """Fit the PCA frame and the bound to ``Z`` of shape (n, N), n >= 2."""
@@ -236,6 +242,30 @@ class PCAEllipsoid(BaseGenerator):
         else:
             u = self._truncated_normal(n, rng)
         return self.mean_ + (u * np.sqrt(self.explained_variance_)) @ self.components_
+
+    def _density_dim(self) -> int:
+        return int(self.n_components_)
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        k, limit, bound = self.n_components_, self.limit_, self.bound
+        U, on_span = frame_coordinates(X, self.mean_, self.components_.T, self.explained_variance_)
+        # Density of u in sigma units, then the Jacobian of u -> z on the k sampled axes.
+        if bound == "ball" and limit is None:
+            out = standard_normal_logpdf(U)
+        elif self.distribution == "normal":
+            out = standard_normal_logpdf(U) - _log_mass(bound, limit, k, self.acceptance_)
+        else:
+            out = np.full(len(U), -_log_volume(bound, limit, k))
+        inside = on_span
+        if limit is not None:
+            inside = inside & (
+                _inside(U, bound, limit)
+                if bound != "ball"
+                else np.einsum("ij,ij->i", U, U) <= limit**2
+            )
+        out = out - 0.5 * np.sum(np.log(self.explained_variance_))
+        out[~inside] = -np.inf
+        return out
 
     def _truncated_normal(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``(n, k)`` standard normal rows with norm <= ``limit_``, by batched rejection."""
@@ -357,3 +387,22 @@ def _coordinate_variance(bound: str, distribution: str, limit: float) -> float:
     # Half of E[R^2 | R <= r] for the Rayleigh radius; R^2 is exponential with mean 2.
     a = limit**2 / 2.0
     return float(1.0 - a * math.exp(-a) / -math.expm1(-a))
+
+
+def _log_mass(bound: str, limit: float, k: int, acceptance: float) -> float:
+    """Log of the standard normal's mass inside the bound, in k dimensions."""
+    if bound == "ball":
+        return math.log(acceptance)
+    if bound == "axis":
+        return k * math.log1p(-2.0 * special.ndtr(-limit))
+    pair = math.log(-math.expm1(-(limit**2) / 2.0))
+    return (k // 2) * pair + (k % 2) * math.log1p(-2.0 * special.ndtr(-limit))
+
+
+def _log_volume(bound: str, limit: float, k: int) -> float:
+    """Log of the bound's volume in k dimensions (sigma units)."""
+    if bound == "axis":
+        return k * math.log(2.0 * limit)
+    if bound == "plane":
+        return (k // 2) * math.log(math.pi * limit**2) + (k % 2) * math.log(2.0 * limit)
+    return (k / 2) * math.log(math.pi) + k * math.log(limit) - special.gammaln(k / 2 + 1)

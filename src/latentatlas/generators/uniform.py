@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from numbers import Real
 
 import numpy as np
+from scipy import special
 
 from latentatlas.analysis._validate import check_points
 from latentatlas.analysis.radii import fit_cube_b
@@ -25,6 +26,9 @@ class UniformCube(BaseGenerator):
         Monte Carlo points for the "auto" fit.
     random_state : int
         Seed of that Monte Carlo run (fitting is deterministic).
+    temperature : float > 0
+        Scales samples about the origin: every variance x temperature**2 (see
+        :class:`BaseGenerator`); ``score_samples`` follows.
 
     Attributes
     ----------
@@ -35,11 +39,16 @@ class UniformCube(BaseGenerator):
     _fitted_scalars = ("b_",)
 
     def __init__(
-        self, b: float | str | Sequence[float] = 1.0, n_mc: int = 20000, random_state: int = 0
+        self,
+        b: float | str | Sequence[float] = 1.0,
+        n_mc: int = 20000,
+        random_state: int = 0,
+        temperature: float = 1.0,
     ) -> None:
         self.b = b
         self.n_mc = n_mc
         self.random_state = random_state
+        self.temperature = temperature
 
     def fit(self, Z, y=None) -> UniformCube:
         """Learn N (and b when ``b="auto"``) from z-points ``Z`` of shape (n, N)."""
@@ -69,6 +78,17 @@ class UniformCube(BaseGenerator):
             scale = np.asarray(self.b_)[rng.integers(len(self.b_), size=n)]
             return rng.uniform(-1.0, 1.0, size=(n, N)) * scale[:, None]
         return rng.uniform(-self.b_, self.b_, size=(n, N))
+
+    def _center(self) -> np.ndarray:
+        return np.zeros(self.n_features_in_)
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        N = X.shape[1]
+        bs = np.atleast_1d(np.asarray(self.b_, dtype=np.float64))
+        reach = np.abs(X).max(axis=1)
+        # A union of cubes is an equal-weight mixture of uniform densities (2 b)^-N.
+        log_density = np.where(reach[:, None] <= bs, -N * np.log(2.0 * bs), -np.inf)
+        return special.logsumexp(log_density, axis=1) - np.log(len(bs))
 
     def _summary(self) -> dict:
         b = self.b_
