@@ -155,7 +155,16 @@ def test_save_rejects_unserialisable_params(small, tmp_path):
 
 
 def test_registry():
-    assert list(GENERATORS) == ["cube", "normal", "normal-fit", "percomponent", "mvn", "pca", "gmm"]
+    assert list(GENERATORS) == [
+        "cube",
+        "normal",
+        "normal-fit",
+        "percomponent",
+        "mvn",
+        "pca",
+        "gmm",
+        "kde",
+    ]
     assert repr(GENERATORS["cube"]()) == repr(UniformCube(b="auto"))
     assert GENERATORS["normal-fit"]().scale == "fit"
     assert {type(f()).__name__ for f in GENERATORS.values()} == set(GENERATOR_CLASSES)

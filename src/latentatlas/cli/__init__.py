@@ -16,7 +16,7 @@ from latentatlas.errors import LatentAtlasError
 
 # The generator registry's names (latentatlas.generators.GENERATORS, which imports scikit-learn):
 # spelled out here so that --help stays instant; a test keeps the two in step.
-GENERATOR_NAMES = ("cube", "normal", "normal-fit", "percomponent", "mvn", "pca", "gmm")
+GENERATOR_NAMES = ("cube", "normal", "normal-fit", "percomponent", "mvn", "pca", "gmm", "kde")
 
 VERBS = ("prepare", "train", "encode", "analyze", "theory", "sample", "path", "compare", "demo")
 

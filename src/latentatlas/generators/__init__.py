@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from latentatlas.generators.base import BaseGenerator, NotFittedError
 from latentatlas.generators.io import GENERATOR_CLASSES, load_generator, save_generator
+from latentatlas.generators.kde import KernelDensity
 from latentatlas.generators.mixture import GaussianMixture
 from latentatlas.generators.normal import IsotropicNormal, MultivariateNormal, PerComponentNormal
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
@@ -22,6 +23,7 @@ GENERATORS: dict[str, Callable[[], BaseGenerator]] = {
     "mvn": lambda: MultivariateNormal(),
     "pca": lambda: PCAEllipsoid(),
     "gmm": lambda: GaussianMixture(),
+    "kde": lambda: KernelDensity(),
 }
 
 
@@ -45,6 +47,7 @@ __all__ = [
     "BaseGenerator",
     "GaussianMixture",
     "IsotropicNormal",
+    "KernelDensity",
     "MultivariateNormal",
     "NotFittedError",
     "PCAEllipsoid",

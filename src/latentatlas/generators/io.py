@@ -12,6 +12,7 @@ import numpy as np
 from latentatlas.analysis._json import jsonable
 from latentatlas.atomic import atomic_dir, write_json, write_with
 from latentatlas.generators.base import BaseGenerator
+from latentatlas.generators.kde import KernelDensity
 from latentatlas.generators.mixture import GaussianMixture
 from latentatlas.generators.normal import IsotropicNormal, MultivariateNormal, PerComponentNormal
 from latentatlas.generators.pca import PCAEllipsoid
@@ -34,6 +35,7 @@ GENERATOR_CLASSES: dict[str, type[BaseGenerator]] = {
         MultivariateNormal,
         PCAEllipsoid,
         GaussianMixture,
+        KernelDensity,
     )
 }
 
