@@ -10,6 +10,7 @@ import numpy as np
 
 from latentatlas import atomic
 from latentatlas.checkpoint import load_model
+from latentatlas.conditions import Condition, describe, parse_where, select
 from latentatlas.decode import decode
 from latentatlas.errors import LatentAtlasError
 from latentatlas.generators import make_generator, save_generator
@@ -51,20 +52,29 @@ def sample(
     device: str = "auto",
     overwrite: bool = False,
     progress: bool = True,
+    where: Condition | str | None = None,
 ) -> dict[str, Any]:
     """Fit ``generator`` on the train split, draw ``n`` z-points and decode them.
+
+    ``where`` (``"Smiling=1,Eyeglasses=0"`` or ``{"Smiling": 1, "Eyeglasses": -1}``) fits on
+    the train z-points whose attributes match, i.e. samples from the conditional distribution.
 
     Writes ``out/grid.png``, ``out/z.npy``, ``out/images.npy`` (uint8 decoded samples),
     ``out/generator/`` (the fitted generator) and ``out/sample.json``.
     """
     if n < 1:
         raise LatentAtlasError(f"--n must be positive, got {n}")
+    condition = parse_where(where) if isinstance(where, str) else where
     atomic.check_new(out, overwrite)
     model, st = _load(checkpoint, store, device)
+    st = select(st, condition)
     try:
-        gen = make_generator(generator, **(params or {})).fit(train_points(st))
-    except ValueError as e:
-        raise LatentAtlasError(str(e)) from None
+        z_fit = train_points(st)
+        gen = make_generator(generator, **(params or {})).fit(z_fit)
+    except (ValueError, LatentAtlasError) as e:
+        # With a condition, say which one left too few points.
+        given = f"--where {describe(condition)}: " if condition is not None else ""
+        raise LatentAtlasError(f"{given}{e}") from None
     z = gen.sample(n, random_state=seed)
     images = decode(model, z, progress=progress)
     info = {
@@ -75,6 +85,8 @@ def sample(
         "params": gen.get_params(),
         "fitted": gen.fitted_params(),
     }
+    if condition is not None:
+        info["where"] = {"condition": describe(condition), "n_train_matching": len(z_fit)}
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         save_png(square_grid(images), tmp / "grid.png")
         np.save(tmp / "z.npy", z.astype(np.float32))

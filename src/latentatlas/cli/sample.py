@@ -28,6 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help="generator hyper-parameters, e.g. '{\"n_components\": 20}'",
     )
+    p.add_argument(
+        "--where",
+        default=None,
+        metavar="COND",
+        help="fit on the z-points whose attributes match, e.g. 'Smiling=1,Eyeglasses=0' "
+        "(1 = has it, 0 = lacks it)",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -56,8 +63,11 @@ def run(args: argparse.Namespace) -> int:
             args.device,
             args.overwrite,
             progress=not args.quiet,
+            where=args.where,
         )
     except TypeError as e:  # an unknown hyper-parameter name
         raise LatentAtlasError(f"--params: {e}") from None
-    print(f"wrote {args.out}/grid.png: {info['n']} samples of {info['class']}")
+    cond = info.get("where")
+    given = f" given {cond['condition']} ({cond['n_train_matching']} train points)" if cond else ""
+    print(f"wrote {args.out}/grid.png: {info['n']} samples of {info['class']}{given}")
     return 0
