@@ -27,6 +27,7 @@ def test_analyze_store_dir_reproduces_the_library_run(
     assert main([*argv, *FAST_ARGS]) == 0
     stdout = capsys.readouterr().out
     assert f"wrote {out}/index.html" in stdout
+    assert "\n  fragmentation: one region: " in stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["pairs_user"] == [[0, 1], [5, 9]]
     assert (out / "projection_5_9.png").is_file() and (out / "slice_5_9.png").is_file()
