@@ -269,9 +269,10 @@ def attribute_separation(
         normal classes: the sample value overstates the distance by about N (1/n1 + 1/n0) in
         its square, e.g. +1.3 for 200 positives in N = 256; NaN unless n > N + 3),
         ``probe_accuracy`` (cross-validated balanced accuracy of a logistic regression on
-        standardised z) and ``kind``: ``"separate regions"`` when the corrected distance is at
-        least 4 (linear-discriminant overlap at most 2.3 %) and the probe reaches 0.97,
-        otherwise ``"shift within one region"`` (``"too few labelled points"`` when skipped).
+        standardised z, classes weighted equally, so a rare class is not ignored) and ``kind``:
+        ``"separate regions"`` when the corrected distance is at least 4 (linear-discriminant
+        overlap at most 2.3 %) and the probe reaches 0.97, otherwise ``"shift within one
+        region"`` (``"too few labelled points"`` when skipped).
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -299,7 +300,9 @@ def attribute_separation(
             out.append({**row, "kind": "too few labelled points"} | _nan_stats())
             continue
         d2, d2u = _mahalanobis_means(pos, neg)
-        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        probe = make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced")
+        )
         cv = StratifiedKFold(int(folds), shuffle=True, random_state=seed)
         Xl, yl = np.concatenate([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))]
         acc = float(cross_val_score(probe, Xl, yl, cv=cv, scoring="balanced_accuracy").mean())
