@@ -201,6 +201,16 @@ def test_attribute_separation_regions_shifts_and_noise() -> None:
     assert unknown["n_positive"] == 5 and unknown["n_negative"] == 0
 
 
+def test_far_pairs_survive_tied_distances() -> None:
+    rng = np.random.default_rng(8)
+    R = rng.standard_normal((200, 3))
+    A = rng.standard_normal((12, 3))
+    B = A.copy()
+    B[:, 0] += 1.0  # every pair exactly 1 apart: "> median" would select none
+    b = betweenness(R, A, B)
+    assert b["n_far_pairs"] == 6
+
+
 def test_input_checks() -> None:
     X = filament(n=300)
     with pytest.raises(ValueError, match="ts must include"):

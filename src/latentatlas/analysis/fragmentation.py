@@ -195,7 +195,7 @@ def betweenness(
         Per t: ``mahalanobis_inside`` (share within the threshold) and ``knn_inside`` (k-NN
         precision: share inside some reference point's k-NN ball); ``baseline_*`` (the mean of
         t = 0 and t = 1), ``midpoint_retention_*`` (t = 0.5 over the baseline), the same at
-        t = 0.5 for the pairs further apart than the median (``far_*``), ``tail_threshold``,
+        t = 0.5 for the farther half of the pairs (``far_*``), ``tail_threshold``,
         ``n_pairs``, ``n_far_pairs``, ``n_reference``, ``k``.
     """
     from latentatlas.metrics.manifold import prdc
@@ -218,7 +218,9 @@ def betweenness(
 
     maha, knn = zip(*(shares((1.0 - t) * A + t * B) for t in ts), strict=True)
     dist = np.linalg.norm(A - B, axis=1)
-    far = dist > np.median(dist)
+    # The farther half by rank, not "> median": ties cannot shrink it below the k + 1 points
+    # that k-NN precision needs (with distinct distances the two agree).
+    far = np.sort(np.argsort(dist, kind="stable")[len(dist) // 2 :])
     far_maha, far_knn = shares(0.5 * (A[far] + B[far]))
     at = {t: i for i, t in enumerate(ts)}
     out: dict[str, Any] = {"t": ts, "mahalanobis_inside": list(maha), "knn_inside": list(knn)}
@@ -233,7 +235,7 @@ def betweenness(
         tail_threshold=threshold,
         tail_quantile=tail_quantile,
         n_pairs=len(A),
-        n_far_pairs=int(far.sum()),
+        n_far_pairs=len(far),
         n_reference=len(R),
         k=int(k),
     )
