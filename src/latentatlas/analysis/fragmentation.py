@@ -198,6 +198,7 @@ def betweenness(
         t = 0.5 for the farther half of the pairs (``far_*``), ``tail_threshold``,
         ``n_pairs``, ``n_far_pairs``, ``n_reference``, ``k``.
     """
+    from latentatlas.analysis.voids import void_shares
     from latentatlas.metrics.manifold import prdc
 
     R = check_points(reference, min_rows=k + 2, name="reference")
@@ -210,11 +211,15 @@ def betweenness(
     if not {0.0, 0.5, 1.0} <= set(ts):
         raise ValueError(f"ts must include 0, 0.5 and 1, got {ts}")
     model = MahalanobisModel().fit(R)
-    threshold = float(np.quantile(model.distances_, check_fraction(tail_quantile, "tail_quantile")))
+    tail_quantile = check_fraction(tail_quantile, "tail_quantile")
+    threshold = 0.0
 
     def shares(P: np.ndarray) -> tuple[float, float]:
-        inside = float(np.mean(model.distance(P) <= threshold))
-        return inside, float(prdc(R, P, k=k)["precision"])
+        nonlocal threshold
+        # The voids section's tail share and k-NN precision, with the reference as "real".
+        vs = void_shares(R, P, tail_quantile=tail_quantile, model=model)
+        threshold = vs["tail_threshold"]
+        return 1.0 - vs["mahalanobis_tail"], float(prdc(R, P, k=k)["precision"])
 
     maha, knn = zip(*(shares((1.0 - t) * A + t * B) for t in ts), strict=True)
     dist = np.linalg.norm(A - B, axis=1)
