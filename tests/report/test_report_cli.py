@@ -117,6 +117,18 @@ def test_analyze_bad_b(
     assert "b" in _one_line_error(capsys.readouterr().err)
 
 
+def test_analyze_bad_model(store16: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "atlas"
+    rc = main(["analyze", str(store16), "--out", str(out), "--model", "celeba64", *FAST_ARGS])
+    assert rc == 2
+    # The bundled model has N = 256, the store N = 16: refused before any analysis runs.
+    assert "latent dimension 256" in _one_line_error(capsys.readouterr().err)
+    assert not out.exists()
+    missing = str(tmp_path / "no-such-checkpoint.pt")
+    assert main(["analyze", str(store16), "--out", str(out), "--model", missing]) == 2
+    _one_line_error(capsys.readouterr().err)
+
+
 def test_theory_verb(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "theory"
     rc = main(["theory", "--N", "256", "--b", "1.5", "--mc", "3000", "--out", str(out)])
