@@ -182,16 +182,8 @@ def _context(
             raise ValueError(f"b must be 'auto' or a positive number, got {b!r}") from None
         if not np.isfinite(b) or b <= 0:
             raise ValueError(f"b must be 'auto' or a positive number, got {b}")
-    lows = {
-        "sample": 20,
-        "prdc_sample": 20,
-        "plot_points": 1,
-        "mc": 100,
-        "normality_sample": 20,
-        "fragment_sample": 30,
-        "fragment_pairs": 20,
-        "decode_pairs": 1,
-    }
+    lows = dict(sample=20, prdc_sample=20, plot_points=1, mc=100, normality_sample=20)
+    lows.update(fragment_sample=30, fragment_pairs=20, decode_pairs=1)
     for name, low in lows.items():
         if int(sizes[name]) < low:
             raise ValueError(f"{name} must be at least {low}, got {sizes[name]}")
