@@ -96,10 +96,30 @@ def test_reduced_demo_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     for page in ("index.html", "atlas/index.html", "compare/index.html"):
         assert (out / page).is_file()
-    assert "10. Generators: the verdict" in (out / "atlas" / "index.html").read_text()
+    assert "11. Generators: the verdict" in (out / "atlas" / "index.html").read_text()
     landing = (out / "index.html").read_text()
     assert "atlas/index.html" in landing and "compare/index.html" in landing
     assert len(list((out / "paths").glob("*/strip.png"))) == 2
     lines = summary_lines(result)
     assert len(lines) == 5 and result["best"]["generator"] == "mvn"
     assert result["b"] > 0 and result["origin_mahalanobis"] > 0
+
+
+def test_atlas_decodes_segments_with_the_bundled_model(bundled, tmp_path: Path) -> None:
+    from latentatlas.atlas import run_atlas
+
+    _, store = bundled
+    z = np.asarray(store.z[:400], dtype=np.float64)
+    settings = {"sample": 500, "prdc_sample": 100, "fragment_pairs": 40, "decode_pairs": 12}
+    s = run_atlas(z, tmp_path / "a", progress=False, model="celeba64", **settings)
+    d = s["fragmentation"]["decoded"]
+    assert d["model"] == "celeba64" and d["n_pairs"] == 12
+    assert d["t"] == [0.0, 0.25, 0.5, 0.75, 1.0] and len(d["face_rate"]) == 5
+    # The endpoints are real z-points: their reconstructions are faces (ceiling ~94 %).
+    assert d["endpoints"] >= 0.75
+    assert d["midpoint"] == d["face_rate"][2]
+    page = (tmp_path / "a" / "index.html").read_text()
+    assert "decoded: face rate" in page
+    with pytest.raises(ValueError, match="latent dimension"):
+        run_atlas(z[:, :16], tmp_path / "b", progress=False, model="celeba64", **settings)
+    assert not (tmp_path / "b").exists()

@@ -21,7 +21,19 @@ def store16(z16: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
     n = len(z16)
     split = np.zeros(n, np.uint8)
     split[480:540], split[540:] = 1, 2
-    save_store(path, z16, np.array([f"{i:06d}.jpg" for i in range(n)]), split)
+    # Attributes for the fragmentation section's table: one a threshold on a component
+    # (separable), one unrelated to z, one mostly unknown (0).
+    rng = np.random.default_rng(7)
+    attrs = np.stack(
+        [
+            np.where(z16[:, 0] > np.median(z16[:, 0]), 1, -1),
+            np.where(rng.random(n) < 0.4, 1, -1),
+            np.where(np.arange(n) < 10, 1, 0),
+        ],
+        axis=1,
+    )
+    names = ["Left_Half", "Coin_Flip", "Rare"]
+    save_store(path, z16, np.array([f"{i:06d}.jpg" for i in range(n)]), split, attrs, names)
     return path
 
 

@@ -21,6 +21,7 @@ SECTION_IDS = [
     "projections",
     "slices",
     "voids",
+    "fragmentation",
 ]
 
 
@@ -29,8 +30,8 @@ def test_page_has_every_section_in_issue_order(atlas16: tuple[Path, dict]) -> No
     page = (out / "index.html").read_text()
     positions = [page.index(f'<section id="{key}">') for key in SECTION_IDS]
     assert positions == sorted(positions)
-    titles = re.findall(r"<h2>(\d)\. ", page)
-    assert titles == [str(i) for i in range(1, 10)]
+    titles = re.findall(r"<h2>(\d+)\. ", page)
+    assert titles == [str(i) for i in range(1, 11)]
 
 
 def test_figures_written_embedded_and_captioned(atlas16: tuple[Path, dict]) -> None:
@@ -53,6 +54,7 @@ def test_figures_written_embedded_and_captioned(atlas16: tuple[Path, dict]) -> N
         "component_ranges",
         "slice_scan",
         "voids",
+        "fragmentation",
     ):
         assert fixed in names
     for name in names:
@@ -163,6 +165,38 @@ def test_summary_matches_direct_analysis_calls(store16: Path, atlas16: tuple[Pat
     assert s["voids"]["void_shares"]["n_fake"] == FAST["sample"]
     assert s["voids"]["void_shares"]["mahalanobis_tail"] > 0.5
     assert "held-out" in s["voids"]["real_sample"]
+
+
+def test_fragmentation_section_and_summary(store16: Path, atlas16: tuple[Path, dict]) -> None:
+    from latentatlas.analysis import fragmentation
+    from latentatlas.atlas.helpers import rng
+    from latentatlas.store import load_store
+
+    out, s = atlas16
+    f = s["fragmentation"]
+    st = load_store(store16)
+    direct = fragmentation(
+        np.asarray(st.z, dtype=np.float64),
+        st.attributes,
+        st.attribute_names,
+        random_state=rng(3, 7),
+    ).to_dict()
+    assert {k: f[k] for k in direct} == json.loads(json.dumps(direct))
+    # One correlated Gaussian: one region, midpoints inside at least as often as real points.
+    assert f["verdict"]["label"] == "one region"
+    assert f["betweenness"]["midpoint_knn"] >= f["betweenness"]["baseline_knn"]
+    assert "decoded" not in f  # no model given
+    page = (out / "index.html").read_text()
+    assert f'<p class="lead">Verdict: {f["verdict"]["sentence"]}.</p>' in page
+    assert "<th>fragmentation (section 10)</th><td>one region</td>" in page
+    attrs = {a["attribute"]: a for a in f["attributes"]}
+    # A median split of one Gaussian: a probe finds it, yet the halves touch (one region).
+    assert attrs["Left_Half"]["probe_accuracy"] > 0.9
+    assert attrs["Left_Half"]["kind"] == "shift within one region"
+    assert attrs["Coin_Flip"]["probe_accuracy"] < 0.65
+    assert attrs["Rare"]["kind"] == "too few labelled points"
+    assert f["attribute_kinds"] == {"shift within one region": 2, "too few labelled points": 1}
+    assert "<td>Left_Half</td>" in page
 
 
 def test_theory_rows_in_summary(atlas16: tuple[Path, dict]) -> None:

@@ -27,6 +27,7 @@ def test_analyze_store_dir_reproduces_the_library_run(
     assert main([*argv, *FAST_ARGS]) == 0
     stdout = capsys.readouterr().out
     assert f"wrote {out}/index.html" in stdout
+    assert "\n  fragmentation: one region: " in stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["pairs_user"] == [[0, 1], [5, 9]]
     assert (out / "projection_5_9.png").is_file() and (out / "slice_5_9.png").is_file()
@@ -114,6 +115,18 @@ def test_analyze_bad_b(
 ) -> None:
     assert main(["analyze", str(store16), "--out", str(tmp_path / "a"), "--b", b, *FAST_ARGS]) == 2
     assert "b" in _one_line_error(capsys.readouterr().err)
+
+
+def test_analyze_bad_model(store16: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "atlas"
+    rc = main(["analyze", str(store16), "--out", str(out), "--model", "celeba64", *FAST_ARGS])
+    assert rc == 2
+    # The bundled model has N = 256, the store N = 16: refused before any analysis runs.
+    assert "latent dimension 256" in _one_line_error(capsys.readouterr().err)
+    assert not out.exists()
+    missing = str(tmp_path / "no-such-checkpoint.pt")
+    assert main(["analyze", str(store16), "--out", str(out), "--model", missing]) == 2
+    _one_line_error(capsys.readouterr().err)
 
 
 def test_theory_verb(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

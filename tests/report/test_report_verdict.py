@@ -71,7 +71,7 @@ def test_verdict_section_and_summary(
 
     page = (out / "index.html").read_text()
     assert page.index('<section id="voids">') < page.index('<section id="verdict">')
-    assert "<h2>10. Generators: the verdict</h2>" in page
+    assert "<h2>11. Generators: the verdict</h2>" in page
     section = page[page.index('<section id="verdict">') :]
     assert f'<a href="{v["link"]}">' in section
     assert section.count("<tr><td>") == 3  # one table row per generator

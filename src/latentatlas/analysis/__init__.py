@@ -17,6 +17,17 @@ from latentatlas.analysis.distribution import (
     normality,
     trim_outliers,
 )
+from latentatlas.analysis.fragmentation import (
+    FragmentationResult,
+    attribute_separation,
+    betweenness,
+    bic_components,
+    density_clusters,
+    fragmentation,
+    fragmentation_verdict,
+    knn_components,
+    principal_points,
+)
 from latentatlas.analysis.gaussian import MahalanobisModel
 from latentatlas.analysis.projections import auto_pairs, confidence_ellipse
 from latentatlas.analysis.radii import (
@@ -40,6 +51,7 @@ from latentatlas.analysis.voids import void_shares
 __all__ = [
     "ComponentStats",
     "CorrelationResult",
+    "FragmentationResult",
     "MahalanobisModel",
     "NormalityResult",
     "RadiiResult",
@@ -47,7 +59,10 @@ __all__ = [
     "SliceScan",
     "TheoryTable",
     "as_rng",
+    "attribute_separation",
     "auto_pairs",
+    "betweenness",
+    "bic_components",
     "check_points",
     "component_stats",
     "confidence_ellipse",
@@ -55,11 +70,16 @@ __all__ = [
     "cube_radii",
     "cube_radius_monte_carlo",
     "cube_radius_theory",
+    "density_clusters",
     "extreme_components",
     "fit_cube_b",
+    "fragmentation",
+    "fragmentation_verdict",
     "henze_zirkler",
     "jsonable",
+    "knn_components",
     "normality",
+    "principal_points",
     "radii",
     "radius_comparison",
     "shape",

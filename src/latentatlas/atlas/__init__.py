@@ -3,7 +3,7 @@
 ``run_atlas`` runs the analyses of :mod:`latentatlas.analysis` in the order of the study and writes
 one directory, atomically::
 
-    index.html     one self-contained page (figures embedded as base64 PNGs), sections 1-9 (10)
+    index.html     one self-contained page (figures embedded as base64 PNGs), sections 1-10 (11)
     *.png          every figure as a file too
     summary.json   every number on the page, plus the sample sizes, seed and b used
 
@@ -16,7 +16,8 @@ Modules, in the order the run uses them:
     sections_radii         4 radii, 5 uniform-cube theory, 6 the generator
     sections_geometry      7 projections, 8 slices
     sections_voids         9 voids
-    sections_verdict       10 the generators' verdict (only with ``verdict=``)
+    sections_fragmentation 10 fragmentation: clusters, connectivity, betweenness, attributes
+    sections_verdict       11 the generators' verdict (only with ``verdict=``)
     helpers                pair parsing, random streams, the BLAS thread limit
 
 No torch here: the input is an ``(n, N)`` array or a :class:`~latentatlas.store.ZStore`.

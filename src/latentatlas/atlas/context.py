@@ -28,6 +28,12 @@ class AtlasContext:
     user_pairs: list[tuple[int, int]]
     verdict: dict[str, Any] | None = None
     verdict_link: str | None = None
+    # The fragmentation section: its subsample and pair counts, and the optional decoder.
+    fragment_sample: int = 5000
+    fragment_pairs: int = 500
+    decode_pairs: int = 200
+    autoencoder: Any = None  # a loaded ConvAutoencoder (torch), only with run_atlas(model=...)
+    autoencoder_source: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     # filled by the sections
     pairs: list[tuple[int, int]] = field(default_factory=list)

@@ -19,6 +19,7 @@ from latentatlas.atlas.sections_distribution import (
     section_correlations,
     section_shape,
 )
+from latentatlas.atlas.sections_fragmentation import load_decoder, section_fragmentation
 from latentatlas.atlas.sections_geometry import section_projections, section_slices
 from latentatlas.atlas.sections_radii import section_generator, section_radii, section_theory
 from latentatlas.atlas.sections_verdict import load_verdict, section_verdict, verdict_link
@@ -42,6 +43,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("7 projections", section_projections),
     ("8 slices", section_slices),
     ("9 voids", section_voids),
+    ("10 fragmentation", section_fragmentation),
 )
 
 
@@ -62,6 +64,10 @@ def run_atlas(
     source: str | None = None,
     threads: int | None = None,
     verdict: str | os.PathLike | None = None,
+    model: str | os.PathLike | None = None,
+    fragment_sample: int = 5000,
+    fragment_pairs: int = 500,
+    decode_pairs: int = 200,
 ) -> dict[str, Any]:
     """Analyse z-points and write the atlas report to ``out_dir``.
 
@@ -83,7 +89,13 @@ def run_atlas(
     threads : BLAS threads during the run; default 1 (never more than the BLAS library's own
         setting). See :func:`latentatlas.atlas.helpers.blas_limit`.
     verdict : directory written by ``latentatlas compare`` (its ``verdict.json``): adds section
-        10 with the generators' verdict, linked by a relative path, and ``summary["verdict"]``.
+        11 with the generators' verdict, linked by a relative path, and ``summary["verdict"]``.
+    model : checkpoint file, run directory or bundled name (``celeba64``) of the autoencoder:
+        section 10 then decodes ``decode_pairs`` of its segments and reports the face-detector
+        rate along them (loads torch; without it the atlas never imports torch).
+    fragment_sample : points for the mixtures, HDBSCAN and the k-NN graph of section 10, and
+        the most reference points of its betweenness test.
+    fragment_pairs : pairs of held-out real points whose segments section 10 probes.
 
     Returns
     -------
@@ -112,12 +124,19 @@ def run_atlas(
         plot_points=plot_points,
         mc=mc,
         normality_sample=normality_sample,
+        fragment_sample=fragment_sample,
+        fragment_pairs=fragment_pairs,
+        decode_pairs=decode_pairs,
     )
+    if model is not None:
+        # Loaded before the analyses, so a bad checkpoint fails at once.
+        ctx.autoencoder = load_decoder(model, ctx.dim)
+        ctx.autoencoder_source = str(model)
     stages = list(STAGES)
     if verdict is not None:
         ctx.verdict, verdict_dir = load_verdict(verdict)
         ctx.verdict_link = verdict_link(verdict_dir, out_dir)
-        stages.append(("10 verdict", section_verdict))
+        stages.append(("11 verdict", section_verdict))
 
     page = Page(f"latentatlas: where {ctx.n:,} z-points of dimension N = {ctx.dim} live")
     bar = tqdm(stages, desc="atlas", file=sys.stderr, disable=not progress, unit="section")
@@ -163,7 +182,8 @@ def _context(
             raise ValueError(f"b must be 'auto' or a positive number, got {b!r}") from None
         if not np.isfinite(b) or b <= 0:
             raise ValueError(f"b must be 'auto' or a positive number, got {b}")
-    lows = {"sample": 20, "prdc_sample": 20, "plot_points": 1, "mc": 100, "normality_sample": 20}
+    lows = dict(sample=20, prdc_sample=20, plot_points=1, mc=100, normality_sample=20)
+    lows.update(fragment_sample=30, fragment_pairs=20, decode_pairs=1)
     for name, low in lows.items():
         if int(sizes[name]) < low:
             raise ValueError(f"{name} must be at least {low}, got {sizes[name]}")
@@ -227,4 +247,7 @@ def _header(ctx: AtlasContext, page: Page) -> None:
         ("uniform-cube precision", cube.get("precision")),
         ("uniform-cube coverage", cube.get("coverage")),
     ]
+    frag = s["fragmentation"].get("verdict")
+    if frag is not None:
+        rows.append(("fragmentation (section 10)", frag["label"]))
     page.add_header_table(rows, "Key numbers")

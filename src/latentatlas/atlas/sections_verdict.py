@@ -1,4 +1,4 @@
-"""Section 10 (optional): the generators' verdict, read from ``latentatlas compare --out DIR``.
+"""Section 11 (optional): the generators' verdict, read from ``latentatlas compare --out DIR``.
 
 The atlas computes none of it: it shows the numbers of ``DIR/verdict.json`` next to its own and
 links to ``DIR/index.html`` (with the decoded image grids) by a relative path, so the two reports
@@ -136,7 +136,7 @@ def section_verdict(ctx: AtlasContext, page: Page) -> None:
     ctx.summary["verdict"] = {"link": link, **v}
     sec = page.section(
         "verdict",
-        "10. Generators: the verdict",
+        "11. Generators: the verdict",
         f"From latentatlas compare: each generator fitted on {v['n_train']} train z-points, "
         f"{v['n']} samples (seed {v['seed']}) decoded and judged against {v['n_heldout']} "
         "held-out real z-points. Face rate: share of decoded samples with a detected face; "

@@ -10,10 +10,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analyze",
         help="analyse where the z-points of a store live; writes an HTML report",
         description="Analyse a z-point distribution (components, correlations, shape, radii, "
-        "uniform-cube theory, projections, slices, voids; with --verdict also the generators' "
-        "verdict of `latentatlas compare`) and write DIR/index.html (one self-contained page), "
-        "DIR/*.png and DIR/summary.json. STORE is a store directory or a plain .npy file of "
-        "shape (n, N).",
+        "uniform-cube theory, projections, slices, voids, fragmentation; with --verdict also the "
+        "generators' verdict of `latentatlas compare`) and write DIR/index.html (one "
+        "self-contained page), DIR/*.png and DIR/summary.json. STORE is a store directory or a "
+        "plain .npy file of shape (n, N).",
     )
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy file")
     p.add_argument("--out", required=True, metavar="DIR", help="report directory to write")
@@ -48,8 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--verdict",
         metavar="VDIR",
         default=None,
-        help="output directory of `latentatlas compare`: adds section 10 with the generators' "
+        help="output directory of `latentatlas compare`: adds section 11 with the generators' "
         "verdict (VDIR/verdict.json) and a link to VDIR/index.html",
+    )
+    p.add_argument(
+        "--model",
+        metavar="MODEL",
+        default=None,
+        help="checkpoint, run directory or bundled name (celeba64) of the autoencoder: section 10 "
+        "then decodes points between real z-points and reports the face-detector rate",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             source=str(args.store),
             threads=args.threads,
             verdict=args.verdict,
+            model=args.model,
         )
     except FileExistsError:
         raise LatentAtlasError(f"{args.out} exists; use --overwrite to replace it") from None
@@ -96,4 +104,13 @@ def run(args: argparse.Namespace) -> int:
         f"{' (fitted)' if s['b'] == 'auto' else ''}, origin Mahalanobis distance "
         f"{summary['shape']['origin_mahalanobis']:.4g}"
     )
+    frag = summary["fragmentation"]
+    if "verdict" in frag:
+        print(f"  fragmentation: {frag['verdict']['sentence']}")
+    decoded = frag.get("decoded")
+    if decoded:
+        print(
+            f"  decoded ({decoded['n_pairs']} pairs): face rate {decoded['midpoint']:.1%} at "
+            f"midpoints, {decoded['endpoints']:.1%} at the real endpoints"
+        )
     return 0

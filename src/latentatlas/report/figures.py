@@ -449,6 +449,53 @@ def voids_figure(rows: Mapping[str, Mapping[str, float]]) -> Figure:
     return fig
 
 
+def fragmentation_figure(
+    components: Sequence[int],
+    bic: Sequence[float],
+    best: int,
+    ts: Sequence[float],
+    knn_inside: Sequence[float],
+    mahalanobis_inside: Sequence[float],
+    ks: Sequence[int],
+    largest_shares: Sequence[float],
+    face_rates: Sequence[float] | None = None,
+) -> Figure:
+    """BIC against mixture components; the share of segment points inside the data region
+    against t (t = 0 and 1 are the real endpoints, dashed: their mean, the baseline), with the
+    decoded face rate when given; the largest k-NN component's share against k."""
+    fig, axes = _fig(13.5, 3.8, 3)
+    ax = axes[0, 0]
+    ax.plot(components, bic, "o-", color=REAL, ms=4)
+    i = list(components).index(best)
+    ax.plot([best], [bic[i]], "o", ms=11, mfc="none", mec=FAKE, mew=1.5, label=f"best: {best}")
+    ax.set_xlabel("Gaussian mixture components")
+    ax.set_ylabel("BIC (lower is better)")
+    ax.set_xticks(list(components))
+    ax.legend(fontsize=8)
+    ax = axes[0, 1]
+    curves = [
+        (knn_inside, REAL, "o-", "k-NN precision"),
+        (mahalanobis_inside, "grey", "s--", "within the Mahalanobis tail"),
+    ]
+    if face_rates is not None:
+        curves.append((face_rates, "tab:green", "^-", "decoded: face rate"))
+    for ys, color, style, label in curves:
+        ax.plot(ts, ys, style, color=color, ms=4, label=label)
+        ax.axhline(0.5 * (ys[0] + ys[-1]), color=color, ls=":", lw=1)
+    ax.set_xlabel("position t on the segment between two real points")
+    ax.set_ylabel("share of segment points inside")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("dotted: the real endpoints' mean (t = 0, 1)", fontsize=9)
+    ax.legend(fontsize=8, loc="lower center")
+    ax = axes[0, 2]
+    ax.plot(ks, largest_shares, "o-", color=REAL, ms=5)
+    ax.set_xlabel("k (neighbours per point)")
+    ax.set_ylabel("share of points in the largest k-NN component")
+    ax.set_xticks(list(ks))
+    ax.set_ylim(0, 1.05)
+    return fig
+
+
 def _reds(k: int) -> list[tuple[float, float, float, float]]:
     from matplotlib import colormaps
 

@@ -134,6 +134,10 @@ class Page:
     ) -> None:
         section.blocks.append(_Block(key_value_table(rows, caption)))
 
+    def lead(self, section: Section, text: str) -> None:
+        """A highlighted paragraph: a section's conclusion in plain words, before its tables."""
+        section.blocks.append(_Block(f'<p class="lead">{html.escape(text)}</p>'))
+
     def note(self, section: Section, text: str) -> None:
         section.blocks.append(_Block(f'<p class="note">{html.escape(text)}</p>'))
 
@@ -206,6 +210,7 @@ caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.3em}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}figcaption .key{font-weight:600}
 figcaption .file{color:#999;font-size:.85em}
-p.intro{color:#333}p.note{color:#666;font-size:.9em}
+p.intro{color:#333}p.lead{font-weight:600;background:#f4f8fc;padding:.5em .8em;
+border-left:4px solid #1f77b4}p.note{color:#666;font-size:.9em}
 nav ol{columns:2}
 """

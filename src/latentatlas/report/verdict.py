@@ -1,6 +1,6 @@
 """The verdict page of ``latentatlas compare``: the table, the detector check, the image grids.
 
-``COLUMNS`` is shared with the atlas's section 10, which shows the same table.
+``COLUMNS`` is shared with the atlas's section 11, which shows the same table.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def add_verdict_table(
     page: Page, sec: Section, verdict: Mapping[str, Any], caption: str = ""
 ) -> None:
     """The table, the detector's ceiling/floor and the disagreement notes (shared with the
-    atlas's section 10)."""
+    atlas's section 11)."""
     det = verdict["detector"]
     page.table(
         sec,
