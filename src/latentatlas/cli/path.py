@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from latentatlas.cli import add_verify_flags, int_at_least
+
 
 def _floats(text: str) -> list[float]:
     try:
@@ -42,8 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="default: segment with --plane, lerp with --between",
     )
-    p.add_argument("--plane", type=_pair, metavar="J1,J2", help="the two components to move")
-    p.add_argument("--between", nargs=2, metavar="ID", help="two image ids of the store")
+    # A plane path or an interpolation, never both: a second flag must not be silently ignored.
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--plane", type=_pair, metavar="J1,J2", help="the two components to move")
+    which.add_argument("--between", nargs=2, metavar="ID", help="two image ids of the store")
     p.add_argument("--base", default="centroid", help="centroid (default) or an image id")
     p.add_argument(
         "--start", type=_floats, metavar="X,Y", help="segment start (default base - 3 sigma)"
@@ -52,9 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--end", type=_floats, metavar="X,Y", help="segment end (default base + 3 sigma)"
     )
     p.add_argument("--radius", type=_floats, metavar="R[,R2]", help="circle radius or radii")
-    p.add_argument("--steps", type=int, default=12, help="points on the path (default 12)")
+    p.add_argument(
+        "--steps", type=int_at_least(2), default=12, help="points on the path (default 12)"
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    add_verify_flags(p, mismatch=True)
     p.set_defaults(func=run)
 
 
@@ -77,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         args.steps,
         args.device,
         args.overwrite,
+        verify=args.verify,
+        allow_mismatch=args.allow_mismatch,
     )
     print(f"wrote {args.out}/strip.png: {info['steps']} points, {kind}")
     return 0
