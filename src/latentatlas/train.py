@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass
@@ -143,23 +144,32 @@ def train(
         # Only rank 0 writes, so only rank 0 checks the folder and locks it (the other ranks
         # would otherwise see rank 0's lock file as a foreign one).
         if int(os.environ.get("RANK", "0")) == 0:
-            check_run_dir(run_dir, resume, overwrite)
+            if os.path.lexists(run_dir) and not run_dir.is_dir():
+                raise LatentAtlasError(f"{run_dir} is a file, not a run folder")
+            if resume and not (run_dir / CHECKPOINT_NAME).is_file():
+                raise LatentAtlasError(
+                    f"nothing to resume: {run_dir / CHECKPOINT_NAME} does not exist "
+                    "(start the run without --resume)"
+                )
+            created = not run_dir.exists()
+            # Locked before its contents are judged: a second run sees the lock, whatever the
+            # first one has written so far.
             stack.enter_context(atomic.run_lock(run_dir))
+            try:
+                check_run_dir(run_dir, resume, overwrite)
+            except LatentAtlasError:
+                if created:
+                    shutil.rmtree(run_dir, ignore_errors=True)
+                raise
             for name in (CHECKPOINT_NAME, "history.json"):
                 atomic.recover(run_dir / name)  # temp files of killed runs
         return _train(cache_dir, run_dir, cfg, model_kwargs, resume, progress, verify)
 
 
 def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse, before any work, what would mix two runs in one folder or resume nothing."""
+    """Refuse what would mix two runs in one folder (called with the folder locked)."""
     ckpt_file = run_dir / CHECKPOINT_NAME
-    if os.path.lexists(run_dir) and not run_dir.is_dir():
-        raise LatentAtlasError(f"{run_dir} is a file, not a run folder")
     if resume:
-        if not ckpt_file.is_file():
-            raise LatentAtlasError(
-                f"nothing to resume: {ckpt_file} does not exist (start the run without --resume)"
-            )
         return
     if overwrite:
         atomic.check_writable(ckpt_file)

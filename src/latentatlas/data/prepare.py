@@ -93,7 +93,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         # value above 255 to white; scale 0-65535 down to 0-255 instead.
         wide = np.asarray(im, dtype=np.float64)
         grey = np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, mode="L").convert("RGB")
+        return Image.fromarray(grey).convert("RGB")
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         # Composite on white: transparent pixels often hold arbitrary colours.
         rgba = im.convert("RGBA")
@@ -190,7 +190,8 @@ def _decode_all(
             raise LatentAtlasError(
                 "a decoding worker died (killed, out of memory or a bus error); nothing was written"
             ) from None
-    bar.close()
+        finally:
+            bar.close()
     if skipped:
         images = np.load(target, mmap_mode="r+")
         for row, i in enumerate(kept):  # row <= i: moving rows up never overwrites unread ones
