@@ -101,7 +101,8 @@ def run_compare(
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
     ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters."""
     out = Path(out)
-    atomic.check_new(out, overwrite, inputs=(None if isinstance(store, ZStore) else store,))
+    store_path = None if isinstance(store, ZStore) else store
+    atomic.check_new(out, overwrite, inputs=(checkpoint, store_path))
     names = list(generators or GENERATORS)
     unknown = [g for g in names if g not in GENERATORS]
     if unknown:

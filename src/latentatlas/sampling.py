@@ -57,7 +57,7 @@ def sample(
     """
     if n < 1:
         raise LatentAtlasError(f"--n must be positive, got {n}")
-    atomic.check_new(out, overwrite, inputs=(_path_of(store),))
+    atomic.check_new(out, overwrite, inputs=(checkpoint, _path_of(store)))
     model, st = _load(checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch)
     try:
         gen = make_generator(generator, **(params or {})).fit(train_points(st))
@@ -110,7 +110,7 @@ def path(
     """
     if kind not in PATH_KINDS:
         raise LatentAtlasError(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
-    atomic.check_new(out, overwrite, inputs=(_path_of(store),))
+    atomic.check_new(out, overwrite, inputs=(checkpoint, _path_of(store)))
     model, st = _load(checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch)
     info: dict[str, Any] = {"kind": kind, "steps": steps}
     try:

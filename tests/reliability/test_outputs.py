@@ -49,6 +49,15 @@ def test_prepare_never_replaces_its_source(image_folder: Path, monkeypatch, caps
     assert image_folder.is_dir() and any(image_folder.iterdir())
 
 
+def test_sample_never_replaces_its_checkpoint(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    store = tmp_path / "z.npy"
+    np.save(store, np.random.default_rng(0).normal(size=(50, 8)))
+    digest = file_sha256(tiny_run / "checkpoint.pt")
+    assert main(["sample", str(tiny_run), str(store), "--out", str(tiny_run), "--overwrite"]) == 2
+    assert "would replace the input" in one_line_error(capsys.readouterr().err, "sample")
+    assert file_sha256(tiny_run / "checkpoint.pt") == digest
+
+
 @pytest.mark.parametrize("verb", ["analyze", "prepare"])
 def test_an_output_under_a_file_is_refused_up_front(
     verb: str, z_file: Path, image_folder: Path, monkeypatch, capsys
