@@ -99,6 +99,26 @@ def test_plane_and_between_exclude_each_other(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "p").exists()
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--plane", "0,1", "--radius", "-1", "--kind", "circle"],
+        ["--plane", "0,1", "--start", "1,2,3"],
+        ["--plane", "0,1", "--kind", "circle", "--start", "0,1"],
+        ["--plane", "0,1", "--radius", "2"],
+        ["--between", "A", "B", "--end", "0,1"],
+        ["--between", "A", "B", "--kind", "segment"],
+    ],
+    ids=lambda a: " ".join(a[2:]),
+)
+def test_path_options_of_another_kind_are_refused(
+    extra: list[str], tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr("latentatlas.sampling.path", lambda *a, **k: pytest.fail("worked"))
+    assert main(["path", "celeba64", "celeba64", "--out", str(tmp_path / "p"), *extra]) == 2
+    one_line_error(capsys.readouterr().err, "path")
+
+
 def test_16_bit_images_are_scaled_not_clipped(tmp_path: Path) -> None:
     src = tmp_path / "grey16"
     src.mkdir()

@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from latentatlas.cli import add_verify_flags, int_at_least
 
 
 def _floats(text: str) -> list[float]:
     try:
-        return [float(v) for v in text.split(",")]
+        values = [float(v) for v in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers, got {text!r}"
         ) from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
+    return values
+
+
+def _point(text: str) -> list[float]:
+    values = _floats(text)
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"expected two numbers X,Y, got {text!r}")
+    return values
+
+
+def _radius(text: str) -> list[float]:
+    values = _floats(text)
+    if len(values) not in (1, 2) or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected one or two positive radii, got {text!r}")
+    return values
 
 
 def _pair(text: str) -> tuple[int, int]:
@@ -50,12 +68,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--between", nargs=2, metavar="ID", help="two image ids of the store")
     p.add_argument("--base", default="centroid", help="centroid (default) or an image id")
     p.add_argument(
-        "--start", type=_floats, metavar="X,Y", help="segment start (default base - 3 sigma)"
+        "--start", type=_point, metavar="X,Y", help="segment start (default base - 3 sigma)"
     )
-    p.add_argument(
-        "--end", type=_floats, metavar="X,Y", help="segment end (default base + 3 sigma)"
-    )
-    p.add_argument("--radius", type=_floats, metavar="R[,R2]", help="circle radius or radii")
+    p.add_argument("--end", type=_point, metavar="X,Y", help="segment end (default base + 3 sigma)")
+    p.add_argument("--radius", type=_radius, metavar="R[,R2]", help="circle radius or radii")
     p.add_argument(
         "--steps", type=int_at_least(2), default=12, help="points on the path (default 12)"
     )
@@ -66,9 +82,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latentatlas.errors import LatentAtlasError
     from latentatlas.sampling import path
 
     kind = args.kind or ("lerp" if args.between else "segment")
+    # Options of another kind of path would be silently ignored: refuse them before any work.
+    applies = {
+        "--plane": kind in ("segment", "circle"),
+        "--between": kind in ("lerp", "slerp"),
+        "--start": kind == "segment",
+        "--end": kind == "segment",
+        "--radius": kind == "circle",
+    }
+    for flag, ok in applies.items():
+        if getattr(args, flag[2:]) is not None and not ok:
+            raise LatentAtlasError(f"{flag} does not apply to a {kind} path")
     radius = args.radius[0] if args.radius and len(args.radius) == 1 else args.radius
     info = path(
         args.checkpoint,
