@@ -1,21 +1,31 @@
-"""Checkpoint files: the model config, weights and (for training runs) the state to resume."""
+"""Checkpoint files: the model config, weights and (for training runs) the state to resume.
+
+Each checkpoint carries the sha256 of its own tensors (``tensors_sha256``), checked on load, so
+flipped bits in the weights are an error rather than a silently different model. Checkpoints
+written before that field existed load unverified; the bundled model is checked against its
+``MANIFEST.json`` instead.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from latentatlas import atomic
+from latentatlas import atomic, files
 from latentatlas.errors import LatentAtlasError
+from latentatlas.files import file_sha256
 from latentatlas.model import AEConfig, ConvAutoencoder
-from latentatlas.pretrained import resolve
+from latentatlas.pretrained import bundled_checksums, resolve
 
 FORMAT = "latentatlas-checkpoint/1"
 CHECKPOINT_NAME = "checkpoint.pt"
+NO_VERIFY_HINT = " (pass --no-verify to load it anyway)"
+__all__ = ["file_sha256", "load_checkpoint", "load_model", "save_checkpoint", "tensors_sha256"]
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
@@ -24,30 +34,88 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return path / CHECKPOINT_NAME if path.is_dir() else path
 
 
+def tensors_sha256(state: dict[str, Any]) -> str:
+    """sha256 of every tensor of the weights and optimizer state (name, dtype, shape, bytes)."""
+    h = hashlib.sha256()
+
+    def feed(name: str, obj: Any) -> None:
+        if isinstance(obj, torch.Tensor):
+            t = obj.detach().cpu().contiguous().reshape(-1)
+            h.update(f"{name}:{t.dtype}:{tuple(obj.shape)};".encode())
+            h.update(t.view(torch.uint8).numpy())
+        elif isinstance(obj, dict):
+            for key in sorted(obj, key=str):
+                feed(f"{name}.{key}", obj[key])
+        elif isinstance(obj, (list, tuple)):
+            for i, item in enumerate(obj):
+                feed(f"{name}.{i}", item)
+
+    for key in ("model", "optimizer"):
+        feed(key, state.get(key))
+    return h.hexdigest()
+
+
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write ``state`` atomically: a kill mid-write leaves the previous checkpoint intact."""
-    return atomic.write_with(path, lambda f: torch.save({"format": FORMAT, **state}, f))
+    """Write ``state`` atomically: a kill mid-write leaves the previous checkpoint intact.
+
+    Serialised in memory first, so a full disk surfaces as a plain ``OSError`` of the write.
+    """
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state, "tensors_sha256": tensors_sha256(state)}, buffer)
+    return atomic.write_bytes(path, buffer.getbuffer())
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+def _sniff(path: Path) -> str | None:
+    """Why ``path`` cannot be a PyTorch file, from its first bytes; None when it may be one."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        return "it is empty"
+    if head.startswith(files.NPY_MAGIC):
+        return "it is a NumPy .npy array, not a checkpoint"
+    if not head.startswith((b"PK\x03\x04", b"\x80")):
+        return "it is not a PyTorch file"
+    return None
+
+
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu", verify: bool = True
+) -> dict:
+    """Load and check a checkpoint; with ``verify`` its recorded checksums are checked too."""
     path = checkpoint_path(path)
     if not path.is_file():
         raise LatentAtlasError(f"{path}: no such checkpoint")
+    reason = _sniff(path)
+    if reason:
+        raise LatentAtlasError(f"{path}: not a readable checkpoint ({reason})")
+    bundled = bundled_checksums(path) if verify else {}
+    if bundled:
+        files.verify(path.parent, bundled, "the bundled MANIFEST.json")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises many types for damaged files
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        text = str(e).strip()
+        first = text.splitlines()[0] if text else type(e).__name__
+        if "weights_only" in text or "Weights only" in text:
+            # PyTorch's own advice here is to load with weights_only=False, i.e. to run
+            # whatever code the file holds: never pass that on.
+            first = "it holds Python objects besides tensors and plain data; refused"
         raise LatentAtlasError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise LatentAtlasError(f"{path}: not a latentatlas checkpoint")
+    recorded = state.get("tensors_sha256")
+    if verify and recorded is not None and tensors_sha256(state) != recorded:
+        raise LatentAtlasError(
+            f"{path} is damaged: its weights differ from their recorded sha256{NO_VERIFY_HINT}"
+        )
     return state
 
 
 def load_model(
-    path: str | os.PathLike, device: str | torch.device = "cpu"
+    path: str | os.PathLike, device: str | torch.device = "cpu", verify: bool = True
 ) -> tuple[ConvAutoencoder, dict]:
     """Rebuild the autoencoder from a checkpoint file alone; returns it in eval mode."""
-    state = load_checkpoint(path, map_location=device)
+    state = load_checkpoint(path, map_location=device, verify=verify)
     try:
         model = ConvAutoencoder(AEConfig.from_dict(state["model_config"]))
         model.load_state_dict(state["model"])
@@ -57,11 +125,3 @@ def load_model(
             f"{checkpoint_path(path)}: inconsistent checkpoint ({first})"
         ) from None
     return model.to(device).eval(), state
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

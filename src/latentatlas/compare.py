@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from latentatlas import atomic
-from latentatlas.checkpoint import checkpoint_path, load_model
+from latentatlas.checkpoint import checkpoint_path
 from latentatlas.decode import decode, reencode
 from latentatlas.errors import LatentAtlasError
 from latentatlas.faces import FaceDetector, face_rate
@@ -34,9 +34,9 @@ from latentatlas.generators import GENERATORS, make_generator, save_generator
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
 from latentatlas.metrics.two_sample import classifier_two_sample_test
+from latentatlas.pairing import load_model_and_store
 from latentatlas.report.verdict import write_verdict_page
-from latentatlas.store import ZStore, load_store
-from latentatlas.tensors import resolve_device
+from latentatlas.store import ZStore
 
 GRID_SIDE = 8
 
@@ -95,11 +95,14 @@ def run_compare(
     device: str = "auto",
     overwrite: bool = False,
     progress: bool = True,
+    verify: bool = True,
+    allow_mismatch: bool = False,
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
     ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters."""
     out = Path(out)
-    atomic.check_new(out, overwrite)
+    store_path = None if isinstance(store, ZStore) else store
+    atomic.check_new(out, overwrite, inputs=(checkpoint, store_path))
     names = list(generators or GENERATORS)
     unknown = [g for g in names if g not in GENERATORS]
     if unknown:
@@ -108,11 +111,8 @@ def run_compare(
         )
     if n < 20:
         raise LatentAtlasError(f"--n must be at least 20 for the two-sample test, got {n}")
-    model, _ = load_model(checkpoint, resolve_device(device))
-    st = (
-        store
-        if isinstance(store, ZStore)
-        else load_store(store, expected_dim=model.config.latent_dim)
+    model, _, st = load_model_and_store(
+        checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch
     )
     train, held = split_for_verdict(st, seed)
     ctx: dict[str, Any] = {

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from latentatlas import atomic
-from latentatlas.checkpoint import checkpoint_path, file_sha256, load_model
+from latentatlas import atomic, files
+from latentatlas.checkpoint import checkpoint_path, load_model
 from latentatlas.data.cache import load_cache
 from latentatlas.errors import LatentAtlasError
 from latentatlas.store import write_store_extras
@@ -27,15 +27,16 @@ def encode(
     device: str = "auto",
     overwrite: bool = False,
     progress: bool = True,
+    verify: bool = True,
 ) -> dict[str, Any]:
     """Write the z-points of every cached image to the store ``out``; returns its sidecar."""
     out = Path(out)
-    atomic.check_new(out, overwrite)
     if batch_size < 1:
         raise LatentAtlasError(f"--batch-size must be positive, got {batch_size}")
+    atomic.check_new(out, overwrite, inputs=(cache_dir, checkpoint_path(checkpoint)))
     dev = resolve_device(device)
-    model, state = load_model(checkpoint, dev)
-    cache = load_cache(cache_dir)
+    model, state = load_model(checkpoint, dev, verify=verify)
+    cache = load_cache(cache_dir, verify=verify)
     if cache.size != model.config.image_size:
         raise LatentAtlasError(
             f"the model takes {model.config.image_size}px images but {cache_dir} holds "
@@ -43,7 +44,7 @@ def encode(
         )
     ckpt_file = checkpoint_path(checkpoint)
     meta = {
-        "model_sha256": file_sha256(ckpt_file),
+        "model_sha256": files.file_sha256(ckpt_file),
         "checkpoint": str(ckpt_file.resolve()),
         "model_config": state["model_config"],
         "image_size": cache.size,
@@ -52,8 +53,10 @@ def encode(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     shape = (cache.n, model.config.latent_dim)
+    atomic.check_space(out, shape[0] * shape[1] * 4, f"{shape[0]} x {shape[1]} float32 z-points")
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        z = np.lib.format.open_memmap(tmp / "z.npy", mode="w+", dtype=np.float32, shape=shape)
+        files.allocate_npy(tmp / "z.npy", np.float32, shape)
+        z = np.lib.format.open_memmap(tmp / "z.npy", mode="r+")
         with torch.inference_mode():
             for start in tqdm(
                 range(0, cache.n, batch_size), desc="encode", unit="batch", disable=not progress

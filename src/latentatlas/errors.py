@@ -3,3 +3,9 @@
 
 class LatentAtlasError(Exception):
     """Bad input or an unusable file: the message is shown to the user as is."""
+
+
+class OutputExists(LatentAtlasError, FileExistsError):
+    """An output is already there and may not be replaced (no ``--overwrite``).
+
+    Also a ``FileExistsError``, which library callers have always caught."""

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from latentatlas import atomic
-from latentatlas.checkpoint import load_model
 from latentatlas.conditions import Condition, describe, parse_where, select
 from latentatlas.decode import decode
 from latentatlas.errors import LatentAtlasError
@@ -17,19 +16,16 @@ from latentatlas.generators import make_generator, save_generator
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
 from latentatlas.imaging import image_grid, save_png, square_grid
 from latentatlas.model import ConvAutoencoder
-from latentatlas.store import ZStore, load_store
-from latentatlas.tensors import resolve_device
+from latentatlas.pairing import load_model_and_store
+from latentatlas.store import ZStore
 
 PATH_KINDS = ("segment", "circle", "lerp", "slerp")
 
 
-def _load(checkpoint: Any, store: Any, device: str) -> tuple[ConvAutoencoder, ZStore]:
-    model, _ = load_model(checkpoint, resolve_device(device))
-    st = (
-        store
-        if isinstance(store, ZStore)
-        else load_store(store, expected_dim=model.config.latent_dim)
-    )
+def _load(
+    checkpoint: Any, store: Any, device: str, **checks: bool
+) -> tuple[ConvAutoencoder, ZStore]:
+    model, _, st = load_model_and_store(checkpoint, store, device, **checks)
     return model, st
 
 
@@ -52,6 +48,8 @@ def sample(
     device: str = "auto",
     overwrite: bool = False,
     progress: bool = True,
+    verify: bool = True,
+    allow_mismatch: bool = False,
     where: Condition | str | None = None,
 ) -> dict[str, Any]:
     """Fit ``generator`` on the train split, draw ``n`` z-points and decode them.
@@ -65,8 +63,8 @@ def sample(
     if n < 1:
         raise LatentAtlasError(f"--n must be positive, got {n}")
     condition = parse_where(where) if isinstance(where, str) else where
-    atomic.check_new(out, overwrite)
-    model, st = _load(checkpoint, store, device)
+    atomic.check_new(out, overwrite, inputs=(checkpoint, _path_of(store)))
+    model, st = _load(checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch)
     st = select(st, condition)
     try:
         z_fit = train_points(st)
@@ -110,6 +108,8 @@ def path(
     steps: int = 12,
     device: str = "auto",
     overwrite: bool = False,
+    verify: bool = True,
+    allow_mismatch: bool = False,
 ) -> dict[str, Any]:
     """Decode a path of z-points into an image strip ``out/strip.png`` (plus ``z.npy``,
     ``path.json``).
@@ -122,8 +122,8 @@ def path(
     """
     if kind not in PATH_KINDS:
         raise LatentAtlasError(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
-    atomic.check_new(out, overwrite)
-    model, st = _load(checkpoint, store, device)
+    atomic.check_new(out, overwrite, inputs=(checkpoint, _path_of(store)))
+    model, st = _load(checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch)
     info: dict[str, Any] = {"kind": kind, "steps": steps}
     try:
         if kind in ("lerp", "slerp"):
@@ -166,6 +166,10 @@ def path(
         np.save(tmp / "z.npy", z.astype(np.float32))
         atomic.write_json(tmp / "path.json", info)
     return info
+
+
+def _path_of(store: str | os.PathLike | ZStore) -> str | os.PathLike | None:
+    return None if isinstance(store, ZStore) else store
 
 
 def _point(store: ZStore, image_id: str) -> np.ndarray:

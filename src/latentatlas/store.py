@@ -6,7 +6,8 @@ A store is a directory::
     ids.npy         str (n,)       image ids, as in the image cache
     split.npy       uint8 (n,)     0 = train, 1 = val, 2 = test (CelebA's partition codes)
     attributes.npy  int8 (n, A)    +1 / -1, 0 = unknown (only when the images had attributes)
-    store.json      sidecar: latent_dim, n, attribute names, model checksum, image size, ...
+    store.json      sidecar: latent_dim, n, attribute names, model checksum, image size, and
+                    the sha256 of every file above (checked on load unless ``verify=False``)
 
 ``load_store`` also accepts a bare ``.npy`` file of shape (n, N), so latents from any model work;
 its points are all treated as train points.
@@ -21,13 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas import atomic
+from latentatlas import atomic, files
 from latentatlas.errors import LatentAtlasError
-from latentatlas.pretrained import resolve
+from latentatlas.pretrained import bundled_checksums, resolve
 
 SPLIT_NAMES = ("train", "val", "test")
 TRAIN, VAL, TEST = range(3)
 FORMAT = "latentatlas-store/1"
+PAYLOAD = ("z.npy", "ids.npy", "split.npy", "attributes.npy")
+NO_VERIFY_HINT = " (pass --no-verify to load it anyway)"
 
 
 @dataclass
@@ -70,33 +73,40 @@ def _check_z(z: np.ndarray, where: str, expected_dim: int | None) -> None:
         )
     # Chunked so a memory-mapped 200k x 256 store is checked without loading it twice.
     step = max(1, 2**22 // z.shape[1])
+    first, identical = np.asarray(z[0]), z.shape[0] > 1
     for start in range(0, z.shape[0], step):
         block = np.asarray(z[start : start + step])
         if not np.isfinite(block).all():
             row = start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
             raise LatentAtlasError(f"{where}: z-point {row} contains NaN or inf")
+        identical = identical and bool((block == first).all())
+    if identical:
+        # Every analysis divides by a spread: say so now, not as a numerical error later.
+        raise LatentAtlasError(f"{where}: all z-points are identical (nothing to analyse)")
 
 
 def _load_npy(path: Path, mmap: bool) -> np.ndarray:
-    try:
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        reason = str(e).split(". ")[0].strip() or type(e).__name__
-        if "pickled" in reason:
-            reason = "it holds pickled objects, not numbers"
-        raise LatentAtlasError(f"{path}: not a readable .npy array ({reason})") from None
+    return files.load_npy(path, mmap)
 
 
 def load_store(
-    path: str | os.PathLike, *, mmap: bool = True, expected_dim: int | None = None
+    path: str | os.PathLike,
+    *,
+    mmap: bool = True,
+    expected_dim: int | None = None,
+    verify: bool = True,
 ) -> ZStore:
     """Load and validate a store directory or a bare ``(n, N)`` ``.npy`` file.
 
     Raises :class:`LatentAtlasError` with a one-line message for anything unusable: missing files,
     wrong shape or dtype, NaN/inf, lengths that disagree, or a latent dimension other than
-    ``expected_dim``. A bundled store's name (``celeba64``) loads the bundled z-points.
+    ``expected_dim``. A bundled store's name (``celeba64``) loads the bundled z-points. With
+    ``verify`` the files are checked against the sha256s recorded in ``store.json`` (stores
+    written before checksums were recorded load unverified).
     """
     path = resolve(path, "store")
+    if not path.exists():
+        atomic.recover(path)  # a replacement killed half-way: put the previous store back
     if not path.exists():
         raise LatentAtlasError(f"{path}: no such store (a store directory or an .npy file)")
     if path.is_file():
@@ -110,12 +120,19 @@ def load_store(
     if not (path / "z.npy").is_file() or not sidecar.is_file():
         raise LatentAtlasError(f"{path}: not a z-point store (needs z.npy and store.json)")
     meta = _read_json(sidecar)
+    if not isinstance(meta, dict):
+        raise LatentAtlasError(f"{sidecar}: not a store sidecar (a JSON object is expected)")
+    if verify:
+        recorded = meta.get("sha256") or bundled_checksums(path)
+        files.verify(path, recorded, str(sidecar), NO_VERIFY_HINT)
     z = _load_npy(path / "z.npy", mmap)
+    if z.ndim == 2:
+        for key, label, actual in (("n", "n", z.shape[0]), ("latent_dim", "N", z.shape[1])):
+            if meta.get(key) not in (None, actual):
+                raise LatentAtlasError(
+                    f"{path}: store.json says {label} = {meta[key]!r} but z.npy has shape {z.shape}"
+                )
     _check_z(z, str(path), expected_dim)
-    if meta.get("latent_dim") not in (None, z.shape[1]):
-        raise LatentAtlasError(
-            f"{path}: store.json says N = {meta['latent_dim']} but z.npy has N = {z.shape[1]}"
-        )
     n = z.shape[0]
     ids = _load_npy(path / "ids.npy", False) if (path / "ids.npy").is_file() else None
     split = _load_npy(path / "split.npy", False) if (path / "split.npy").is_file() else None
@@ -177,6 +194,7 @@ def write_store_extras(
         "split_names": list(SPLIT_NAMES),
         "attribute_names": list(attribute_names or []),
         **(meta or {}),
+        "sha256": files.checksums(directory, PAYLOAD),
     }
     atomic.write_json(directory / "store.json", sidecar)
 

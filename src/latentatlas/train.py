@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,17 +131,80 @@ def train(
     model_kwargs: dict[str, Any] | None = None,
     resume: bool = False,
     progress: bool = True,
+    overwrite: bool = False,
+    verify: bool = True,
 ) -> dict[str, Any] | None:
-    """Train (or resume) a run; returns a summary on rank 0 and None on the other ranks."""
+    """Train (or resume) a run; returns a summary on rank 0 and None on the other ranks.
+
+    Rank 0 holds a lock on ``run_dir`` throughout, so a second run into it fails at once.
+    """
     cfg = cfg or TrainConfig()
     run_dir = Path(run_dir)
+    with ExitStack() as stack:
+        # Only rank 0 writes, so only rank 0 checks the folder and locks it (the other ranks
+        # would otherwise see rank 0's lock file as a foreign one).
+        if int(os.environ.get("RANK", "0")) == 0:
+            if os.path.lexists(run_dir) and not run_dir.is_dir():
+                raise LatentAtlasError(f"{run_dir} is a file, not a run folder")
+            if resume and not (run_dir / CHECKPOINT_NAME).is_file():
+                raise LatentAtlasError(
+                    f"nothing to resume: {run_dir / CHECKPOINT_NAME} does not exist "
+                    "(start the run without --resume)"
+                )
+            created = not run_dir.exists()
+            # Locked before its contents are judged: a second run sees the lock, whatever the
+            # first one has written so far.
+            stack.enter_context(atomic.run_lock(run_dir))
+            try:
+                check_run_dir(run_dir, resume, overwrite)
+            except LatentAtlasError:
+                if created:
+                    shutil.rmtree(run_dir, ignore_errors=True)
+                raise
+            for name in (CHECKPOINT_NAME, "history.json"):
+                atomic.recover(run_dir / name)  # temp files of killed runs
+        return _train(cache_dir, run_dir, cfg, model_kwargs, resume, progress, verify)
+
+
+def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse what would mix two runs in one folder (called with the folder locked)."""
     ckpt_file = run_dir / CHECKPOINT_NAME
-    if ckpt_file.exists() and not resume:
+    if resume:
+        return
+    if overwrite:
+        atomic.check_writable(ckpt_file)
+        return
+    if ckpt_file.exists():
         raise LatentAtlasError(
             f"{run_dir} already holds a checkpoint: pass --resume to continue it, "
             "or choose another --out"
         )
-    cache = load_cache(cache_dir)
+    if run_dir.is_dir():
+        others = [
+            p.name
+            for p in run_dir.iterdir()
+            if p.name != atomic.LOCK_NAME and not p.name.endswith((".tmp", ".old"))
+        ]
+        if others:
+            raise LatentAtlasError(
+                f"{run_dir} holds other files ({', '.join(sorted(others)[:3])}"
+                f"{', ...' if len(others) > 3 else ''}): choose an empty or new --out, "
+                "or pass --overwrite to train into it anyway"
+            )
+    atomic.check_writable(ckpt_file)
+
+
+def _train(
+    cache_dir: str | os.PathLike,
+    run_dir: Path,
+    cfg: TrainConfig,
+    model_kwargs: dict[str, Any] | None,
+    resume: bool,
+    progress: bool,
+    verify: bool,
+) -> dict[str, Any] | None:
+    ckpt_file = run_dir / CHECKPOINT_NAME
+    cache = load_cache(cache_dir, verify=verify)
     train_idx = np.flatnonzero(cache.split == TRAIN)
     val_idx = np.flatnonzero(cache.split != TRAIN)
     device = _device_for_rank(cfg.device)
@@ -153,11 +217,16 @@ def train(
             f"{per_rank_batch * ddp.world}"
         )
 
-    state = load_checkpoint(ckpt_file) if resume and ckpt_file.exists() else None
+    state = load_checkpoint(ckpt_file, verify=verify) if resume else None
     if state is not None:
-        model_cfg = AEConfig.from_dict(state["model_config"])
-        # The stored run keeps its own hyper-parameters; only the epoch count may be extended.
-        cfg = TrainConfig(**{**state["train_config"], "epochs": cfg.epochs, "device": cfg.device})
+        try:
+            model_cfg = AEConfig.from_dict(state["model_config"])
+            # The stored run keeps its hyper-parameters; only the epoch count may be extended.
+            cfg = TrainConfig(
+                **{**state["train_config"], "epochs": cfg.epochs, "device": cfg.device}
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise LatentAtlasError(f"{ckpt_file}: cannot resume ({_first_line(e)})") from None
     else:
         try:
             model_cfg = AEConfig(image_size=cache.size, **(model_kwargs or {}))
@@ -173,10 +242,18 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start_epoch, step, history = 0, 0, []
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, step, history = state["epoch"], state["step"], list(state["history"])
-        torch.set_rng_state(state["torch_rng"])
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            start_epoch, step, history = state["epoch"], state["step"], list(state["history"])
+            torch.set_rng_state(state["torch_rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise LatentAtlasError(
+                f"{ckpt_file}: cannot resume, its config and weights disagree ({_first_line(e)})"
+            ) from None
+        if ddp.main:
+            # A kill between the checkpoint and history.json leaves the latter one epoch behind.
+            atomic.write_json(run_dir / "history.json", history)
     net = model
     if ddp.active:
         net = torch.nn.parallel.DistributedDataParallel(
@@ -269,6 +346,11 @@ def train(
     if not ddp.main:
         return None
     return {"checkpoint": str(ckpt_file), "epoch": max(cfg.epochs, start_epoch), "history": history}
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 @torch.no_grad()

@@ -100,20 +100,22 @@ def test_store_validation_errors(tmp_path: Path) -> None:
     with pytest.raises(LatentAtlasError, match="not a z-point store"):
         load_store(tmp_path / "empty")
     (tmp_path / "junk.npy").write_bytes(b"not numpy")
-    with pytest.raises(LatentAtlasError, match="not a readable .npy"):
+    with pytest.raises(LatentAtlasError, match="not a .npy file"):
         load_store(tmp_path / "junk.npy")
-    z = np.zeros((5, 3))
+    z = np.random.default_rng(0).normal(size=(5, 3))
     save_store(tmp_path / "s", z, np.arange(5).astype(str), np.zeros(5))
     with pytest.raises(LatentAtlasError, match="expected N = 4"):
         load_store(tmp_path / "s", expected_dim=4)
     np.save(tmp_path / "s" / "ids.npy", np.arange(4).astype(str))
-    with pytest.raises(LatentAtlasError, match="ids has 4 rows"):
+    with pytest.raises(LatentAtlasError, match="ids.npy is damaged"):
         load_store(tmp_path / "s")
+    with pytest.raises(LatentAtlasError, match="ids has 4 rows"):
+        load_store(tmp_path / "s", verify=False)
     meta = json.loads((tmp_path / "s" / "store.json").read_text())
     meta["latent_dim"] = 9
     (tmp_path / "s" / "store.json").write_text(json.dumps(meta))
     with pytest.raises(LatentAtlasError, match="says N = 9"):
-        load_store(tmp_path / "s")
+        load_store(tmp_path / "s", verify=False)
 
 
 def test_encode_cli_errors(

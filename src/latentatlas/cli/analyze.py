@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from latentatlas.cli import add_verify_flags, int_at_least
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -30,17 +32,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="half-width of the uniform cube [-b, b]^N: 'auto' fits it to the radii (default)",
     )
-    p.add_argument("--sample", type=int, default=20000, help="artificial points (default 20000)")
+    p.add_argument(
+        "--sample", type=int_at_least(10), default=20000, help="artificial points (default 20000)"
+    )
     p.add_argument(
         "--prdc-sample",
-        type=int,
+        type=int_at_least(10),
         default=5000,
         help="real and artificial points for the k-NN manifold metrics (default 5000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of every random step (default 0)")
+    p.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="seed of every random step (default 0)"
+    )
     p.add_argument(
         "--threads",
-        type=int,
+        type=int_at_least(1),
         default=None,
         help="BLAS threads (default 1: fastest on busy cores, and load-independent numbers)",
     )
@@ -59,11 +65,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "then decodes points between real z-points and reports the face-detector rate",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
+    add_verify_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from latentatlas import atomic
     from latentatlas.atlas import parse_pairs, run_atlas
     from latentatlas.errors import LatentAtlasError
     from latentatlas.store import load_store
@@ -72,10 +80,17 @@ def run(args: argparse.Namespace) -> int:
         # Parsed before loading so a typo fails at once; ranges are checked against N later.
         pairs = parse_pairs(args.pairs)
         b = args.b if args.b == "auto" else float(args.b)
+        if b != "auto" and not b > 0:
+            raise ValueError("--b")
     except ValueError as e:
-        msg = str(e) if "pair" in str(e) else f"--b must be 'auto' or a number, got {args.b!r}"
+        msg = (
+            str(e)
+            if "pair" in str(e)
+            else f"--b must be 'auto' or a positive number, got {args.b!r}"
+        )
         raise LatentAtlasError(msg) from None
-    store = load_store(args.store)
+    atomic.check_new(args.out, args.overwrite, inputs=(args.store, args.verdict))
+    store = load_store(args.store, verify=args.verify)
     try:
         summary = run_atlas(
             store,

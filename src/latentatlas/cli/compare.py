@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import GENERATOR_NAMES
+from latentatlas.cli import GENERATOR_NAMES, add_verify_flags, int_at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,10 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help=f"subset of: {', '.join(GENERATOR_NAMES)} (default: all)",
     )
-    p.add_argument("--n", type=int, default=1000, help="samples per generator (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--n", type=int_at_least(20), default=1000, help="samples per generator (default 1000)"
+    )
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    add_verify_flags(p, mismatch=True)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         args.device,
         args.overwrite,
         progress=not args.quiet,
+        verify=args.verify,
+        allow_mismatch=args.allow_mismatch,
     )
     width = max(len(r["generator"]) for r in verdict["rows"])
     print(f"{'generator':<{width}}  face rate  2-sample acc  Mahal. tail  precision")

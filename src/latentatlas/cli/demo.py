@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from latentatlas.cli import int_at_least
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,8 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", default="latentatlas-demo", help="output folder (default ./latentatlas-demo)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--n", type=int, default=300, help="samples per generator (default 300)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--n", type=int_at_least(20), default=300, help="samples per generator (default 300)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

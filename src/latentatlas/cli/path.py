@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import math
+
+from latentatlas.cli import add_verify_flags, int_at_least
 
 
 def _floats(text: str) -> list[float]:
     try:
-        return [float(v) for v in text.split(",")]
+        values = [float(v) for v in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers, got {text!r}"
         ) from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
+    return values
+
+
+def _point(text: str) -> list[float]:
+    values = _floats(text)
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"expected two numbers X,Y, got {text!r}")
+    return values
+
+
+def _radius(text: str) -> list[float]:
+    values = _floats(text)
+    if len(values) not in (1, 2) or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected one or two positive radii, got {text!r}")
+    return values
 
 
 def _pair(text: str) -> tuple[int, int]:
@@ -42,26 +62,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="default: segment with --plane, lerp with --between",
     )
-    p.add_argument("--plane", type=_pair, metavar="J1,J2", help="the two components to move")
-    p.add_argument("--between", nargs=2, metavar="ID", help="two image ids of the store")
+    # A plane path or an interpolation, never both: a second flag must not be silently ignored.
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--plane", type=_pair, metavar="J1,J2", help="the two components to move")
+    which.add_argument("--between", nargs=2, metavar="ID", help="two image ids of the store")
     p.add_argument("--base", default="centroid", help="centroid (default) or an image id")
     p.add_argument(
-        "--start", type=_floats, metavar="X,Y", help="segment start (default base - 3 sigma)"
+        "--start", type=_point, metavar="X,Y", help="segment start (default base - 3 sigma)"
     )
+    p.add_argument("--end", type=_point, metavar="X,Y", help="segment end (default base + 3 sigma)")
+    p.add_argument("--radius", type=_radius, metavar="R[,R2]", help="circle radius or radii")
     p.add_argument(
-        "--end", type=_floats, metavar="X,Y", help="segment end (default base + 3 sigma)"
+        "--steps", type=int_at_least(2), default=12, help="points on the path (default 12)"
     )
-    p.add_argument("--radius", type=_floats, metavar="R[,R2]", help="circle radius or radii")
-    p.add_argument("--steps", type=int, default=12, help="points on the path (default 12)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    add_verify_flags(p, mismatch=True)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from latentatlas.errors import LatentAtlasError
     from latentatlas.sampling import path
 
     kind = args.kind or ("lerp" if args.between else "segment")
+    # Options of another kind of path would be silently ignored: refuse them before any work.
+    applies = {
+        "--plane": kind in ("segment", "circle"),
+        "--between": kind in ("lerp", "slerp"),
+        "--start": kind == "segment",
+        "--end": kind == "segment",
+        "--radius": kind == "circle",
+    }
+    for flag, ok in applies.items():
+        if getattr(args, flag[2:]) is not None and not ok:
+            raise LatentAtlasError(f"{flag} does not apply to a {kind} path")
     radius = args.radius[0] if args.radius and len(args.radius) == 1 else args.radius
     info = path(
         args.checkpoint,
@@ -77,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         args.steps,
         args.device,
         args.overwrite,
+        verify=args.verify,
+        allow_mismatch=args.allow_mismatch,
     )
     print(f"wrote {args.out}/strip.png: {info['steps']} points, {kind}")
     return 0

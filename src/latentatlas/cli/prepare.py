@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from latentatlas.cli import fraction, int_at_least
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -14,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("src", metavar="SRC", help="CelebA root or image folder (searched recursively)")
     p.add_argument("--out", required=True, metavar="CACHE", help="cache directory to write")
-    p.add_argument("--size", type=int, default=64, help="side of the square output (default 64)")
+    p.add_argument(
+        "--size", type=int_at_least(8), default=64, help="side of the square output (default 64)"
+    )
     p.add_argument(
         "--crop",
         choices=("auto", "celeba", "center", "none"),
@@ -24,12 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--val-fraction",
-        type=float,
+        type=fraction,
         default=0.1,
         help="held-out share when no usable official partition exists (default 0.1)",
     )
-    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first LIMIT images")
+    p.add_argument(
+        "--workers", type=int_at_least(1), default=None, help="decoding processes (default: cores)"
+    )
+    p.add_argument(
+        "--limit", type=int_at_least(1), default=None, help="use only the first LIMIT images"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing cache")
     p.set_defaults(func=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from latentatlas.cli import GENERATOR_NAMES
+from latentatlas.cli import GENERATOR_NAMES, add_verify_flags, int_at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--generator", default="mvn", choices=GENERATOR_NAMES, help="default mvn")
-    p.add_argument("--n", type=int, default=64, help="samples (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--n", type=int_at_least(1), default=64, help="samples (default 64)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
     p.add_argument(
         "--params",
         default=None,
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    add_verify_flags(p, mismatch=True)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
             args.overwrite,
             progress=not args.quiet,
             where=args.where,
+            verify=args.verify,
+            allow_mismatch=args.allow_mismatch,
         )
     except TypeError as e:  # an unknown hyper-parameter name
         raise LatentAtlasError(f"--params: {e}") from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from latentatlas.cli import int_at_least, positive_float
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -13,10 +15,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "<R> ~ b sqrt(N/3 - 1/15), sigma_R -> b/sqrt(15), relative width ~ 1/sqrt(5N); each "
         "against a Monte Carlo run, for the given N and for N = 2, 3, 10, 32, 256, 1024.",
     )
-    p.add_argument("--N", type=int, required=True, dest="dim", help="latent dimension")
-    p.add_argument("--b", type=float, default=1.0, help="cube half-width (default 1.0)")
-    p.add_argument("--mc", type=int, default=20000, help="Monte Carlo draws per N (default 20000)")
-    p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
+    p.add_argument("--N", type=int_at_least(1), required=True, dest="dim", help="latent dimension")
+    p.add_argument("--b", type=positive_float, default=1.0, help="cube half-width (default 1.0)")
+    p.add_argument(
+        "--mc",
+        type=int_at_least(100),
+        default=20000,
+        help="Monte Carlo draws per N (default 20000)",
+    )
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="Monte Carlo seed (default 0)")
     p.add_argument(
         "--out", metavar="DIR", default=None, help="also write DIR/theory.png and theory.json"
     )
@@ -35,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
         raise LatentAtlasError(f"--b must be a positive number, got {args.b}")
     if args.mc < 100:
         raise LatentAtlasError(f"--mc must be at least 100, got {args.mc}")
+
+    if args.out:
+        from latentatlas import atomic
+
+        atomic.check_new(args.out, args.overwrite)  # before the Monte Carlo, not after
 
     from latentatlas.analysis import theory_table
     from latentatlas.atlas import STANDARD_NS, normalised_radii

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from latentatlas.cli import add_verify_flags, int_at_least, positive_float
+
 
 def _channels(text: str) -> tuple[int, ...]:
     try:
@@ -31,20 +33,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("cache", metavar="CACHE", help="image cache from `latentatlas prepare`")
     p.add_argument("--out", required=True, metavar="RUN", help="run directory to write")
-    p.add_argument("--epochs", type=int, default=12, help="total epochs (default 12)")
-    p.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
-    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (default 2e-3)")
+    p.add_argument("--epochs", type=int_at_least(1), default=12, help="total epochs (default 12)")
+    p.add_argument(
+        "--batch-size", type=int_at_least(1), default=64, help="global batch size (default 64)"
+    )
+    p.add_argument(
+        "--lr", type=positive_float, default=2e-3, help="Adam learning rate (default 2e-3)"
+    )
     p.add_argument("--loss", choices=("mse", "bce"), default="mse", help="reconstruction loss")
-    p.add_argument("--latent-dim", type=int, default=256, help="latent dimension N (default 256)")
+    p.add_argument(
+        "--latent-dim", type=int_at_least(1), default=256, help="latent dimension N (default 256)"
+    )
     p.add_argument(
         "--channels",
         type=_channels,
         default=None,
         help="encoder widths, one per stride-2 stage (default 32,64,128,256)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1")
     p.add_argument("--resume", action="store_true", help="continue RUN from its last checkpoint")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train afresh into a RUN that holds other files or an earlier run's checkpoint",
+    )
+    add_verify_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -70,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         model_kwargs=model_kwargs,
         resume=args.resume,
         progress=not args.quiet,
+        overwrite=args.overwrite,
+        verify=args.verify,
     )
     if result is not None:
         last = result["history"][-1] if result["history"] else {}

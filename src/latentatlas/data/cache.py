@@ -6,7 +6,8 @@ A cache is a directory::
     ids.npy         str (n,)
     split.npy       uint8 (n,)  0 = train, 1 = val, 2 = test
     attributes.npy  int8 (n, A) +1 / -1, 0 = unknown (only when the source had attributes)
-    manifest.json   source, crop, size, counts, split method, skipped files with reasons
+    manifest.json   source, crop, size, counts, split method, skipped files with reasons, and
+                    the sha256 of every file above (checked on load unless ``verify=False``)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from latentatlas import atomic, files
 from latentatlas.errors import LatentAtlasError
 
 FORMAT = "latentatlas-cache/1"
@@ -29,6 +31,7 @@ IMAGES, IDS, SPLIT, ATTRIBUTES, MANIFEST = (
     "attributes.npy",
     "manifest.json",
 )
+PAYLOAD = (IMAGES, IDS, SPLIT, ATTRIBUTES)
 
 
 @dataclass
@@ -52,23 +55,28 @@ class ImageCache:
         return list(self.manifest.get("attribute_names", []))
 
 
-def load_cache(path: str | os.PathLike) -> ImageCache:
-    """Open a cache (images memory-mapped) and check that its parts agree."""
+def load_cache(path: str | os.PathLike, verify: bool = True) -> ImageCache:
+    """Open a cache (images memory-mapped) and check that its parts agree; with ``verify``
+    also that its files match the sha256s recorded in the manifest (when it has them)."""
     path = Path(path)
+    if not path.exists():
+        atomic.recover(path)  # a replacement killed half-way: put the previous cache back
     if not (path / MANIFEST).is_file() or not (path / IMAGES).is_file():
         raise LatentAtlasError(f"{path}: not an image cache (run `latentatlas prepare` first)")
     try:
         manifest = json.loads((path / MANIFEST).read_text())
-        images = np.load(path / IMAGES, mmap_mode="r", allow_pickle=False)
-        ids = np.load(path / IDS, allow_pickle=False)
-        split = np.load(path / SPLIT, allow_pickle=False)
-        attrs = (
-            np.load(path / ATTRIBUTES, allow_pickle=False)
-            if (path / ATTRIBUTES).is_file()
-            else None
-        )
     except (OSError, ValueError) as e:
         raise LatentAtlasError(f"{path}: damaged image cache ({e})") from None
+    if not isinstance(manifest, dict):
+        raise LatentAtlasError(f"{path / MANIFEST}: not a cache manifest (a JSON object)")
+    if verify and manifest.get("sha256"):
+        files.verify(
+            path, manifest["sha256"], str(path / MANIFEST), " (pass --no-verify to use it anyway)"
+        )
+    images = files.load_npy(path / IMAGES, mmap=True)
+    ids = files.load_npy(path / IDS)
+    split = files.load_npy(path / SPLIT)
+    attrs = files.load_npy(path / ATTRIBUTES) if (path / ATTRIBUTES).is_file() else None
     if images.ndim != 4 or images.shape[3] != 3 or images.shape[1] != images.shape[2]:
         raise LatentAtlasError(f"{path}: images.npy has shape {images.shape}, not (n, s, s, 3)")
     if images.dtype != np.uint8:

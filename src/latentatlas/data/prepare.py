@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
@@ -14,7 +16,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from latentatlas import atomic
+from latentatlas import atomic, files
 from latentatlas.data import cache as cache_format
 from latentatlas.data.sources import Source, assign_split, find_source
 from latentatlas.errors import LatentAtlasError
@@ -86,6 +88,12 @@ def load_image(path: Path, size: int, crop: str) -> tuple[np.ndarray | None, str
 def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode == "RGB":
         return im
+    if im.mode.startswith("I"):
+        # 16-bit (I;16*, or I as Pillow opens 16-bit PNGs): convert("RGB") would clip every
+        # value above 255 to white; scale 0-65535 down to 0-255 instead.
+        wide = np.asarray(im, dtype=np.float64)
+        grey = np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         # Composite on white: transparent pixels often hold arbitrary colours.
         rgba = im.convert("RGBA")
@@ -134,10 +142,12 @@ def prepare(
     if crop not in CROPS:
         raise LatentAtlasError(f"--crop must be one of {', '.join(CROPS)}, got {crop!r}")
     out = Path(out)
-    atomic.check_new(out, overwrite)
+    atomic.check_new(out, overwrite, inputs=(src,))
     source = find_source(src)
     if limit is not None:
         source.files, source.ids = source.files[:limit], source.ids[:limit]
+    n = len(source.files)
+    atomic.check_space(out, n * size * size * 3, f"{n} images of {size}x{size} pixels")
     if crop == "auto":
         crop = "celeba" if source.layout == "celeba" else "center"
     workers = max(1, workers or os.cpu_count() or 1)
@@ -157,24 +167,31 @@ def _decode_all(
     """Decode every file into ``tmp/images.npy`` in order, compacting out the skipped ones."""
     n = len(source.files)
     target = tmp / cache_format.IMAGES
-    np.lib.format.open_memmap(target, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+    files.allocate_npy(target, np.uint8, (n, size, size, 3))
     jobs = [(i, p, size, crop) for i, p in enumerate(source.files)]
     kept: list[int] = []
     skipped: list[dict[str, str]] = []
     bar = tqdm(total=n, desc="prepare", unit="img", disable=not progress, smoothing=0.1)
     with _pool(workers, target) as pool:
         results = (
-            pool.imap(_decode_into, jobs, chunksize=_chunksize(n, workers))
+            pool.map(_decode_into, jobs, chunksize=_chunksize(n, workers))
             if pool
             else map(_decode_into, jobs)
         )
-        for i, reason in enumerate(results):
-            if reason:
-                skipped.append({"file": source.ids[i], "reason": reason})
-            else:
-                kept.append(i)
-            bar.update()
-    bar.close()
+        try:
+            for i, reason in enumerate(results):
+                if reason:
+                    skipped.append({"file": source.ids[i], "reason": reason})
+                else:
+                    kept.append(i)
+                bar.update()
+        except BrokenProcessPool:
+            # multiprocessing.Pool would wait forever for the dead worker's results.
+            raise LatentAtlasError(
+                "a decoding worker died (killed, out of memory or a bus error); nothing was written"
+            ) from None
+        finally:
+            bar.close()
     if skipped:
         images = np.load(target, mmap_mode="r+")
         for row, i in enumerate(kept):  # row <= i: moving rows up never overwrites unread ones
@@ -194,25 +211,36 @@ def _chunksize(n: int, workers: int) -> int:
 
 class _pool:
     """A process pool with the cache open in every worker, or None (decode inline, cache open
-    here) for one worker; terminated and the cache closed on any exit."""
+    here) for one worker; its workers are killed and the cache closed on any exit.
+
+    ``ProcessPoolExecutor`` rather than ``multiprocessing.Pool``: when a worker dies, the first
+    raises ``BrokenProcessPool`` where the second hangs.
+    """
 
     def __init__(self, workers: int, target: Path) -> None:
         self.workers = workers
         self.target = str(target)
-        self.pool = None
+        self.pool: ProcessPoolExecutor | None = None
 
-    def __enter__(self):  # noqa: ANN204
+    def __enter__(self) -> ProcessPoolExecutor | None:
         if self.workers > 1:
             context = get_context("fork" if os.name == "posix" else "spawn")
-            self.pool = context.Pool(self.workers, _open_target, (self.target,))
+            self.pool = ProcessPoolExecutor(
+                self.workers, context, initializer=_open_target, initargs=(self.target,)
+            )
         else:
             _open_target(self.target)
         return self.pool
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
+            # No terminate() before Python 3.14: stop the workers so none outlives an error.
+            processes = list((getattr(self.pool, "_processes", None) or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join()
         _open_target(None)
 
 
@@ -254,5 +282,6 @@ def _write_metadata(
         "skipped": skipped,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    manifest["sha256"] = files.checksums(tmp, cache_format.PAYLOAD)
     atomic.write_json(tmp / cache_format.MANIFEST, manifest)
     return manifest

@@ -37,6 +37,22 @@ def resolve(path: str | os.PathLike, kind: str) -> Path:
     return p
 
 
+def bundled_checksums(path: str | os.PathLike) -> dict[str, str]:
+    """The ``MANIFEST.json`` sha256s of a bundled file or folder, keyed relative to where
+    :func:`latentatlas.files.verify` looks: beside a file, inside a folder. Empty elsewhere."""
+    import json
+
+    p = Path(path).resolve()
+    if ROOT not in p.parents:
+        return {}
+    bundle = ROOT / p.relative_to(ROOT).parts[0]
+    manifest = json.loads((bundle / "MANIFEST.json").read_text())
+    rel = p.relative_to(bundle).as_posix()
+    if p.is_dir():
+        return {k[len(rel) + 1 :]: v for k, v in manifest.items() if k.startswith(rel + "/")}
+    return {p.name: manifest[rel]} if rel in manifest else {}
+
+
 def celeba64(device: str = "cpu") -> tuple[ConvAutoencoder, ZStore]:
     """The bundled CelebA autoencoder (in eval mode, float32) and its 10,000 z-points."""
     from latentatlas.checkpoint import load_model
