@@ -28,6 +28,10 @@ def test_analyze_store_dir_reproduces_the_library_run(
     stdout = capsys.readouterr().out
     assert f"wrote {out}/index.html" in stdout
     summary = json.loads((out / "summary.json").read_text())
+    # the page's opening lines, then the one command to look at the report
+    for line in summary["conclusions"]["lines"]:
+        assert f"  {line}\n" in stdout
+    assert stdout.rstrip().splitlines()[-1] == f"open: xdg-open {out}/index.html"
     assert summary["settings"]["pairs_user"] == [[0, 1], [5, 9]]
     assert (out / "projection_5_9.png").is_file() and (out / "slice_5_9.png").is_file()
     # Same seed, same numbers: the CLI run repeats the library run of the fixture exactly.

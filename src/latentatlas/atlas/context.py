@@ -28,6 +28,7 @@ class AtlasContext:
     user_pairs: list[tuple[int, int]]
     verdict: dict[str, Any] | None = None
     verdict_link: str | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     # filled by the sections
     pairs: list[tuple[int, int]] = field(default_factory=list)

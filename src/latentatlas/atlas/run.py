@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latentatlas import atomic
+from latentatlas.atlas.conclusions import section_conclusions
 from latentatlas.atlas.context import AtlasContext
 from latentatlas.atlas.helpers import blas_limit, check_pairs
 from latentatlas.atlas.prepare import prepare
@@ -62,6 +63,7 @@ def run_atlas(
     source: str | None = None,
     threads: int | None = None,
     verdict: str | os.PathLike | None = None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Analyse z-points and write the atlas report to ``out_dir``.
 
@@ -84,6 +86,8 @@ def run_atlas(
         setting). See :func:`latentatlas.atlas.helpers.blas_limit`.
     verdict : directory written by ``latentatlas compare`` (its ``verdict.json``): adds section
         10 with the generators' verdict, linked by a relative path, and ``summary["verdict"]``.
+    links : (text, href) pairs shown under the conclusions, e.g. the demo's paths page; hrefs
+        relative to ``out_dir``.
 
     Returns
     -------
@@ -113,6 +117,7 @@ def run_atlas(
         mc=mc,
         normality_sample=normality_sample,
     )
+    ctx.links = list(links)
     stages = list(STAGES)
     if verdict is not None:
         ctx.verdict, verdict_dir = load_verdict(verdict)
@@ -125,6 +130,7 @@ def run_atlas(
         for name, stage in bar:
             bar.set_postfix_str(name)
             stage(ctx, page)
+        section_conclusions(ctx, page)
     bar.close()
 
     _header(ctx, page)

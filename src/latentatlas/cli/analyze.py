@@ -96,4 +96,10 @@ def run(args: argparse.Namespace) -> int:
         f"{' (fitted)' if s['b'] == 'auto' else ''}, origin Mahalanobis distance "
         f"{summary['shape']['origin_mahalanobis']:.4g}"
     )
+    from latentatlas.atlas.conclusions import conclusion_lines
+    from latentatlas.report.open_hint import open_hint
+
+    for line in conclusion_lines(summary):
+        print(f"  {line}")
+    print(open_hint(f"{args.out}/index.html"))
     return 0

@@ -53,6 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--radius", type=_floats, metavar="R[,R2]", help="circle radius or radii")
     p.add_argument("--steps", type=int, default=12, help="points on the path (default 12)")
+    p.add_argument(
+        "--frame",
+        choices=("components", "principal"),
+        default="components",
+        help="principal: --plane names principal axes (0 = largest variance), not components",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.set_defaults(func=run)
@@ -77,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
         args.steps,
         args.device,
         args.overwrite,
+        frame=args.frame,
     )
-    print(f"wrote {args.out}/strip.png: {info['steps']} points, {kind}")
+    from latentatlas.report.open_hint import open_hint
+
+    print(f"wrote {args.out}/strip.png and labelled.png: {info['steps']} points, {kind}")
+    print(open_hint(f"{args.out}/labelled.png"))
     return 0

@@ -59,5 +59,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except TypeError as e:  # an unknown hyper-parameter name
         raise LatentAtlasError(f"--params: {e}") from None
+    from latentatlas.report.open_hint import open_hint
+
     print(f"wrote {args.out}/grid.png: {info['n']} samples of {info['class']}")
+    print(open_hint(f"{args.out}/grid.png"))
     return 0
