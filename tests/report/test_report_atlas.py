@@ -243,3 +243,31 @@ def test_conclusions_open_the_page_with_numbers_from_the_summary(
     assert n["b"] == pytest.approx(s["settings"]["b_used"], rel=5e-3)
     # no numbered nav entries doubled up ("1. 1. ..."): the list is unnumbered
     assert "<nav><ul>" in page and "<ol>" not in page
+
+
+def test_every_plot_has_axis_labels(
+    store16: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from latentatlas.report.html import Page
+    from latentatlas.store import load_store
+
+    unlabelled: list[str] = []
+    original = Page.figure
+
+    def checked(self, section, name, fig, what, key):
+        for ax in fig.axes:
+            colorbar = ax.get_label() == "<colorbar>"  # labelled along its long side only
+            if ax.get_visible() and ax.has_data() and not colorbar and not (
+                ax.get_xlabel() and ax.get_ylabel()
+            ):
+                unlabelled.append(f"{name}: {ax.get_title()!r}")
+        return original(self, section, name, fig, what, key)
+
+    monkeypatch.setattr(Page, "figure", checked)
+    vdir = tmp_path / "v"
+    vdir.mkdir()
+    (vdir / "verdict.json").write_text(
+        (Path(__file__).parent / "data" / "verdict" / "verdict.json").read_text()
+    )
+    run_atlas(load_store(store16), tmp_path / "a", seed=3, progress=False, verdict=vdir, **FAST)
+    assert unlabelled == []

@@ -51,7 +51,8 @@ def conclusions(summary: dict[str, Any]) -> dict[str, Any]:
         "pct_cube_inside_data": 100 * (1 - voids["void_shares"]["mahalanobis_tail"]),
         "tail_percentile": round(100 * voids["void_shares"]["tail_quantile"]),
         "pct_real_inside_cube": 100 * sh["share_in_cube"],
-        "radius_low_percentile": 1,
+        "radius_low_percentile": 1,  # the quantiles "0.01" and "0.99" below
+        "radius_high_percentile": 99,
         "real_radius_p01": q["0.01"],
         "real_radius_p99": q["0.99"],
         "cube_shell_low": cube["r_low"],
@@ -79,8 +80,8 @@ def conclusions(summary: dict[str, Any]) -> dict[str, Any]:
         f"{s['tail_percentile']}th-percentile Mahalanobis radius), and only "
         f"{s['pct_real_inside_cube']} % of the real points lie inside [-b, b]^N.",
         f"Real radii ‖z‖ spread from {s['real_radius_p01']} to {s['real_radius_p99']} "
-        f"({s['radius_low_percentile']}st to {s['tail_percentile']}th percentile), while the "
-        f"cube's points sit in a thin shell from "
+        f"({s['radius_low_percentile']}st to {s['radius_high_percentile']}th percentile), while "
+        f"the cube's points sit in a thin shell from "
         f"{s['cube_shell_low']} to {s['cube_shell_high']}; even a union of {s['union_cubes']} "
         f"cubes of growing size leaves {s['pct_real_radii_in_no_shell']} % of real radii in no "
         "shell.",

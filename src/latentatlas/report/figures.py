@@ -446,7 +446,8 @@ def voids_figure(rows: Mapping[str, Mapping[str, float]]) -> Figure:
         )
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
     ax.set_xticks(x, [k.replace("_", "\n") for k in keys], fontsize=8)
-    ax.set_ylabel("value")
+    ax.set_xlabel("metric")
+    ax.set_ylabel("value (share, or density relative to real points)")
     ax.legend(fontsize=8)
     return fig
 
