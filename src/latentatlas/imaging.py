@@ -51,16 +51,17 @@ def labelled_strip(
     frames = np.repeat(np.repeat(images, scale, axis=1), scale, axis=2)
     strip = image_grid([frames], pad=4)
     try:
-        font = ImageFont.load_default(size=13)
+        font = ImageFont.load_default(size=19)
     except TypeError:  # Pillow < 10.1: a fixed bitmap font
         font = ImageFont.load_default()
-    band = 6 + 17 * len(axes)
+    # Large enough to stay legible when a page scales the 12-frame strip to its width.
+    band = 8 + 24 * len(axes)
     canvas = Image.new("RGB", (strip.width, strip.height + band), "white")
     canvas.paste(strip, (0, 0))
     draw = ImageDraw.Draw(canvas)
     w = frames.shape[2]
     for i, row in enumerate(coords):
         for k, (name, value) in enumerate(zip(axes, row, strict=True)):
-            draw.text((4 + i * (w + 4) + 2, strip.height + 2 + 17 * k),
+            draw.text((4 + i * (w + 4) + 2, strip.height + 3 + 24 * k),
                       f"{name} = {fmt(float(value))}", fill=(0, 0, 0), font=font)
     return canvas

@@ -129,6 +129,7 @@ def test_theory_verb(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     # <R^2> = N b^2 / 3 = 192 for N = 256, b = 1.5
     assert "192" in text
     assert (out / "theory.png").read_bytes()[:4] == b"\x89PNG"
+    assert text.rstrip().splitlines()[-1] == f"open: xdg-open {out}/theory.png"
     data = json.loads((out / "theory.json").read_text())
     assert data["b"] == 1.5 and [r["N"] for r in data["rows"]] == [2, 3, 10, 32, 256, 1024]
 
