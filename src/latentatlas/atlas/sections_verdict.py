@@ -151,8 +151,8 @@ def section_verdict(ctx: AtlasContext, page: Page) -> None:
         "held-out real z-points. Face rate: share of decoded samples with a detected face; "
         "two-sample accuracy: a classifier telling samples from held-out points (0.5 = "
         "indistinguishable); Mahalanobis tail and precision / recall / density / coverage as in "
-        "section 9; re-encoding drift and copy distance relative to held-out real points (1 = "
-        "like real ones).",
+        "section 9; re-encoding drift, copy distance and spread relative to held-out real points "
+        "(1 = like real ones; spread below 0.5 = collapsed).",
     )
     add_verdict_table(page, sec, v, f"Verdict per generator ({len(v['rows'])} generators)")
     page.link(sec, f"The full verdict with decoded image grids: {link}", link)

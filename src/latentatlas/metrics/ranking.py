@@ -2,11 +2,11 @@
 
 Face rate alone would crown a collapsed generator: samples shrunk towards the mean (N(0, I) on a
 model whose data sits far from the origin, or any generator at temperature 0.1) can still decode
-to one average face. The two-sample accuracy sees the collapse at once (such samples are trivially
-separable) — but not always strongly: on the bundled model the two-sample MLP tells mvn at
-temperature 0.1 from real points with accuracy 0.89, *below* the uniform cube's 0.91 (200 samples
-each). So collapse is named outright first: a generator whose samples spread less than half as
-far about their mean as real points do ranks last, whatever its other numbers.
+to one average face. The two-sample accuracy is the main key, but it does not always see a
+collapse strongly enough: on the bundled model the two-sample MLP tells mvn at temperature 0.1
+from real points with accuracy 0.89, *below* the uniform cube's 0.91 (200 samples each). So
+collapse is named outright first: a generator whose samples spread less than half as far about
+their mean as real points do ranks last, whatever its other numbers.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ COLLAPSE = 0.5
 def spread_ratio(z: np.ndarray, real: np.ndarray) -> float:
     """RMS distance of ``z`` to its own mean over the same for ``real`` (1 = as spread as real
     points; N(0, I) on a model whose z-points spread over tens of units scores about 0.1)."""
+
     def rms(x: np.ndarray) -> float:
         x = np.asarray(x, dtype=np.float64)
         return float(np.sqrt(((x - x.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
     return rms(z) / rms(real)
+
 
 _Z95 = 1.959963984540054
 
@@ -97,8 +99,7 @@ def rank_generators(
     groups: list[list[Mapping[str, Any]]] = []
     for r in sorted(originals, key=lambda r: (collapsed(r), distance(r))):
         leader = groups[-1][0] if groups else None
-        # Intervals of |a - 0.5| would fold a = 0.45 onto 0.55; compare on the accuracy side of
-        # the leader instead, mirrored when the two sit on opposite sides of 0.5.
+        # A group is tied with its leader (its closest-to-0.5 member), so ties never chain on.
         if (
             leader is not None
             and collapsed(leader) == collapsed(r)
@@ -134,6 +135,8 @@ def rank_generators(
 
 
 def _tied(leader: Mapping[str, Any], r: Mapping[str, Any], interval) -> bool:
+    # Intervals of |a - 0.5| would fold a = 0.45 onto 0.55: compare on the leader's side of 0.5,
+    # mirroring r's interval when the two sit on opposite sides.
     lo, hi = interval(r)
     a_leader = leader["two_sample_accuracy"]
     if (r["two_sample_accuracy"] - 0.5) * (a_leader - 0.5) < 0:

@@ -41,7 +41,8 @@ INTRO = (
     "tail: share beyond the 99th percentile of the held-out points' distances. Precision, "
     "recall, density, coverage: k-NN manifold metrics (Naeem et al. 2020, k = 5). Re-encoding "
     "drift and copy distance: relative to held-out real points (1 = like real data; copy "
-    "distance near 0 = copies of training points)."
+    "distance near 0 = copies of training points). Spread: RMS distance of the samples to their "
+    "mean relative to the held-out points' (below 0.5 = collapsed)."
 )
 
 
