@@ -45,6 +45,11 @@ def main() -> None:
     shutil.copy(sorted(atlas.glob("projection_*.png"))[0], args.out / "projection.png")
     for name in ("radii", "theory_shells", "union"):
         shutil.copy(atlas / f"{name}.png", args.out / f"{name}.png")
+    shutil.copy(args.demo / "compare" / "verdict_chart.png", args.out / "verdict_chart.png")
+    # Decoded synthetic z-points along a path (no real image is reconstructed).
+    shutil.copy(
+        args.demo / "paths" / "segment_pc1_pc2" / "labelled.png", args.out / "path_segment.png"
+    )
     print(f"wrote {args.out}")
 
 

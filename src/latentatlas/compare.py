@@ -11,7 +11,9 @@ z-points are decoded and judged against the *held-out* real z-points (never the 
 - Mahalanobis tail share beyond the 99th percentile of the held-out points' distances;
 - P / R / D / C   k-NN precision, recall, density, coverage (Naeem et al. 2020);
 - drift           median ‖E(D(z)) − z‖ relative to the same for held-out real points;
-- copy distance   median nearest-training-point distance relative to held-out points'.
+- copy distance   median nearest-training-point distance relative to held-out points';
+- spread          RMS distance of the samples to their mean relative to held-out points' (a
+                  collapsed generator scores far below 1 and ranks last, see metrics.ranking).
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from latentatlas.faces import FaceDetector, face_rate
 from latentatlas.generators import GENERATORS, make_generator, save_generator
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
+from latentatlas.metrics.ranking import rank_verdict, spread_ratio
 from latentatlas.metrics.two_sample import classifier_two_sample_test
 from latentatlas.pairing import load_model_and_store
+from latentatlas.pretrained import NAMES
 from latentatlas.report.verdict import write_verdict_page
 from latentatlas.store import ZStore
 
@@ -75,6 +79,7 @@ def judge(
     return {
         "face_rate": face_rate(images, ctx["detector"]),
         "two_sample_accuracy": two["accuracy"],
+        "two_sample_n": 2 * two["n_per_class"],
         "mahalanobis_tail": mahalanobis_tail(held, z, fit_on=train),
         "precision": manifold["precision"],
         "recall": manifold["recall"],
@@ -82,6 +87,7 @@ def judge(
         "coverage": manifold["coverage"],
         "reencoding_drift": drift["drift_ratio"],
         "copy_distance": copy["copy_distance"],
+        "spread": spread_ratio(z, held),
     }
 
 
@@ -132,6 +138,7 @@ def run_compare(
     }
     grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out points, decoded
     rows: list[dict[str, Any]] = []
+    seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         for name in tqdm(names, desc="compare", unit="generator", disable=not progress):
             t0 = time.perf_counter()
@@ -140,6 +147,12 @@ def run_compare(
             images = decode(model, z)
             row = {"generator": name, "class": type(gen).__name__, "n": n}
             row.update(judge(z, images, reencode(model, z), ctx, seed))
+            # Two generators that draw the same points (pca and mvn today: equal in float32, as
+            # saved and decoded, though not to the last float64 bit) are one result twice:
+            # marked, tied in the ranking, and shown once on the page.
+            row["duplicate_of"] = seen.setdefault(z.astype(np.float32).tobytes(), name)
+            if row["duplicate_of"] == name:
+                row["duplicate_of"] = None
             row["fitted"] = gen.fitted_params()
             row["seconds"] = round(time.perf_counter() - t0, 2)
             rows.append(row)
@@ -147,7 +160,7 @@ def run_compare(
             save_generator(gen, tmp / "generators" / name)
             np.save(tmp / "generators" / name / "samples.npy", z.astype(np.float32))
         verdict = {
-            "checkpoint": str(checkpoint_path(checkpoint)),
+            "checkpoint": display_name(checkpoint, out),
             "n": n,
             "seed": seed,
             "n_train": len(train),
@@ -160,9 +173,22 @@ def run_compare(
             "rows": rows,
             "disagreements": disagreements(rows),
         }
+        verdict["ranking"] = rank_verdict(verdict)
         atomic.write_json(tmp / "verdict.json", verdict)
         write_verdict_page(verdict, grids, tmp)
     return verdict
+
+
+def display_name(checkpoint: str | os.PathLike, out: Path) -> str:
+    """The checkpoint as reports name it: the bundled name, or its path relative to ``out``
+    (no absolute machine paths in files that are shared or published)."""
+    if str(checkpoint) in NAMES and not Path(checkpoint).exists():
+        return str(checkpoint)
+    target = os.path.abspath(checkpoint_path(checkpoint))
+    try:
+        return Path(os.path.relpath(target, os.path.abspath(out))).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return Path(target).name
 
 
 def disagreements(rows: Sequence[dict[str, Any]]) -> list[str]:

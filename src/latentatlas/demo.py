@@ -4,10 +4,11 @@ Runs the verdict of every generator (``compare``), two coordinate-plane paths (`
 atlas (``analyze``, linked to the verdict) on the bundled ``celeba64`` assets, and writes a small
 landing page that ties them together::
 
-    OUT/index.html          the landing page: key numbers, the two paths, links
+    OUT/index.html          the landing page: conclusions, the winner, the two paths, links
     OUT/atlas/index.html    the atlas report (sections 1-10)
-    OUT/compare/index.html  the verdict table and one decoded grid per generator
-    OUT/paths/*/strip.png   decoded z-points along a segment and a circle in one plane
+    OUT/compare/index.html  the verdict: winner, chart, table, decoded grids side by side
+    OUT/paths/index.html    decoded z-points along a segment and a circle in the plane of the
+                            two largest principal axes, labelled with their coordinates
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from typing import Any
 from tqdm import tqdm
 
 from latentatlas import atomic
-from latentatlas.analysis import auto_pairs
 from latentatlas.atlas import run_atlas
+from latentatlas.atlas.conclusions import conclusion_lines
 from latentatlas.compare import run_compare
 from latentatlas.pretrained import celeba64
 from latentatlas.report.html import Page
+from latentatlas.report.path_pages import write_paths_page
 from latentatlas.sampling import path
 
 # Smaller samples than the CLI defaults keep the demo near a minute on 2 cores; every number it
@@ -49,7 +51,9 @@ def run_demo(
     out = Path(out)
     atomic.check_new(out, overwrite)
     model, store = celeba64()
-    pair = auto_pairs(store.z, k=1)[0]
+    # The plane of the two largest principal axes: there the data varies most, so the decoded
+    # face visibly changes along the path (two of 256 coordinate components barely move it).
+    pair = (0, 1)
     steps = tqdm(total=4, desc="demo", unit="step", disable=not progress)
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         steps.set_postfix_str("compare")
@@ -59,7 +63,13 @@ def run_demo(
         steps.update()
         steps.set_postfix_str("paths")
         for kind in ("segment", "circle"):
-            path("celeba64", store, tmp / "paths" / f"{kind}_{pair[0]}_{pair[1]}", kind, pair)
+            path("celeba64", store, tmp / "paths" / PATHS[kind], kind, pair, frame="principal")
+        write_paths_page(
+            tmp / "paths",
+            [(PATHS[kind], _path_command(kind)) for kind in PATHS],
+            PATHS_INTRO,
+            [("The demo's landing page", "../index.html"), ("The atlas", "../atlas/index.html")],
+        )
         steps.update()
         steps.set_postfix_str("atlas")
         summary = run_atlas(
@@ -72,23 +82,28 @@ def run_demo(
             prdc_sample=cfg["prdc_sample"],
             plot_points=cfg["plot_points"],
             mc=cfg["mc"],
+            source="celeba64 (bundled)",
+            links=[("Decoded paths through the latent space", "../paths/index.html")],
         )
         steps.update()
         headline = headline_numbers(summary, verdict)
-        _landing_page(tmp, headline, pair)
+        headline["lines"] = conclusion_lines(summary)
+        _landing_page(tmp, headline)
         steps.update()
     steps.close()
     return {
         "index": str(out / "index.html"),
         "atlas": str(out / "atlas" / "index.html"),
         "compare": str(out / "compare" / "index.html"),
+        "paths": str(out / "paths" / "index.html"),
         **headline,
     }
 
 
 def headline_numbers(summary: dict[str, Any], verdict: dict[str, Any]) -> dict[str, Any]:
     rows = {r["generator"]: r for r in verdict["rows"]}
-    best = max(verdict["rows"], key=lambda r: (r["face_rate"], -r["two_sample_accuracy"]))
+    ranking = verdict["ranking"]
+    best = rows[ranking["winner"]]
     first = summary["slices"]["pairs"][0]
     return {
         "b": summary["settings"]["b_fitted"],
@@ -100,53 +115,63 @@ def headline_numbers(summary: dict[str, Any], verdict: dict[str, Any]) -> dict[s
             "generator": best["generator"],
             "face_rate": best["face_rate"],
             "two_sample_accuracy": best["two_sample_accuracy"],
+            "tied_with": ranking["tied_with_winner"],
+            "rule": ranking["rule"],
         },
         "samples_per_generator": verdict["n"],
     }
 
 
 def summary_lines(h: dict[str, Any]) -> list[str]:
-    s, best = h["slice"], h["best"]
-    return [
-        f"fitted cube half-width b = {h['b']:.3g} (uniform cube whose radii best match the data)",
-        f"origin's Mahalanobis distance = {h['origin_mahalanobis']:.3g} "
-        f"({h['share_further_than_origin']:.1%} of real points lie further out)",
-        f"slice ({s['pair'][0]}, {s['pair'][1]}) at b: {s['count']} of {s['n']} real points "
-        "(every cube point is in it by construction)",
-        f"uniform cube: {h['cube_face_rate']:.0%} of {h['samples_per_generator']} decoded "
-        "samples are faces",
-        f"best generator {best['generator']}: {best['face_rate']:.0%} faces, two-sample "
-        f"accuracy {best['two_sample_accuracy']:.2f} (0.5 = indistinguishable from real)",
-    ]
+    """What the demo prints: the atlas's conclusions and the verdict's winner with its rule
+    (the same lines as ``latentatlas analyze``), then the cube's face rate."""
+    lines = list(h["lines"])
+    if h["cube_face_rate"] is not None:
+        lines.insert(
+            len(lines) - 2,  # before the winner and its rule
+            f"Decoded, {h['cube_face_rate']:.0%} of {h['samples_per_generator']} uniform-cube "
+            "samples are faces.",
+        )
+    return lines
 
 
-def _landing_page(directory: Path, headline: dict[str, Any], pair: tuple[int, int]) -> None:
+PATHS = {"segment": "segment_pc1_pc2", "circle": "circle_pc1_pc2"}
+PATHS_INTRO = (
+    "Paths in the plane of the two largest principal axes of the real z-points (pc1, pc2; "
+    "coordinates relative to the centroid), the other 254 principal coordinates held at the "
+    "centroid. Segment: from -3 to +3 standard deviations along both axes; circle: round the "
+    "centroid at two standard deviations."
+)
+
+
+def _path_command(kind: str) -> str:
+    return f"latentatlas path celeba64 celeba64 --plane 0,1 --frame principal --kind {kind}"
+
+
+def _landing_page(directory: Path, headline: dict[str, Any]) -> None:
+    from latentatlas.metrics.ranking import RULE
+
     page = Page("latentatlas demo: the latent space of a CelebA autoencoder")
     sec = page.section(
         "summary",
-        "In five lines",
+        "In plain words",
         "The bundled celeba64 autoencoder (64x64 faces, N = 256) and the z-points "
         "of 10,000 CelebA images.",
     )
-    for line in summary_lines(headline):
-        page.note(sec, line)
+    lines = summary_lines(headline)
+    winner = next(line for line in lines if line.startswith("Best generator"))
+    page.verdict_line(sec, winner, RULE)
+    page.bullets(sec, [x for x in lines if x not in (winner, RULE)], "conclusions")
     page.link(sec, "The atlas: where the z-points live (sections 1-10)", "atlas/index.html")
     page.link(sec, "The verdict: every generator, decoded and judged", "compare/index.html")
-    sec = page.section(
-        "paths",
-        f"Paths in the plane of components {pair[0]} and {pair[1]}",
-        "The other 254 components are held at the centroid of the real z-points.",
-    )
-    for kind, what in (
-        ("segment", "from centroid - 3 sigma to centroid + 3 sigma in both components"),
-        ("circle", "round the centroid at two standard deviations"),
-    ):
-        strip = directory / "paths" / f"{kind}_{pair[0]}_{pair[1]}" / "strip.png"
+    page.link(sec, "Decoded paths through the latent space", "paths/index.html")
+    sec = page.section("paths", "Paths in the plane of the two largest principal axes", PATHS_INTRO)
+    for kind, name in PATHS.items():
         page.image(
             sec,
             f"path_{kind}",
-            strip.read_bytes(),
-            f"decoded {kind}: {what}",
-            f"latentatlas path celeba64 celeba64 --plane {pair[0]},{pair[1]} --kind {kind}",
+            (directory / "paths" / name / "labelled.png").read_bytes(),
+            f"decoded {kind}, coordinates (pc1, pc2) under each frame",
+            _path_command(kind),
         )
     page.write(directory)

@@ -36,3 +36,32 @@ def save_png(image: Image.Image, path: str | os.PathLike) -> Path:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return atomic.write_bytes(path, buf.getvalue())
+
+
+def labelled_strip(
+    images: np.ndarray, coords: np.ndarray, axes: list[str], scale: int = 2
+) -> Image.Image:
+    """A strip of decoded frames, ``scale`` times enlarged, with each frame's coordinates
+    (one line per axis, e.g. ``pc1 = -85.3``) printed under it."""
+    from PIL import ImageDraw, ImageFont
+
+    from latentatlas.numbers import fmt
+
+    coords = np.asarray(coords, dtype=np.float64).reshape(len(images), -1)
+    frames = np.repeat(np.repeat(images, scale, axis=1), scale, axis=2)
+    strip = image_grid([frames], pad=4)
+    try:
+        font = ImageFont.load_default(size=19)
+    except TypeError:  # Pillow < 10.1: a fixed bitmap font
+        font = ImageFont.load_default()
+    # Large enough to stay legible when a page scales the 12-frame strip to its width.
+    band = 8 + 24 * len(axes)
+    canvas = Image.new("RGB", (strip.width, strip.height + band), "white")
+    canvas.paste(strip, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    w = frames.shape[2]
+    for i, row in enumerate(coords):
+        for k, (name, value) in enumerate(zip(axes, row, strict=True)):
+            draw.text((4 + i * (w + 4) + 2, strip.height + 3 + 24 * k),
+                      f"{name} = {fmt(float(value))}", fill=(0, 0, 0), font=font)
+    return canvas

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from latentatlas import atomic
 from latentatlas.conditions import Condition, describe, parse_where, select
@@ -14,7 +16,7 @@ from latentatlas.decode import decode
 from latentatlas.errors import LatentAtlasError
 from latentatlas.generators import make_generator, save_generator
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
-from latentatlas.imaging import image_grid, save_png, square_grid
+from latentatlas.imaging import image_grid, labelled_strip, save_png, square_grid
 from latentatlas.model import ConvAutoencoder
 from latentatlas.pairing import load_model_and_store
 from latentatlas.store import ZStore
@@ -64,17 +66,27 @@ def sample(
         raise LatentAtlasError(f"--n must be positive, got {n}")
     condition = parse_where(where) if isinstance(where, str) else where
     atomic.check_new(out, overwrite, inputs=(checkpoint, _path_of(store)))
+    # A status line while fitting: a mixture's EM on thousands of points takes seconds.
+    steps = tqdm(total=3, desc="sample", unit="step", disable=not progress, file=sys.stderr)
+    steps.set_postfix_str("load")
     model, st = _load(checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch)
     st = select(st, condition)
+    steps.update()
+    steps.set_postfix_str(f"fit {generator}")
     try:
         z_fit = train_points(st)
         gen = make_generator(generator, **(params or {})).fit(z_fit)
     except (ValueError, LatentAtlasError) as e:
+        steps.close()
         # With a condition, say which one left too few points.
         given = f"--where {describe(condition)}: " if condition is not None else ""
         raise LatentAtlasError(f"{given}{e}") from None
+    steps.update()
+    steps.set_postfix_str("sample and decode")
     z = gen.sample(n, random_state=seed)
-    images = decode(model, z, progress=progress)
+    images = decode(model, z)
+    steps.update()
+    steps.close()
     info = {
         "generator": generator,
         "class": type(gen).__name__,
@@ -110,16 +122,24 @@ def path(
     overwrite: bool = False,
     verify: bool = True,
     allow_mismatch: bool = False,
+    frame: str = "components",
 ) -> dict[str, Any]:
-    """Decode a path of z-points into an image strip ``out/strip.png`` (plus ``z.npy``,
-    ``path.json``).
+    """Decode a path of z-points into an image strip ``out/strip.png`` (plus ``labelled.png``,
+    the strip with each frame's coordinates under it, ``z.npy`` and ``path.json``).
 
     Plane paths (``segment``, ``circle``) move components ``pair`` and hold the others at
     ``base`` (``"centroid"`` or a real image id). By default the segment crosses the data region
     diagonally, from ``base - 3 sigma`` to ``base + 3 sigma`` in both components (sigma: the train
     points' standard deviation of each), and the circle goes round the base at 2 sigma. ``lerp`` and
     ``slerp`` interpolate between the real z-points of the two image ids in ``between``.
+
+    ``frame="principal"`` reads ``pair`` as principal axes of the train points (0 = the largest)
+    instead of components: the plane where the data varies most, so the decoded faces change
+    visibly (two of 256 components hardly move them). Coordinates are then principal
+    coordinates relative to the centroid.
     """
+    if frame not in ("components", "principal"):
+        raise LatentAtlasError(f"frame must be components or principal, got {frame!r}")
     if kind not in PATH_KINDS:
         raise LatentAtlasError(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
     atomic.check_new(out, overwrite, inputs=(checkpoint, _path_of(store)))
@@ -147,6 +167,14 @@ def path(
             train = train_points(st)
             b = train.mean(axis=0) if base == "centroid" else _point(st, base)
             j = list(pair)
+            to_z = None
+            if frame == "principal":
+                centre = train.mean(axis=0)
+                _, axes = np.linalg.eigh(np.cov(train, rowvar=False))
+                axes = axes[:, ::-1]  # largest variance first
+                train = (train - centre) @ axes
+                b = (b - centre) @ axes
+                to_z = lambda u: centre + u @ axes.T  # noqa: E731
             sigma = train[:, j].std(axis=0)
             if kind == "segment":
                 p0 = b[j] - 3 * sigma if start is None else np.asarray(start, float)
@@ -157,12 +185,21 @@ def path(
                 r = 2 * sigma if radius is None else radius
                 z = plane_circle(b, pair, b[j], r, steps)
                 info["radius"] = np.broadcast_to(np.asarray(r, float), (2,)).tolist()
-            info.update(plane=j, base=base)
+            info.update(plane=j, base=base, frame=frame)
+            coords = z[:, j]
+            info["axes"] = [f"pc{i + 1}" if to_z else f"z[{i}]" for i in j]
+            if to_z is not None:
+                z = to_z(z)
     except ValueError as e:
         raise LatentAtlasError(str(e)) from None
+    if kind in ("lerp", "slerp"):
+        coords, info["axes"] = np.linspace(0, 1, len(z))[:, None], ["t"]
+    coords = np.round(coords, 4) + 0.0  # + 0.0: no "-0" labels
+    info["coords"] = coords.tolist()
     images = decode(model, z)
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         save_png(image_grid([images]), tmp / "strip.png")
+        save_png(labelled_strip(images, coords, info["axes"]), tmp / "labelled.png")
         np.save(tmp / "z.npy", z.astype(np.float32))
         atomic.write_json(tmp / "path.json", info)
     return info

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from latentatlas.cli import main
 from latentatlas.compare import disagreements, judge
@@ -85,6 +87,11 @@ def test_compare_end_to_end(tiny_run: Path, gauss_store: Path, tmp_path: Path, c
     printed = capsys.readouterr().out
     assert "cube" in printed and "mvn" in printed and "index.html" in printed
     verdict = json.loads((tmp_path / "v" / "verdict.json").read_text())
+    assert f"Best generator: {verdict['ranking']['winner']}" in printed
+    assert verdict["ranking"]["rule"] in printed
+    assert printed.rstrip().splitlines()[-1] == f"open: xdg-open {tmp_path / 'v'}/index.html"
+    assert verdict["checkpoint"] == os.path.relpath(tiny_run / "checkpoint.pt", tmp_path / "v")
+    assert str(tmp_path) not in (tmp_path / "v" / "index.html").read_text()
     assert [r["generator"] for r in verdict["rows"]] == ["cube", "mvn"]
     assert verdict["n_heldout"] == 90 and verdict["n_train"] == 210
     cube, mvn = verdict["rows"]
@@ -136,7 +143,7 @@ def test_compare_rejects_bad_input(
 
 
 def test_sample_writes_grid_and_generator(
-    tiny_run: Path, gauss_store: Path, tmp_path: Path
+    tiny_run: Path, gauss_store: Path, tmp_path: Path, capsys
 ) -> None:
     out = tmp_path / "s"
     assert (
@@ -158,6 +165,7 @@ def test_sample_writes_grid_and_generator(
         )
         == 0
     )
+    assert capsys.readouterr().out.rstrip().endswith(f"open: xdg-open {out}/grid.png")
     z = np.load(out / "z.npy")
     assert z.shape == (10, 8) and np.load(out / "images.npy").shape == (10, 16, 16, 3)
     info = json.loads((out / "sample.json").read_text())
@@ -278,3 +286,28 @@ def test_cli_generator_names_match_the_registry() -> None:
     from latentatlas.generators import GENERATORS
 
     assert GENERATOR_NAMES == tuple(GENERATORS)
+
+
+def test_principal_plane_path_is_labelled(
+    tiny_run: Path, gauss_store: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "pc"
+    argv = ["path", str(tiny_run), str(gauss_store), "--plane", "0,1", "--frame", "principal"]
+    assert main([*argv, "--steps", "5", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"open: xdg-open {out}/labelled.png")
+    train = np.asarray(load_store(gauss_store).subset("train"), np.float64)
+    centre = train.mean(axis=0)
+    eigval, axes = np.linalg.eigh(np.cov(train, rowvar=False))
+    top = axes[:, ::-1][:, :2]
+    z = np.load(out / "z.npy").astype(np.float64)
+    # every point in the plane of the two largest principal axes through the centroid
+    u = (z - centre) @ top
+    np.testing.assert_allclose(centre + u @ top.T, z, atol=1e-3)
+    # from -3 to +3 standard deviations along both axes, as the labels say
+    sd = np.sqrt(eigval[::-1][:2]) * np.sqrt((len(train) - 1) / len(train))
+    np.testing.assert_allclose(np.abs(u[0]), 3 * sd, rtol=1e-3)
+    info = json.loads((out / "path.json").read_text())
+    assert info["axes"] == ["pc1", "pc2"] and info["frame"] == "principal"
+    np.testing.assert_allclose(np.abs(info["coords"][0]), 3 * sd, rtol=1e-3)
+    strip = Image.open(out / "labelled.png")
+    assert strip.width > 5 * 2 * 16 and strip.height > 2 * 16 + 20  # frames enlarged, text band

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import torch
 from latentatlas.checkpoint import file_sha256
 from latentatlas.cli import main
 from latentatlas.decode import decode, reencode
-from latentatlas.demo import run_demo, summary_lines
+from latentatlas.demo import summary_lines
+from latentatlas.metrics.ranking import RULE
 from latentatlas.pretrained import bundled_dir, celeba64
 from latentatlas.store import TRAIN
 
@@ -85,23 +87,22 @@ def test_cli_accepts_the_bundled_name(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_reduced_demo_end_to_end(tmp_path: Path) -> None:
-    result = run_demo(
-        tmp_path / "demo",
-        progress=False,
-        n=40,
-        generators=("cube", "mvn"),
-        settings={"sample": 1000, "prdc_sample": 500, "plot_points": 1000, "mc": 2000},
-    )
-    out = tmp_path / "demo"
-    for page in ("index.html", "atlas/index.html", "compare/index.html"):
+def test_reduced_demo_end_to_end(reduced_demo) -> None:
+    out, result = reduced_demo
+    for page in ("index.html", "atlas/index.html", "compare/index.html", "paths/index.html"):
         assert (out / page).is_file()
-    assert "11. Generators: the verdict" in (out / "atlas" / "index.html").read_text()
+    atlas = (out / "atlas" / "index.html").read_text()
+    assert "11. Generators: the verdict" in atlas
     landing = (out / "index.html").read_text()
-    assert "atlas/index.html" in landing and "compare/index.html" in landing
-    assert len(list((out / "paths").glob("*/strip.png"))) == 2
+    for target in ("atlas/index.html", "compare/index.html", "paths/index.html"):
+        assert f'href="{target}"' in landing
+    assert 'href="../paths/index.html"' in atlas
+    assert len(list((out / "paths").glob("*/labelled.png"))) == 2
     lines = summary_lines(result)
-    assert len(lines) == 5 and result["best"]["generator"] == "mvn"
+    # five conclusions, the cube's face rate, the winner, the rule
+    assert len(lines) == 8 and lines[-1] == RULE
+    assert lines[-2].startswith(f"Best generator: {result['best']['generator']}")
+    assert result["best"]["generator"] in ("mvn", "pca")
     assert result["b"] > 0 and result["origin_mahalanobis"] > 0
 
 
@@ -123,3 +124,49 @@ def test_atlas_decodes_segments_with_the_bundled_model(bundled, tmp_path: Path) 
     with pytest.raises(ValueError, match="latent dimension"):
         run_atlas(z[:, :16], tmp_path / "b", progress=False, model="celeba64", **settings)
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_demo_verdict_ranks_collapse_last_and_drops_duplicates(reduced_demo) -> None:
+    out, _ = reduced_demo
+    verdict = json.loads((out / "compare" / "verdict.json").read_text())
+    ranking = verdict["ranking"]
+    assert ranking["order"][-1] == "normal" and ranking["collapsed"] == ["normal"]
+    dup = "pca-ball"  # see conftest.REDUCED
+    assert ranking["ranks"][dup] == ranking["ranks"]["mvn"]  # a duplicate ties with its twin
+    rows = {r["generator"]: r for r in verdict["rows"]}
+    assert rows[dup]["duplicate_of"] == "mvn" and rows["mvn"]["duplicate_of"] is None
+    assert rows["pca"]["duplicate_of"] is None  # the study's per-axis sampler is its own
+    page = (out / "compare" / "index.html").read_text()
+    assert f"{dup}: identical to mvn" in page
+    assert not (out / "compare" / f"grid_{dup}.png").exists()
+    assert (out / "compare" / "grid_pca.png").exists()
+    winner = ranking["order"][0]
+    assert winner in ("mvn", "pca", dup)
+    assert f"Best generator: {winner}" in page and html.escape(RULE) in page
+    summary = json.loads((out / "atlas" / "summary.json").read_text())
+    assert summary["verdict"]["ranking"] == ranking
+
+
+@pytest.mark.slow
+def test_demo_pages_carry_no_absolute_paths(reduced_demo) -> None:
+    out, _ = reduced_demo
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == 4
+    machine = {str(out.resolve()), str(out), str(out.parent), str(BUNDLE), str(Path.home())}
+    for page in pages:
+        text = page.read_text()
+        for path in machine:
+            assert path not in text, (page, path)
+    verdict = json.loads((out / "compare" / "verdict.json").read_text())
+    assert verdict["checkpoint"] == "celeba64"
+
+
+def test_display_name_is_relative(tmp_path: Path) -> None:
+    from latentatlas.compare import display_name
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"")
+    assert display_name(run / "checkpoint.pt", tmp_path / "out") == "../run/checkpoint.pt"
+    assert display_name("celeba64", tmp_path / "out") == "celeba64"

@@ -252,3 +252,56 @@ def test_refuses_existing_dir_and_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         run_atlas(bad, tmp_path / "x", progress=False, **FAST)
     assert not (tmp_path / "x").exists()
+
+
+def test_conclusions_open_the_page_with_numbers_from_the_summary(
+    atlas16: tuple[Path, dict],
+) -> None:
+    out, s = atlas16
+    c = s["conclusions"]
+    assert 4 <= len(c["lines"]) <= 6
+    page = (out / "index.html").read_text()
+    assert page.index('<section id="conclusions">') < page.index('<section id="components">')
+    shown = {fmt(v) for v in c["numbers"].values()} | {fmt(int(v)) for v in c["numbers"].values()}
+    for line in c["lines"]:
+        assert line.replace("'", "&#x27;") in page
+        for token in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", line.replace("^N", "")):
+            assert token in shown, f"{token!r} in {line!r} is not in summary.json"
+    n = c["numbers"]
+    assert n["centroid_norm"] == pytest.approx(s["shape"]["centroid_norm"], rel=5e-3)
+    assert n["origin_mahalanobis"] == pytest.approx(s["shape"]["origin_mahalanobis"], rel=5e-3)
+    closer = 100 * (1 - s["shape"]["share_further_than_origin"])
+    assert n["pct_real_closer_than_origin"] == pytest.approx(closer, rel=5e-3, abs=1e-9)
+    inside = 100 * (1 - s["voids"]["void_shares"]["mahalanobis_tail"])
+    assert n["pct_cube_inside_data"] == pytest.approx(inside, rel=5e-3, abs=1e-9)
+    assert n["b"] == pytest.approx(s["settings"]["b_used"], rel=5e-3)
+    # no numbered nav entries doubled up ("1. 1. ..."): the list is unnumbered
+    assert "<nav><ul>" in page and "<ol>" not in page
+
+
+def test_every_plot_has_axis_labels(
+    store16: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from latentatlas.report.html import Page
+    from latentatlas.store import load_store
+
+    unlabelled: list[str] = []
+    original = Page.figure
+
+    def checked(self, section, name, fig, what, key):
+        for ax in fig.axes:
+            colorbar = ax.get_label() == "<colorbar>"  # labelled along its long side only
+            if ax.get_visible() and ax.has_data() and not colorbar and not (
+                ax.get_xlabel() and ax.get_ylabel()
+            ):
+                unlabelled.append(f"{name}: {ax.get_title()!r}")
+        return original(self, section, name, fig, what, key)
+
+    monkeypatch.setattr(Page, "figure", checked)
+    vdir = tmp_path / "v"
+    vdir.mkdir()
+    (vdir / "verdict.json").write_text(
+        (Path(__file__).parent / "data" / "verdict" / "verdict.json").read_text()
+    )
+    run_atlas(load_store(store16), tmp_path / "a", seed=3, progress=False, verdict=vdir, **FAST)
+    assert unlabelled == []

@@ -29,6 +29,10 @@ def test_analyze_store_dir_reproduces_the_library_run(
     assert f"wrote {out}/index.html" in stdout
     assert "\n  fragmentation: one region: " in stdout
     summary = json.loads((out / "summary.json").read_text())
+    # the page's opening lines, then the one command to look at the report
+    for line in summary["conclusions"]["lines"]:
+        assert f"  {line}\n" in stdout
+    assert stdout.rstrip().splitlines()[-1] == f"open: xdg-open {out}/index.html"
     assert summary["settings"]["pairs_user"] == [[0, 1], [5, 9]]
     assert (out / "projection_5_9.png").is_file() and (out / "slice_5_9.png").is_file()
     # Same seed, same numbers: the CLI run repeats the library run of the fixture exactly.
@@ -138,6 +142,7 @@ def test_theory_verb(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     # <R^2> = N b^2 / 3 = 192 for N = 256, b = 1.5
     assert "192" in text
     assert (out / "theory.png").read_bytes()[:4] == b"\x89PNG"
+    assert text.rstrip().splitlines()[-1] == f"open: xdg-open {out}/theory.png"
     data = json.loads((out / "theory.json").read_text())
     assert data["b"] == 1.5 and [r["N"] for r in data["rows"]] == [2, 3, 10, 32, 256, 1024]
 

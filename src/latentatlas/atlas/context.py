@@ -34,6 +34,7 @@ class AtlasContext:
     decode_pairs: int = 200
     autoencoder: Any = None  # a loaded ConvAutoencoder (torch), only with run_atlas(model=...)
     autoencoder_source: str | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     # filled by the sections
     pairs: list[tuple[int, int]] = field(default_factory=list)

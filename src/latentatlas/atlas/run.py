@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latentatlas import atomic
+from latentatlas.atlas.conclusions import section_conclusions
 from latentatlas.atlas.context import AtlasContext
 from latentatlas.atlas.helpers import blas_limit, check_pairs
 from latentatlas.atlas.prepare import prepare
@@ -68,6 +69,7 @@ def run_atlas(
     fragment_sample: int = 5000,
     fragment_pairs: int = 500,
     decode_pairs: int = 200,
+    links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Analyse z-points and write the atlas report to ``out_dir``.
 
@@ -96,6 +98,8 @@ def run_atlas(
     fragment_sample : points for the mixtures, HDBSCAN and the k-NN graph of section 10, and
         the most reference points of its betweenness test.
     fragment_pairs : pairs of held-out real points whose segments section 10 probes.
+    links : (text, href) pairs shown under the conclusions, e.g. the demo's paths page; hrefs
+        relative to ``out_dir``.
 
     Returns
     -------
@@ -132,6 +136,7 @@ def run_atlas(
         # Loaded before the analyses, so a bad checkpoint fails at once.
         ctx.autoencoder = load_decoder(model, ctx.dim)
         ctx.autoencoder_source = str(model)
+    ctx.links = list(links)
     stages = list(STAGES)
     if verdict is not None:
         ctx.verdict, verdict_dir = load_verdict(verdict)
@@ -144,6 +149,7 @@ def run_atlas(
         for name, stage in bar:
             bar.set_postfix_str(name)
             stage(ctx, page)
+        section_conclusions(ctx, page)
     bar.close()
 
     _header(ctx, page)

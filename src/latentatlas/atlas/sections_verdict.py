@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from latentatlas.atlas.context import AtlasContext
+from latentatlas.metrics.ranking import rank_verdict
 from latentatlas.report.verdict import COLUMNS, add_verdict_table
 
 if TYPE_CHECKING:
@@ -83,6 +84,12 @@ def _row(row: Any, where: str) -> dict[str, Any]:
     for key, _ in COLUMNS:
         check = _text if key in _TEXT else _count if key in _COUNTS else _number
         out[key] = check(_get(row, key, where), f"{where}.{key}")
+    # Optional: verdicts written before the ranking existed lack them.
+    dup = row.get("duplicate_of")
+    out["duplicate_of"] = _text(dup, f"{where}.duplicate_of") if dup is not None else None
+    out["spread"] = _number(row.get("spread"), f"{where}.spread")
+    if row.get("two_sample_n") is not None:
+        out["two_sample_n"] = _count(row["two_sample_n"], f"{where}.two_sample_n")
     return out
 
 
@@ -133,6 +140,8 @@ def verdict_link(verdict_dir: Path, out_dir: Path) -> str:
 def section_verdict(ctx: AtlasContext, page: Page) -> None:
     v, link = ctx.verdict, ctx.verdict_link
     assert v is not None and link is not None  # the stage runs only with a verdict
+    # Ranked here with the one rule, not read from the file: older verdicts carry no ranking.
+    v = {**v, "ranking": rank_verdict(v)}
     ctx.summary["verdict"] = {"link": link, **v}
     sec = page.section(
         "verdict",
@@ -142,8 +151,8 @@ def section_verdict(ctx: AtlasContext, page: Page) -> None:
         "held-out real z-points. Face rate: share of decoded samples with a detected face; "
         "two-sample accuracy: a classifier telling samples from held-out points (0.5 = "
         "indistinguishable); Mahalanobis tail and precision / recall / density / coverage as in "
-        "section 9; re-encoding drift and copy distance relative to held-out real points (1 = "
-        "like real ones).",
+        "section 9; re-encoding drift, copy distance and spread relative to held-out real points "
+        "(1 = like real ones; spread below 0.5 = collapsed).",
     )
     add_verdict_table(page, sec, v, f"Verdict per generator ({len(v['rows'])} generators)")
     page.link(sec, f"The full verdict with decoded image grids: {link}", link)

@@ -119,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
         f"{' (fitted)' if s['b'] == 'auto' else ''}, origin Mahalanobis distance "
         f"{summary['shape']['origin_mahalanobis']:.4g}"
     )
+    from latentatlas.atlas.conclusions import conclusion_lines
+    from latentatlas.report.open_hint import open_hint
+
+    for line in conclusion_lines(summary):
+        print(f"  {line}")
     frag = summary["fragmentation"]
     if "verdict" in frag:
         print(f"  fragmentation: {frag['verdict']['sentence']}")
@@ -128,4 +133,5 @@ def run(args: argparse.Namespace) -> int:
             f"  decoded ({decoded['n_pairs']} pairs): face rate {decoded['midpoint']:.1%} at "
             f"midpoints, {decoded['endpoints']:.1%} at the real endpoints"
         )
+    print(open_hint(f"{args.out}/index.html"))
     return 0

@@ -54,12 +54,23 @@ def run(args: argparse.Namespace) -> int:
         verify=args.verify,
         allow_mismatch=args.allow_mismatch,
     )
-    width = max(len(r["generator"]) for r in verdict["rows"])
-    print(f"{'generator':<{width}}  face rate  2-sample acc  Mahal. tail  precision")
-    for r in verdict["rows"]:
+    from latentatlas.metrics.ranking import winner_sentence
+    from latentatlas.report.open_hint import open_hint
+
+    ranking = verdict["ranking"]
+    rows = {r["generator"]: r for r in verdict["rows"]}
+    width = max(len(name) for name in rows)
+    print(f"rank  {'generator':<{width}}  face rate  2-sample acc  spread  Mahal. tail  precision")
+    for name in ranking["order"]:
+        r = rows[name]
+        mark = f" (= {r['duplicate_of']})" if r.get("duplicate_of") else ""
         print(
-            f"{r['generator']:<{width}}  {r['face_rate']:9.3f}  {r['two_sample_accuracy']:12.3f}"
-            f"  {r['mahalanobis_tail']:11.3f}  {r['precision']:9.3f}"
+            f"{ranking['ranks'][name]:>4}  {name:<{width}}  {r['face_rate']:9.3f}  "
+            f"{r['two_sample_accuracy']:12.3f}  {r['spread']:6.3f}  {r['mahalanobis_tail']:11.3f}"
+            f"  {r['precision']:9.3f}{mark}"
         )
+    print(winner_sentence(ranking, verdict["rows"]))
+    print(ranking["rule"])
     print(f"wrote {args.out}/index.html and verdict.json")
+    print(open_hint(f"{args.out}/index.html"))
     return 0

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="the atlas, every generator and the verdict on the bundled CelebA model",
         description="Run compare, two plane paths and analyze on the bundled celeba64 model and "
-        "z-points; writes everything under --out and prints a five-line summary.",
+        "z-points; writes everything under --out and prints the atlas's conclusions and the "
+        "verdict's winner.",
     )
     p.add_argument(
         "--out", default="latentatlas-demo", help="output folder (default ./latentatlas-demo)"
@@ -33,4 +34,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {result['index']}")
     for line in summary_lines(result):
         print(f"  {line}")
+    from latentatlas.report.open_hint import open_hint
+
+    print(open_hint(result["index"]))
     return 0

@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--steps", type=int_at_least(2), default=12, help="points on the path (default 12)"
     )
+    p.add_argument(
+        "--frame",
+        choices=("components", "principal"),
+        default="components",
+        help="principal: --plane names principal axes (0 = largest variance), not components",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_verify_flags(p, mismatch=True)
@@ -114,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
         args.overwrite,
         verify=args.verify,
         allow_mismatch=args.allow_mismatch,
+        frame=args.frame,
     )
-    print(f"wrote {args.out}/strip.png: {info['steps']} points, {kind}")
+    from latentatlas.report.open_hint import open_hint
+
+    print(f"wrote {args.out}/strip.png and labelled.png: {info['steps']} points, {kind}")
+    print(open_hint(f"{args.out}/labelled.png"))
     return 0

@@ -70,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except TypeError as e:  # an unknown hyper-parameter name
         raise LatentAtlasError(f"--params: {e}") from None
+    from latentatlas.report.open_hint import open_hint
+
     cond = info.get("where")
     given = f" given {cond['condition']} ({cond['n_train_matching']} train points)" if cond else ""
     print(f"wrote {args.out}/grid.png: {info['n']} samples of {info['class']}{given}")
+    print(open_hint(f"{args.out}/grid.png"))
     return 0

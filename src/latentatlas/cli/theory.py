@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
                 )
         except FileExistsError:
             raise LatentAtlasError(f"{args.out} exists; use --overwrite to replace it") from None
+        from latentatlas.report.open_hint import open_hint
+
         print(f"wrote {args.out}/theory.png and theory.json")
+        print(open_hint(f"{args.out}/theory.png"))
     return 0
 
 

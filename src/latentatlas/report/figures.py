@@ -71,6 +71,8 @@ def component_histograms(
             grid = np.linspace(x.min(), x.max(), 200)
             ax.plot(grid, sps.norm.pdf(grid, mu, sd), color="black", lw=1.2)
         ax.set_title(f"z[{j}] ({tags.get(j, '')})", fontsize=9)
+        ax.set_xlabel(f"value of z[{j}]", fontsize=8)
+        ax.set_ylabel("density", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle("component histograms, normal fit in black", fontsize=10)
     return fig
@@ -444,7 +446,8 @@ def voids_figure(rows: Mapping[str, Mapping[str, float]]) -> Figure:
         )
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
     ax.set_xticks(x, [k.replace("_", "\n") for k in keys], fontsize=8)
-    ax.set_ylabel("value")
+    ax.set_xlabel("metric")
+    ax.set_ylabel("value (share, or density relative to real points)")
     ax.legend(fontsize=8)
     return fig
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,34 +18,14 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from latentatlas import atomic
+from latentatlas.numbers import fmt
+
+__all__ = ["Page", "Section", "figure_png", "fmt", "key_value_table", "table"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Modest resolution: ~20 figures at 100 dpi keep the self-contained page at a few MB.
 DPI = 100
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    """A number as the page shows it (4 significant digits, ints exact, None as a dash)."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "∞" if value > 0 else "−∞"
-        if value == 0:
-            return "0"
-        if abs(value) >= 1e5 or abs(value) < 1e-3:
-            return f"{value:.{digits - 1}e}"
-        return f"{value:.{digits}g}"
-    if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(fmt(v, digits) for v in value) + ")"
-    return str(value)
 
 
 def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
@@ -82,6 +61,7 @@ class Page:
         self.header: list[str] = []
         self.sections: list[Section] = []
         self.pngs: dict[str, bytes] = {}
+        self.lead_key: str | None = None  # key of a first section shown before the header tables
 
     # -- building -------------------------------------------------------------------------------
 
@@ -115,6 +95,27 @@ class Page:
             )
         )
 
+    def gallery(
+        self, section: Section, items: Sequence[tuple[str, bytes, str, str]], note: str = ""
+    ) -> None:
+        """Images side by side, several per row, each captioned above: (name, png, what, key)."""
+        start = len(section.blocks)
+        for name, png, what, key in items:
+            self.image(section, name, png, what, key)
+        figures = "".join(b.html for b in section.blocks[start:])
+        del section.blocks[start:]
+        extra = f'<p class="note">{html.escape(note)}</p>' if note else ""
+        section.blocks.append(_Block(f'<div class="gallery">{figures}</div>{extra}'))
+
+    def verdict_line(self, section: Section, winner: str, rule: str) -> None:
+        """The winner in bold with the rule that chose it written right next to it."""
+        section.blocks.append(
+            _Block(
+                f'<p class="winner"><strong>{html.escape(winner)}</strong> '
+                f'<span class="rule">{html.escape(rule)}</span></p>'
+            )
+        )
+
     def _check_name(self, name: str) -> None:
         # Checked before a figure is rendered, not after: the name also names the PNG file.
         if name in self.pngs:
@@ -138,6 +139,10 @@ class Page:
         """A highlighted paragraph: a section's conclusion in plain words, before its tables."""
         section.blocks.append(_Block(f'<p class="lead">{html.escape(text)}</p>'))
 
+    def bullets(self, section: Section, lines: Sequence[str], css: str = "") -> None:
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        section.blocks.append(_Block(f'<ul class="{html.escape(css)}">{items}</ul>'))
+
     def note(self, section: Section, text: str) -> None:
         section.blocks.append(_Block(f'<p class="note">{html.escape(text)}</p>'))
 
@@ -153,6 +158,7 @@ class Page:
     # -- output ---------------------------------------------------------------------------------
 
     def render(self) -> str:
+        # An unnumbered list: section titles carry their own numbers ("1. Components").
         toc = "".join(
             f'<li><a href="#{html.escape(s.key)}">{html.escape(s.title)}</a></li>'
             for s in self.sections
@@ -165,12 +171,15 @@ class Page:
                 f'<section id="{html.escape(s.key)}"><h2>{html.escape(s.title)}</h2>'
                 f"{intro}\n{blocks}</section>"
             )
+        # A lead section (the conclusions) opens the page, above the settings tables.
+        lead = body.pop(0) if self.sections and self.sections[0].key == self.lead_key else ""
         return (
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(self.title)}</h1>"
+            + lead
             + "\n".join(self.header)
-            + f"<nav><ol>{toc}</ol></nav>\n"
+            + f"<nav><ul>{toc}</ul></nav>\n"
             + "\n".join(body)
             + "</body></html>\n"
         )
@@ -182,13 +191,27 @@ class Page:
         atomic.write_text(directory / "index.html", self.render())
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "") -> str:
+def table(
+    headers: Sequence[str | tuple[str, str]], rows: Sequence[Sequence[Any]], caption: str = ""
+) -> str:
+    """A data table; a header given as (short, full) shows the short one with the full on hover."""
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    head = "".join(f"<th>{_header(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>" for row in rows
     )
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # The wrapper scrolls a too-wide table on its own, never the whole page.
+    return (
+        f'<div class="wide"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _header(h: str | tuple[str, str]) -> str:
+    if isinstance(h, tuple):
+        short, full = h
+        return f'<abbr title="{html.escape(full, quote=True)}">{html.escape(short)}</abbr>'
+    return html.escape(str(h))
 
 
 def key_value_table(rows: Sequence[tuple[str, Any]], caption: str = "") -> str:
@@ -201,16 +224,23 @@ def key_value_table(rows: Sequence[tuple[str, Any]], caption: str = "") -> str:
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.4}
+padding:0 1em;color:#222;line-height:1.4;overflow-wrap:anywhere}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f3f3f3}table.kv th{text-align:left}
+div.wide{max-width:100%;overflow-x:auto}
+table{border-collapse:collapse;margin:1em 0;font-size:.85em}
+th,td{border:1px solid #ccc;padding:.2em .45em;text-align:right}
+th{background:#f3f3f3}table.kv th{text-align:left}td:first-child{text-align:left}
+abbr{text-decoration:none;border-bottom:1px dotted #888;cursor:help}
 caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.3em}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}figcaption .key{font-weight:600}
 figcaption .file{color:#999;font-size:.85em}
+div.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:1em}
+div.gallery figure{margin:0;display:flex;flex-direction:column-reverse;justify-content:flex-end}
+p.winner{font-size:1.15em;background:#eef6ee;border-left:4px solid #3a3;padding:.5em .8em}
+p.winner .rule{display:block;font-size:.8em;color:#444;margin-top:.3em}
 p.intro{color:#333}p.lead{font-weight:600;background:#f4f8fc;padding:.5em .8em;
 border-left:4px solid #1f77b4}p.note{color:#666;font-size:.9em}
-nav ol{columns:2}
+ul.conclusions li{margin:.3em 0}
+nav ul{columns:2;list-style:none;padding-left:1em}
 """

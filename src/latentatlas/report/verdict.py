@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from latentatlas.imaging import square_grid
+from latentatlas.metrics.ranking import rank_verdict, winner_sentence
 from latentatlas.report.html import Page, Section
+from latentatlas.report.verdict_chart import verdict_chart
 
 # (key in a verdict row, column header); "fitted" and "seconds" are shown per generator below.
 COLUMNS = (
@@ -39,8 +41,21 @@ INTRO = (
     "tail: share beyond the 99th percentile of the held-out points' distances. Precision, "
     "recall, density, coverage: k-NN manifold metrics (Naeem et al. 2020, k = 5). Re-encoding "
     "drift and copy distance: relative to held-out real points (1 = like real data; copy "
-    "distance near 0 = copies of training points)."
+    "distance near 0 = copies of training points). Spread: RMS distance of the samples to their "
+    "mean relative to the held-out points' (below 0.5 = collapsed)."
 )
+
+
+# Short headers keep the 12-column table inside a 1024-px window; the full name shows on hover.
+HEADERS = {
+    "two_sample_accuracy": ("2-sample acc.", "two-sample accuracy (0.5 = indistinguishable)"),
+    "mahalanobis_tail": ("Mahal. tail", "Mahalanobis tail share"),
+    "precision": ("prec.", "precision"),
+    "density": ("dens.", "density"),
+    "coverage": ("cov.", "coverage"),
+    "reencoding_drift": ("drift", "re-encoding drift"),
+    "copy_distance": ("copy dist.", "copy distance"),
+}
 
 
 def write_verdict_page(
@@ -64,18 +79,25 @@ def write_verdict_page(
     sec = page.section(
         "grids",
         "Decoded samples",
-        "The first 64 samples of each generator, decoded (same seed for all).",
+        "The first 64 samples of each generator, decoded (same seed for all), best first.",
     )
-    rates = {row["generator"]: row for row in verdict["rows"]}
-    for name, images in grids.items():
-        row = rates.get(name)
+    rows = {row["generator"]: row for row in verdict["rows"]}
+    order = [*(["reconstructions"] if "reconstructions" in grids else []), *_ranking(verdict)]
+    items, dropped = [], []
+    for name in order:
+        row = rows.get(name)
+        if row is not None and row.get("duplicate_of"):
+            dropped.append(f"{name}: identical to {row['duplicate_of']} (same samples), not shown")
+            continue
         key = (
             f"face rate {row['face_rate']:.1%}, two-sample accuracy "
             f"{row['two_sample_accuracy']:.2f}"
             if row
             else f"face rate {det['reconstructions']:.1%} (detector ceiling)"
         )
-        page.image(sec, f"grid_{slug(name)}", _png(images), f"{name}: decoded samples", key)
+        what = f"{name}: decoded samples" if row else "held-out real z-points, decoded"
+        items.append((f"grid_{slug(name)}", _png(grids[name]), what, key))
+    page.gallery(sec, items, "; ".join(dropped))
 
     sec = page.section(
         "fitted",
@@ -91,26 +113,70 @@ def write_verdict_page(
     page.write(directory)
 
 
+def _ranking(verdict: Mapping[str, Any]) -> list[str]:
+    return list((verdict.get("ranking") or rank_verdict(verdict))["order"])
+
+
 def add_verdict_table(
     page: Page, sec: Section, verdict: Mapping[str, Any], caption: str = ""
 ) -> None:
-    """The table, the detector's ceiling/floor and the disagreement notes (shared with the
-    atlas's section 11)."""
+    """The winner and its rule, the chart, the table (best first), the detector's ceiling/floor
+    and the disagreement notes (shared with the atlas's section 11)."""
     det = verdict["detector"]
+    ranking = verdict.get("ranking") or rank_verdict(verdict)
+    page.verdict_line(sec, winner_sentence(ranking, verdict["rows"]), ranking["rule"])
+    rows = {row["generator"]: row for row in verdict["rows"]}
+    ordered = [rows[name] for name in ranking["order"]]
+    shown = [r for r in ordered if not r.get("duplicate_of")]
+    page.figure(
+        sec,
+        "verdict_chart",
+        verdict_chart(shown, det["reconstructions"], det["noise"]),
+        "Every metric per generator, best first (duplicates left out); dashed: what real data "
+        "scores, dotted: the detector on noise images.",
+        f"winner {ranking['winner']}, face-rate ceiling {_share(det['reconstructions'])}",
+    )
     page.table(
         sec,
-        [label for _, label in COLUMNS],
-        [[row[key] for key, _ in COLUMNS] for row in verdict["rows"]],
+        [
+            "rank",
+            *(HEADERS.get(key, label) for key, label in COLUMNS if key not in _HIDDEN),
+            ("spread", "spread about the mean relative to real points (< 0.5: collapsed)"),
+        ],
+        [
+            [ranking["ranks"][r["generator"]], _name(r, ranking)]
+            + [r[key] for key, _ in COLUMNS if key not in _HIDDEN and key != "generator"]
+            + [r.get("spread")]
+            for r in ordered
+        ],
         caption,
     )
     page.note(
         sec,
         f"Face detector {det['name']}: faces found in {_share(det['reconstructions'])}"
         f" of {det['n']} decoded held-out reconstructions (the ceiling) and in "
-        f"{_share(det['noise'])} of {det['n']} noise images (the floor).",
+        f"{_share(det['noise'])} of {det['n']} noise images (the floor). "
+        f"{verdict['n']} samples per generator.",
     )
     for note in verdict["disagreements"] or ["The latent metrics and the face rate agree."]:
         page.note(sec, note)
+
+
+# Shown elsewhere: the class under "Fitted parameters", n in the note under the table.
+_HIDDEN = ("class", "n")
+
+
+def _name(row: Mapping[str, Any], ranking: Mapping[str, Any]) -> str:
+    name = row["generator"]
+    if row.get("duplicate_of"):
+        return f"{name} (= {row['duplicate_of']})"
+    if name in ranking.get("collapsed", ()):
+        return f"{name} (collapsed)"
+    if name == ranking["winner"]:
+        return f"{name} (best)"
+    if name in ranking["tied_with_winner"]:
+        return f"{name} (tied)"
+    return name
 
 
 def _share(x: float | None) -> str:
