@@ -13,7 +13,12 @@ z-points are decoded and judged against the *held-out* real z-points (never the 
 - drift           median ‖E(D(z)) − z‖ relative to the same for held-out real points;
 - copy distance   median nearest-training-point distance relative to held-out points';
 - spread          RMS distance of the samples to their mean relative to held-out points' (a
-                  collapsed generator scores far below 1 and ranks last, see metrics.ranking).
+                  collapsed generator scores far below 1 and ranks last, see metrics.ranking);
+- MMD p           permutation p-value of an RBF-kernel MMD test, samples vs held-out points
+                  (small = told apart);
+- log-lik         the generator's log-density of the held-out points, nats per dimension
+                  (the density-estimation score; None where held-out points fall outside a
+                  bounded support, whose share inside is reported instead).
 """
 
 from __future__ import annotations
@@ -29,12 +34,15 @@ from tqdm import tqdm
 
 from latentatlas import atomic
 from latentatlas.checkpoint import checkpoint_path
+from latentatlas.conditions import Condition, select
 from latentatlas.decode import decode, reencode
 from latentatlas.errors import LatentAtlasError
 from latentatlas.faces import FaceDetector, face_rate
 from latentatlas.generators import GENERATORS, make_generator, save_generator
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
+from latentatlas.metrics.likelihood import heldout_log_likelihood
+from latentatlas.metrics.mmd import mmd_test
 from latentatlas.metrics.ranking import rank_verdict, spread_ratio
 from latentatlas.metrics.two_sample import classifier_two_sample_test
 from latentatlas.pairing import load_model_and_store
@@ -76,6 +84,7 @@ def judge(
     manifold = prdc(held, z, k=5)
     drift = reencoding_drift(z, z_reencoded, held, ctx["held_reencoded"])
     copy = copy_distance(z, train, held)
+    mmd = mmd_test(held, z, random_state=seed)
     return {
         "face_rate": face_rate(images, ctx["detector"]),
         "two_sample_accuracy": two["accuracy"],
@@ -88,6 +97,18 @@ def judge(
         "reencoding_drift": drift["drift_ratio"],
         "copy_distance": copy["copy_distance"],
         "spread": spread_ratio(z, held),
+        "mmd2": mmd["mmd2"],
+        "mmd_p": mmd["p_value"],
+    }
+
+
+def likelihood_row(gen: Any, held: np.ndarray) -> dict[str, Any]:
+    """The held-out log-likelihood entries of a verdict row (JSON-ready: None, not -inf)."""
+    ll = heldout_log_likelihood(gen.score_samples(held), held.shape[1])
+    per_dim = ll["nats_per_dim"]
+    return {
+        "loglik_per_dim": per_dim if np.isfinite(per_dim) else None,
+        "loglik_in_support": ll["share_in_support"],
     }
 
 
@@ -103,9 +124,13 @@ def run_compare(
     progress: bool = True,
     verify: bool = True,
     allow_mismatch: bool = False,
+    where: Condition | str | None = None,
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
-    ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters."""
+    ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters.
+
+    ``where`` (``"Smiling=1"``) restricts the store first: the generators are fitted on the
+    matching train z-points and judged against the matching held-out ones."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(checkpoint, store_path))
@@ -120,6 +145,7 @@ def run_compare(
     model, _, st = load_model_and_store(
         checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch
     )
+    st = select(st, where)
     train, held = split_for_verdict(st, seed)
     ctx: dict[str, Any] = {
         "train": train,
@@ -147,6 +173,7 @@ def run_compare(
             images = decode(model, z)
             row = {"generator": name, "class": type(gen).__name__, "n": n}
             row.update(judge(z, images, reencode(model, z), ctx, seed))
+            row.update(likelihood_row(gen, held))
             # Two generators that draw the same points (pca and mvn today: equal in float32, as
             # saved and decoded, though not to the last float64 bit) are one result twice:
             # marked, tied in the ranking, and shown once on the page.
@@ -165,6 +192,7 @@ def run_compare(
             "seed": seed,
             "n_train": len(train),
             "n_heldout": len(held),
+            "where": st.meta.get("where"),
             "detector": {
                 "name": type(ctx["detector"]).__name__,
                 "params": ctx["detector"].get_params(),

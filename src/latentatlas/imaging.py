@@ -62,6 +62,10 @@ def labelled_strip(
     w = frames.shape[2]
     for i, row in enumerate(coords):
         for k, (name, value) in enumerate(zip(axes, row, strict=True)):
-            draw.text((4 + i * (w + 4) + 2, strip.height + 3 + 24 * k),
-                      f"{name} = {fmt(float(value))}", fill=(0, 0, 0), font=font)
+            draw.text(
+                (4 + i * (w + 4) + 2, strip.height + 3 + 24 * k),
+                f"{name} = {fmt(float(value))}",
+                fill=(0, 0, 0),
+                font=font,
+            )
     return canvas

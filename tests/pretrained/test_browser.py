@@ -64,9 +64,11 @@ def test_demo_page_renders_cleanly(name: str, browser, reduced_demo) -> None:
     # Offline: anything but the local files and embedded data is a failure.
     page.route(
         "**/*",
-        lambda route: route.continue_()
-        if route.request.url.startswith(("file:", "data:"))
-        else (failed.append(route.request.url), route.abort()),
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(("file:", "data:"))
+            else (failed.append(route.request.url), route.abort())
+        ),
     )
     page.goto((out / name).resolve().as_uri(), wait_until="load")
     assert errors == [] and failed == []

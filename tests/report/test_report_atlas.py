@@ -291,8 +291,11 @@ def test_every_plot_has_axis_labels(
     def checked(self, section, name, fig, what, key):
         for ax in fig.axes:
             colorbar = ax.get_label() == "<colorbar>"  # labelled along its long side only
-            if ax.get_visible() and ax.has_data() and not colorbar and not (
-                ax.get_xlabel() and ax.get_ylabel()
+            if (
+                ax.get_visible()
+                and ax.has_data()
+                and not colorbar
+                and not (ax.get_xlabel() and ax.get_ylabel())
             ):
                 unlabelled.append(f"{name}: {ax.get_title()!r}")
         return original(self, section, name, fig, what, key)

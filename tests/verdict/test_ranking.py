@@ -14,9 +14,7 @@ from latentatlas.metrics.ranking import (
 )
 
 
-def _row(
-    name: str, acc: float, faces: float, dup: str | None = None, spread: float = 1.0
-) -> dict:
+def _row(name: str, acc: float, faces: float, dup: str | None = None, spread: float = 1.0) -> dict:
     return {
         "generator": name,
         "two_sample_accuracy": acc,

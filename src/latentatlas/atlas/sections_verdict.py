@@ -87,7 +87,8 @@ def _row(row: Any, where: str) -> dict[str, Any]:
     # Optional: verdicts written before the ranking existed lack them.
     dup = row.get("duplicate_of")
     out["duplicate_of"] = _text(dup, f"{where}.duplicate_of") if dup is not None else None
-    out["spread"] = _number(row.get("spread"), f"{where}.spread")
+    for key in ("spread", "mmd_p", "loglik_per_dim", "loglik_in_support"):
+        out[key] = _number(row.get(key), f"{where}.{key}")
     if row.get("two_sample_n") is not None:
         out["two_sample_n"] = _count(row["two_sample_n"], f"{where}.two_sample_n")
     return out

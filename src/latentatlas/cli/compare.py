@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Each generator is fitted on the train z-points of STORE, sampled (--n, "
         "--seed), decoded with CHECKPOINT, and judged against the held-out z-points: face rate, "
         "classifier two-sample accuracy, Mahalanobis tail, precision/recall/density/coverage, "
-        "re-encoding drift, copy distance. Writes index.html, verdict.json and image grids.",
+        "re-encoding drift, copy distance, spread, MMD test, held-out log-likelihood. Writes "
+        "index.html, verdict.json and image grids.",
     )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
@@ -31,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--n", type=int_at_least(20), default=1000, help="samples per generator (default 1000)"
     )
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--where",
+        default=None,
+        metavar="COND",
+        help="fit and judge on the z-points whose attributes match, e.g. 'Smiling=1,Male=0'",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_verify_flags(p, mismatch=True)
@@ -53,21 +60,30 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         verify=args.verify,
         allow_mismatch=args.allow_mismatch,
+        where=args.where,
     )
     from latentatlas.metrics.ranking import winner_sentence
+    from latentatlas.numbers import fmt
     from latentatlas.report.open_hint import open_hint
 
     ranking = verdict["ranking"]
     rows = {r["generator"]: r for r in verdict["rows"]}
     width = max(len(name) for name in rows)
-    print(f"rank  {'generator':<{width}}  face rate  2-sample acc  spread  Mahal. tail  precision")
+    if verdict.get("where"):
+        print(
+            f"given {verdict['where']}: {verdict['n_train']} train, {verdict['n_heldout']} held out"
+        )
+    print(
+        f"rank  {'generator':<{width}}  face rate  2-sample acc  spread  MMD p  log-lik/dim"
+        "  copy dist."
+    )
     for name in ranking["order"]:
         r = rows[name]
         mark = f" (= {r['duplicate_of']})" if r.get("duplicate_of") else ""
         print(
             f"{ranking['ranks'][name]:>4}  {name:<{width}}  {r['face_rate']:9.3f}  "
-            f"{r['two_sample_accuracy']:12.3f}  {r['spread']:6.3f}  {r['mahalanobis_tail']:11.3f}"
-            f"  {r['precision']:9.3f}{mark}"
+            f"{r['two_sample_accuracy']:12.3f}  {r['spread']:6.3f}  {r['mmd_p']:5.3f}  "
+            f"{fmt(r['loglik_per_dim']):>11}  {r['copy_distance']:10.3f}{mark}"
         )
     print(winner_sentence(ranking, verdict["rows"]))
     print(ranking["rule"])

@@ -30,8 +30,8 @@ def write_paths_page(
     sec = page.section(
         "paths",
         "Paths",
-        intro or "Each frame is one z-point on the path, decoded; its coordinates are printed "
-        "under it.",
+        intro
+        or "Each frame is one z-point on the path, decoded; its coordinates are printed under it.",
     )
     for name, command in paths:
         info = json.loads((directory / name / "path.json").read_text(encoding="utf-8"))

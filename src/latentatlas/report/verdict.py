@@ -42,7 +42,18 @@ INTRO = (
     "recall, density, coverage: k-NN manifold metrics (Naeem et al. 2020, k = 5). Re-encoding "
     "drift and copy distance: relative to held-out real points (1 = like real data; copy "
     "distance near 0 = copies of training points). Spread: RMS distance of the samples to their "
-    "mean relative to the held-out points' (below 0.5 = collapsed)."
+    "mean relative to the held-out points' (below 0.5 = collapsed). MMD p: permutation p-value "
+    "of a kernel two-sample test (small = told apart from real points). Log-lik: the "
+    "generator's log-density of the held-out points in nats per dimension (higher is better; a "
+    "dash where some held-out points lie outside a bounded support)."
+)
+
+# Optional per-row numbers after the table's fixed columns (verdicts written before they existed
+# lack them): key, short header, full name.
+EXTRA_COLUMNS = (
+    ("spread", "spread", "spread about the mean relative to real points (< 0.5: collapsed)"),
+    ("mmd_p", "MMD p", "permutation p-value of the RBF-kernel MMD test"),
+    ("loglik_per_dim", "log-lik", "held-out log-likelihood, nats per dimension"),
 )
 
 
@@ -141,16 +152,25 @@ def add_verdict_table(
         [
             "rank",
             *(HEADERS.get(key, label) for key, label in COLUMNS if key not in _HIDDEN),
-            ("spread", "spread about the mean relative to real points (< 0.5: collapsed)"),
+            *((short, full) for _, short, full in EXTRA_COLUMNS),
         ],
         [
             [ranking["ranks"][r["generator"]], _name(r, ranking)]
             + [r[key] for key, _ in COLUMNS if key not in _HIDDEN and key != "generator"]
-            + [r.get("spread")]
+            + [r.get(key) for key, _, _ in EXTRA_COLUMNS]
             for r in ordered
         ],
         caption,
     )
+    bounded = [r for r in ordered if (r.get("loglik_in_support") or 0.0) < 1.0]
+    bounded = [r for r in bounded if r.get("loglik_in_support") is not None]
+    if bounded:
+        page.note(
+            sec,
+            "Share of held-out points inside the support (where the log-likelihood is −∞): "
+            + ", ".join(f"{r['generator']} {_share(r['loglik_in_support'])}" for r in bounded)
+            + ".",
+        )
     page.note(
         sec,
         f"Face detector {det['name']}: faces found in {_share(det['reconstructions'])}"
