@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from latentatlas.generators.base import BaseGenerator, NotFittedError
-from latentatlas.generators.io import GENERATOR_CLASSES, load_generator, save_generator
+from latentatlas.generators.io import (
+    GENERATOR_CLASSES,
+    PRIOR_CLASSES,
+    generator_class,
+    load_generator,
+    save_generator,
+)
 from latentatlas.generators.mixture import GaussianMixture
 from latentatlas.generators.normal import IsotropicNormal, MultivariateNormal, PerComponentNormal
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
@@ -25,17 +31,37 @@ GENERATORS: dict[str, Callable[[], BaseGenerator]] = {
 }
 
 
+def _prior(class_name: str) -> Callable[[], BaseGenerator]:
+    def factory() -> BaseGenerator:
+        cls = generator_class(class_name)
+        assert cls is not None
+        return cls()
+
+    return factory
+
+
+# The learned priors (latentatlas.priors, torch; minutes to fit): kept apart from GENERATORS,
+# whose every entry `compare` fits by default. Factories import torch only when called.
+PRIORS: dict[str, Callable[[], BaseGenerator]] = {
+    "flow": _prior("Flow"),
+    "diffusion": _prior("LatentDiffusion"),
+    "vae2": _prior("TwoStageVAE"),
+}
+
+
 def make_generator(name: str, **params) -> BaseGenerator:
-    """A fresh generator by its CLI name, with ``params`` overriding the default configuration.
+    """A fresh generator by its CLI name (:data:`GENERATORS` or :data:`PRIORS`), with ``params``
+    overriding the default configuration.
 
     Raises
     ------
     ValueError
         Unknown name (the message lists the valid ones) or unknown parameter.
     """
-    factory = GENERATORS.get(name)
+    factory = GENERATORS.get(name) or PRIORS.get(name)
     if factory is None:
-        raise ValueError(f"unknown generator {name!r}; choose from {', '.join(GENERATORS)}")
+        names = ", ".join([*GENERATORS, *PRIORS])
+        raise ValueError(f"unknown generator {name!r}; choose from {names}")
     return factory().set_params(**params)
 
 
@@ -48,8 +74,11 @@ __all__ = [
     "MultivariateNormal",
     "NotFittedError",
     "PCAEllipsoid",
+    "PRIORS",
+    "PRIOR_CLASSES",
     "PerComponentNormal",
     "UniformCube",
+    "generator_class",
     "lerp",
     "load_generator",
     "make_generator",
