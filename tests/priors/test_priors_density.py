@@ -32,7 +32,7 @@ def test_samples_land_on_the_blobs(name, fitted, mvn, blobs):
     assert _near_a_blob(fitted[name].sample(2000, random_state=0)) > 0.65
 
 
-@pytest.mark.parametrize("name", ["flow", "vae2"])
+@pytest.mark.parametrize("name", ["flow", "nsf-nowhiten", "vae2"])
 def test_heldout_likelihood_beats_a_single_gaussian(name, fitted, mvn, blobs):
     ll = fitted[name].score_samples(blobs.heldout).mean()
     # The blobs' true mean log-density is about -2.87; the single Gaussian gets about -3.95.
@@ -49,8 +49,9 @@ def test_diffusion_bound_is_below_the_truth(fitted, blobs):
     assert np.isfinite(elbo) and elbo < truth
 
 
-def test_flow_density_integrates_to_one(fitted):
-    flow = fitted["flow"]
+@pytest.mark.parametrize("name", ["flow", "nsf-nowhiten"])
+def test_flow_density_integrates_to_one(fitted, name):
+    flow = fitted[name]
     # Importance sampling from a wide Gaussian over both blobs: E_q[p / q] = integral of p = 1.
     q = stats.multivariate_normal(np.zeros(2), np.diag([25.0, 6.0]))
     Y = q.rvs(size=100_000, random_state=np.random.default_rng(1))

@@ -20,7 +20,7 @@ __all__ = ["TorchPrior"]
 class TorchPrior(BaseGenerator):
     """A generator whose density is a torch network fitted to standardised z-points.
 
-    Subclasses take, besides their own hyper-parameters, the shared ones read here:
+    Subclasses take, besides their own hyper-parameters, the shared ones read here: ``whiten``,
     ``validation_fraction``, ``max_epochs``, ``batch_size``, ``lr``, ``patience``,
     ``random_state`` (int), ``device``, ``progress``, ``temperature``; and implement
 
@@ -33,14 +33,17 @@ class TorchPrior(BaseGenerator):
     - ``_log_prob_std(x) -> (n,) tensor``: log-density (or its documented estimate) in
       standardised coordinates.
 
-    z is standardised with the mean and standard deviation of the fit split; ``score_samples``
-    adds the log-determinant of that affine map, so it is a density on the original z-points.
+    The networks see ``x = (z - mean_) @ whitening_``, an affine map fitted on the fit split
+    (PCA whitening, or per-component standardisation with ``whiten=False``); ``score_samples``
+    adds its log-determinant ``log_det_``, so it is a density on the original z-points, and
+    samples are mapped back with ``coloring_`` (the inverse).
     Sampling and scoring run on the CPU in float32 (the network is moved there after fitting),
     which makes them reproducible bit for bit, also after save and load.
     """
 
-    _fitted_arrays: ClassVar[tuple[str, ...]] = ("mean_", "scale_")
+    _fitted_arrays: ClassVar[tuple[str, ...]] = ("mean_", "whitening_", "coloring_")
     _fitted_scalars: ClassVar[tuple[str, ...]] = (
+        "log_det_",
         "n_fit_",
         "n_heldout_",
         "best_epoch_",
@@ -92,9 +95,11 @@ class TorchPrior(BaseGenerator):
         seed = self._check_common()
         X = check_points(Z, min_rows=3)
         fit_idx, val_idx = _torch.split_holdout(len(X), self.validation_fraction, seed)
-        self.mean_, self.scale_ = _torch.standardise(X[fit_idx])
+        self.mean_, self.whitening_, self.coloring_, self.log_det_ = _torch.standardise(
+            X[fit_idx], bool(self.whiten)
+        )
         device = _torch.choose_device(self.device)
-        Xs = (X - self.mean_) / self.scale_
+        Xs = self._to_std(X)
         X_fit = _torch.as_tensor(Xs[fit_idx], device)
         X_val = _torch.as_tensor(Xs[val_idx], device)
         with _torch.seeded(seed, device):
@@ -126,20 +131,23 @@ class TorchPrior(BaseGenerator):
 
     # -- sample and score ----------------------------------------------------------------------
 
+    def _to_std(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean_) @ self.whitening_
+
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         N = int(self.n_features_in_)
         if n == 0:
             return np.empty((0, N))
         with torch.no_grad():
             Xs = self._sample_std(n, rng).double().numpy()
-        return self.mean_ + self.scale_ * Xs
+        return self.mean_ + Xs @ self.coloring_
 
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
-        xs = _torch.as_tensor((X - self.mean_) / self.scale_)
+        xs = _torch.as_tensor(self._to_std(X))
         with torch.no_grad():
             logp = self._log_prob_std(xs).double().numpy()
-        # Density of z = mean + scale * x: p_z(z) = p_x(x) / prod(scale).
-        return logp - float(np.sum(np.log(self.scale_)))
+        # Change of variables x = (z - mean) W: p_z(z) = p_x(x) |det W|.
+        return logp + self.log_det_
 
     # -- save/load and reporting ---------------------------------------------------------------
 
@@ -166,8 +174,9 @@ class TorchPrior(BaseGenerator):
             "heldout_loss": self.heldout_loss_,
             "fit_seconds": self.fit_seconds_,
             "fit_device": self.fit_device_,
+            "whiten": bool(self.whiten),
+            "log_det": self.log_det_,
             "mean": summarise_array(self.mean_),
-            "scale": summarise_array(self.scale_),
         }
 
 

@@ -64,13 +64,23 @@ def split_holdout(
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-def standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(mean, scale)`` of the fit points; a constant column gets scale 1 so nothing divides by
-    zero (the network then sees it as a constant 0)."""
+def standardise(X: np.ndarray, whiten: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """``(mean, W, W_inv, log|det W|)`` of the affine map ``x = (z - mean) @ W`` the networks see.
+
+    ``whiten=False``: per-component standardisation (``W = diag(1 / std)``; a constant component
+    gets scale 1 so nothing divides by zero). ``whiten=True``: PCA whitening with the fit
+    points' covariance (eigenvalues floored at 1e-9 of the largest), so the networks start
+    from the full-covariance Gaussian and only have to learn what departs from it.
+    """
     mean = X.mean(axis=0)
-    scale = X.std(axis=0)
-    scale[scale <= 1e-12 * max(1.0, float(scale.max()))] = 1.0
-    return mean, scale
+    if not whiten:
+        scale = X.std(axis=0)
+        scale[scale <= 1e-12 * max(1.0, float(scale.max()))] = 1.0
+        return mean, np.diag(1.0 / scale), np.diag(scale), -float(np.sum(np.log(scale)))
+    lam, V = np.linalg.eigh(np.cov(X, rowvar=False, bias=True))
+    lam = np.maximum(lam, 1e-9 * max(float(lam.max()), 1e-300))
+    root = np.sqrt(lam)
+    return mean, V / root, (V * root).T, -float(np.sum(np.log(root)))
 
 
 @dataclass

@@ -103,18 +103,19 @@ class LatentDiffusion(TorchPrior):
         Clip each step's clean-point estimate to the fit points' bounding box (per component).
     elbo_samples : int
         Timesteps per point in the estimate of the bound (``score_samples``, early stopping).
-    validation_fraction, max_epochs, batch_size, lr, patience, random_state, device, progress,
-    temperature
+    whiten, validation_fraction, max_epochs, batch_size, lr, patience, random_state, device,
+    progress, temperature
         As in :class:`~latentatlas.priors.Flow`.
 
     Attributes
     ----------
     net_ : Denoiser
-    mean_, scale_ : ndarray, shape (N,)
+    mean_, whitening_, coloring_, log_det_
+        As in :class:`~latentatlas.priors.Flow`.
     low_, high_ : ndarray, shape (N,)
         The bounding box of the (standardised) fit points, for ``clip_denoised``.
     heldout_loss_ : float
-        Best held-out negative ELBO estimate, nats per dimension of the standardised points.
+        Best held-out negative ELBO estimate, nats per dimension of the network's coordinates.
     n_epochs_, best_epoch_, history_, fit_seconds_, fit_device_, n_fit_, n_heldout_
     n_features_in_ : int
     """
@@ -129,6 +130,7 @@ class LatentDiffusion(TorchPrior):
         eta: float = 0.0,
         clip_denoised: bool = True,
         elbo_samples: int = 64,
+        whiten: bool = True,
         validation_fraction: float = 0.1,
         max_epochs: int = 60,
         batch_size: int = 256,
@@ -147,6 +149,7 @@ class LatentDiffusion(TorchPrior):
         self.eta = eta
         self.clip_denoised = clip_denoised
         self.elbo_samples = elbo_samples
+        self.whiten = whiten
         self.validation_fraction = validation_fraction
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -162,7 +165,7 @@ class LatentDiffusion(TorchPrior):
     def fit(self, Z, y=None) -> LatentDiffusion:
         """Fit the denoiser to ``Z`` (n, N); see :meth:`TorchPrior.fit`."""
         super().fit(Z)
-        Xs = (check_points(Z) - self.mean_) / self.scale_
+        Xs = self._to_std(check_points(Z))
         self.low_, self.high_ = Xs.min(axis=0), Xs.max(axis=0)
         return self
 

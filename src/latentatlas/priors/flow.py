@@ -37,6 +37,9 @@ class Flow(TorchPrior):
         Hidden layer widths of each transform's masked MLP.
     bins : int
         Spline bins (``nsf`` only).
+    whiten : bool
+        Fit the flow to PCA-whitened z (True: it starts as the full-covariance Gaussian) or to
+        per-component standardised z (False).
     validation_fraction : float in (0, 1)
         Share of the fit points held out for early stopping on their log-likelihood.
     max_epochs, batch_size, lr, patience : training (Adam; stop after ``patience`` epochs without
@@ -55,10 +58,12 @@ class Flow(TorchPrior):
     ----------
     net_ : zuko.flows.Flow
         The fitted flow, on the CPU, in eval mode.
-    mean_, scale_ : ndarray, shape (N,)
-        Standardisation of the fit split.
+    mean_ : ndarray, shape (N,)
+    whitening_, coloring_ : ndarray, shape (N, N)
+    log_det_ : float
+        The affine map to the network's coordinates, its inverse and its log-determinant.
     heldout_loss_ : float
-        Best held-out negative log-likelihood, nats per dimension of the standardised points.
+        Best held-out negative log-likelihood, nats per dimension of the network's coordinates.
     n_epochs_, best_epoch_, history_, fit_seconds_, fit_device_, n_fit_, n_heldout_
     n_features_in_ : int
     """
@@ -69,6 +74,7 @@ class Flow(TorchPrior):
         transforms: int = 5,
         hidden_features: tuple[int, ...] = (256, 256),
         bins: int = 8,
+        whiten: bool = True,
         validation_fraction: float = 0.1,
         max_epochs: int = 50,
         batch_size: int = 256,
@@ -83,6 +89,7 @@ class Flow(TorchPrior):
         self.transforms = transforms
         self.hidden_features = hidden_features
         self.bins = bins
+        self.whiten = whiten
         self.validation_fraction = validation_fraction
         self.max_epochs = max_epochs
         self.batch_size = batch_size

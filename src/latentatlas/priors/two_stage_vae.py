@@ -15,25 +15,31 @@ from latentatlas.priors._base import TorchPrior, log_normal
 __all__ = ["TwoStageVAE"]
 
 
-def _mlp(n_in: int, hidden: int, depth: int) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    for i in range(depth):
-        layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.SiLU()]
-    return layers
+class MLP(nn.Module):
+    """An MLP plus a linear path from input to output: the linear part alone is probabilistic
+    PCA (a full-covariance Gaussian when the latent is as wide as z), which the network then
+    only has to improve on, instead of first learning it through the nonlinearities."""
+
+    def __init__(self, n_in: int, n_out: int, hidden: int, depth: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.SiLU()]
+        self.mlp = nn.Sequential(*layers, nn.Linear(hidden, n_out))
+        self.linear = nn.Linear(n_in, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) + self.mlp(x)
 
 
 class VAE(nn.Module):
-    """Gaussian encoder and decoder MLPs, and one learned decoder variance gamma (Dai & Wipf's
-    key ingredient: gamma shrinks as the fit improves, so the decoder can become sharp)."""
+    """Gaussian encoder and decoder, and one learned decoder variance gamma (Dai & Wipf's key
+    ingredient: gamma shrinks as the fit improves, so the decoder can become sharp)."""
 
     def __init__(self, n_features: int, latent_dim: int, hidden: int, depth: int) -> None:
         super().__init__()
-        self.encoder = nn.Sequential(
-            *_mlp(n_features, hidden, depth), nn.Linear(hidden, 2 * latent_dim)
-        )
-        self.decoder = nn.Sequential(
-            *_mlp(latent_dim, hidden, depth), nn.Linear(hidden, n_features)
-        )
+        self.encoder = MLP(n_features, 2 * latent_dim, hidden, depth)
+        self.decoder = MLP(latent_dim, n_features, hidden, depth)
         self.log_gamma = nn.Parameter(torch.zeros(()))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,8 +78,8 @@ class TwoStageVAE(TorchPrior):
         Hidden layers in each of them.
     iw_samples : int
         K of the importance-weighted estimate.
-    validation_fraction, max_epochs, batch_size, lr, patience, random_state, device, progress,
-    temperature
+    whiten, validation_fraction, max_epochs, batch_size, lr, patience, random_state, device,
+    progress, temperature
         As in :class:`~latentatlas.priors.Flow`.
 
     Attributes
@@ -81,9 +87,10 @@ class TwoStageVAE(TorchPrior):
     net_ : VAE
     gamma_ : float
         The learned decoder variance (standardised units).
-    mean_, scale_ : ndarray, shape (N,)
+    mean_, whitening_, coloring_, log_det_
+        As in :class:`~latentatlas.priors.Flow`.
     heldout_loss_ : float
-        Best held-out negative IWAE estimate, nats per dimension of the standardised points.
+        Best held-out negative IWAE estimate, nats per dimension of the network's coordinates.
     n_epochs_, best_epoch_, history_, fit_seconds_, fit_device_, n_fit_, n_heldout_
     n_features_in_ : int
     """
@@ -94,6 +101,7 @@ class TwoStageVAE(TorchPrior):
         hidden: int = 512,
         depth: int = 2,
         iw_samples: int = 64,
+        whiten: bool = True,
         validation_fraction: float = 0.1,
         max_epochs: int = 150,
         batch_size: int = 128,
@@ -108,6 +116,7 @@ class TwoStageVAE(TorchPrior):
         self.hidden = hidden
         self.depth = depth
         self.iw_samples = iw_samples
+        self.whiten = whiten
         self.validation_fraction = validation_fraction
         self.max_epochs = max_epochs
         self.batch_size = batch_size
