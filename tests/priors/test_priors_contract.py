@@ -166,3 +166,20 @@ def test_temperature_scales_about_the_mean(name, fitted):
         assert np.allclose(gen.score_samples(Xt), s1 - 2 * np.log(0.5), rtol=1e-6, atol=1e-6)
     finally:
         gen.set_params(temperature=1.0)
+
+
+def test_diffusion_eta_zero_draws_only_the_starting_noise(fitted):
+    gen = fitted["diffusion"]
+    assert gen.eta == 1.0
+    X1 = gen.sample(100, random_state=0)
+    gen.set_params(eta=0.0)
+    try:
+        rng = np.random.default_rng(0)
+        X0 = gen.sample(100, random_state=rng)
+        assert np.isfinite(X0).all() and not np.array_equal(X0, X1)
+        # Deterministic DDIM consumed exactly the 100 x 2 starting normals.
+        assert np.array_equal(
+            rng.standard_normal(3), np.random.default_rng(0).standard_normal(203)[200:]
+        )
+    finally:
+        gen.set_params(eta=1.0)

@@ -67,9 +67,12 @@ class LatentDiffusion(TorchPrior):
 
     Training is DDPM's: a random timestep t in 1..T, ``x_t = sqrt(abar_t) x + sqrt(1 - abar_t)
     eps``, and the network learns to predict ``eps`` (mean squared error), with DDPM's linear
-    noise schedule. Sampling is DDIM with ``sampling_steps`` evenly spaced steps; ``eta = 0`` (the
-    default) is deterministic given the starting noise, ``eta = 1`` is DDPM-like. All noise comes
-    from the numpy random state. With ``clip_denoised`` (default), each step's estimate of the
+    noise schedule. Sampling is DDIM with ``sampling_steps`` evenly spaced steps; ``eta = 1`` (the
+    default) adds fresh noise at every step, like DDPM's ancestral sampler; ``eta = 0`` is
+    deterministic given the starting noise, but with a briefly trained denoiser it carries the
+    network's errors through every step (measured on the bundled z-points, 50 steps: sample
+    standard deviation 13.4 at eta 0, 7.1 at eta 1, against 7.5 for the real points). All noise
+    comes from the numpy random state. With ``clip_denoised`` (default), each step's estimate of the
     clean point is clipped to the box the fit points span: the first steps divide the network's
     noise estimate by ``sqrt(alpha_bar_t)`` (about 0.007 at t = T), and without the clip a
     slightly wrong estimate there throws samples far outside the data.
@@ -98,7 +101,7 @@ class LatentDiffusion(TorchPrior):
     sampling_steps : int
         DDIM steps when sampling (at most T).
     eta : float >= 0
-        DDIM stochasticity (0: deterministic map from the starting noise).
+        DDIM stochasticity (1: DDPM-like, 0: deterministic map from the starting noise).
     clip_denoised : bool
         Clip each step's clean-point estimate to the fit points' bounding box (per component).
     elbo_samples : int
@@ -127,7 +130,7 @@ class LatentDiffusion(TorchPrior):
         embed_dim: int = 64,
         timesteps: int = 1000,
         sampling_steps: int = 50,
-        eta: float = 0.0,
+        eta: float = 1.0,
         clip_denoised: bool = True,
         elbo_samples: int = 64,
         whiten: bool = True,
