@@ -38,7 +38,13 @@ from latentatlas.conditions import Condition, select
 from latentatlas.decode import decode, reencode
 from latentatlas.errors import LatentAtlasError
 from latentatlas.faces import FaceDetector, face_rate
-from latentatlas.generators import GENERATORS, make_generator, save_generator
+from latentatlas.generators import (
+    COMPARE_DEFAULT,
+    GENERATORS,
+    PRIORS,
+    make_generator,
+    save_generator,
+)
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
 from latentatlas.metrics.likelihood import heldout_log_likelihood
@@ -134,12 +140,12 @@ def run_compare(
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(checkpoint, store_path))
-    names = list(generators or GENERATORS)
-    unknown = [g for g in names if g not in GENERATORS]
+    names = list(generators or COMPARE_DEFAULT)
+    known = [*GENERATORS, *PRIORS]
+    unknown = [g for g in names if g not in known]
     if unknown:
-        raise LatentAtlasError(
-            f"unknown generator {unknown[0]!r}; choose from {', '.join(GENERATORS)}"
-        )
+        raise LatentAtlasError(f"unknown generator {unknown[0]!r}; choose from {', '.join(known)}")
+    left_out = [g for g in PRIORS if g not in names]
     if n < 20:
         raise LatentAtlasError(f"--n must be at least 20 for the two-sample test, got {n}")
     model, _, st = load_model_and_store(
@@ -193,6 +199,7 @@ def run_compare(
             "n_train": len(train),
             "n_heldout": len(held),
             "where": st.meta.get("where"),
+            "left_out": left_out,
             "detector": {
                 "name": type(ctx["detector"]).__name__,
                 "params": ctx["detector"].get_params(),

@@ -289,10 +289,11 @@ def test_plane_paths_and_interpolation(
 
 
 def test_cli_generator_names_match_the_registry() -> None:
-    from latentatlas.cli import GENERATOR_NAMES
-    from latentatlas.generators import GENERATORS
+    from latentatlas.cli import GENERATOR_NAMES, PRIOR_NAMES
+    from latentatlas.generators import GENERATORS, PRIORS
 
     assert GENERATOR_NAMES == tuple(GENERATORS)
+    assert PRIOR_NAMES == tuple(PRIORS)
 
 
 def test_principal_plane_path_is_labelled(

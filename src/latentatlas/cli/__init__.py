@@ -20,6 +20,8 @@ from latentatlas.errors import LatentAtlasError
 # The generator registry's names (latentatlas.generators.GENERATORS, which imports scikit-learn):
 # spelled out here so that --help stays instant; a test keeps the two in step.
 GENERATOR_NAMES = ("cube", "normal", "normal-fit", "percomponent", "mvn", "pca", "gmm", "kde")
+# The learned priors (latentatlas.generators.PRIORS, torch); a test keeps these in step too.
+PRIOR_NAMES = ("flow", "diffusion", "vae2")
 
 VERBS = ("prepare", "train", "encode", "analyze", "theory", "sample", "path", "compare", "demo")
 

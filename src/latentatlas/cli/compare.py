@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import GENERATOR_NAMES, add_verify_flags, int_at_least
+from latentatlas.cli import GENERATOR_NAMES, PRIOR_NAMES, add_verify_flags, int_at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,10 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--generators",
         nargs="+",
-        choices=GENERATOR_NAMES,
+        choices=(*GENERATOR_NAMES, *PRIOR_NAMES),
         default=None,
         metavar="NAME",
-        help=f"subset of: {', '.join(GENERATOR_NAMES)} (default: all)",
+        help=f"any of: {', '.join((*GENERATOR_NAMES, *PRIOR_NAMES))} (default: all but the "
+        "slowest learned priors, diffusion and vae2, which take minutes each to fit)",
     )
     p.add_argument(
         "--n", type=int_at_least(20), default=1000, help="samples per generator (default 1000)"

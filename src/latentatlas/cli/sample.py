@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from latentatlas.cli import GENERATOR_NAMES, add_verify_flags, int_at_least
+from latentatlas.cli import GENERATOR_NAMES, PRIOR_NAMES, add_verify_flags, int_at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--generator", default="mvn", choices=GENERATOR_NAMES, help="default mvn")
+    p.add_argument(
+        "--generator", default="mvn", choices=(*GENERATOR_NAMES, *PRIOR_NAMES), help="default mvn"
+    )
     p.add_argument("--n", type=int_at_least(1), default=64, help="samples (default 64)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
     p.add_argument(

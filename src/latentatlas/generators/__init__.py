@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from latentatlas.generators.base import BaseGenerator, NotFittedError
-from latentatlas.generators.io import GENERATOR_CLASSES, load_generator, save_generator
+from latentatlas.generators.io import (
+    GENERATOR_CLASSES,
+    PRIOR_CLASSES,
+    generator_class,
+    load_generator,
+    save_generator,
+)
 from latentatlas.generators.kde import KernelDensity
 from latentatlas.generators.mixture import GaussianMixture
 from latentatlas.generators.normal import IsotropicNormal, MultivariateNormal, PerComponentNormal
@@ -27,21 +33,47 @@ GENERATORS: dict[str, Callable[[], BaseGenerator]] = {
 }
 
 
+def _prior(class_name: str) -> Callable[[], BaseGenerator]:
+    def factory() -> BaseGenerator:
+        cls = generator_class(class_name)
+        assert cls is not None
+        return cls()
+
+    return factory
+
+
+# The learned priors (latentatlas.priors, torch; minutes to fit): kept apart from GENERATORS,
+# whose every entry `compare` fits by default. Factories import torch only when called.
+PRIORS: dict[str, Callable[[], BaseGenerator]] = {
+    "flow": _prior("Flow"),
+    "diffusion": _prior("LatentDiffusion"),
+    "vae2": _prior("TwoStageVAE"),
+}
+
+
+# What `compare` fits when no --generators are given: every generator and the flow (seconds to
+# fit); the diffusion model and the two-stage VAE take 1.5-3 minutes each on 2 CPU cores.
+COMPARE_DEFAULT: tuple[str, ...] = (*GENERATORS, "flow")
+
+
 def make_generator(name: str, **params) -> BaseGenerator:
-    """A fresh generator by its CLI name, with ``params`` overriding the default configuration.
+    """A fresh generator by its CLI name (:data:`GENERATORS` or :data:`PRIORS`), with ``params``
+    overriding the default configuration.
 
     Raises
     ------
     ValueError
         Unknown name (the message lists the valid ones) or unknown parameter.
     """
-    factory = GENERATORS.get(name)
+    factory = GENERATORS.get(name) or PRIORS.get(name)
     if factory is None:
-        raise ValueError(f"unknown generator {name!r}; choose from {', '.join(GENERATORS)}")
+        names = ", ".join([*GENERATORS, *PRIORS])
+        raise ValueError(f"unknown generator {name!r}; choose from {names}")
     return factory().set_params(**params)
 
 
 __all__ = [
+    "COMPARE_DEFAULT",
     "GENERATORS",
     "GENERATOR_CLASSES",
     "BaseGenerator",
@@ -51,8 +83,11 @@ __all__ = [
     "MultivariateNormal",
     "NotFittedError",
     "PCAEllipsoid",
+    "PRIORS",
+    "PRIOR_CLASSES",
     "PerComponentNormal",
     "UniformCube",
+    "generator_class",
     "lerp",
     "load_generator",
     "make_generator",

@@ -3,6 +3,7 @@ fitted attributes) and ``arrays.npz`` (array fitted attributes). No pickle anywh
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -18,7 +19,13 @@ from latentatlas.generators.normal import IsotropicNormal, MultivariateNormal, P
 from latentatlas.generators.pca import PCAEllipsoid
 from latentatlas.generators.uniform import UniformCube
 
-__all__ = ["GENERATOR_CLASSES", "load_generator", "save_generator"]
+__all__ = [
+    "GENERATOR_CLASSES",
+    "PRIOR_CLASSES",
+    "generator_class",
+    "load_generator",
+    "save_generator",
+]
 
 FORMAT = "latentatlas.generator"
 VERSION = 1
@@ -39,6 +46,25 @@ GENERATOR_CLASSES: dict[str, type[BaseGenerator]] = {
     )
 }
 
+# The learned priors (torch), by class name -> "module:Class", imported only when one is loaded
+# or saved, so that this numpy layer never imports torch by itself.
+PRIOR_CLASSES: dict[str, str] = {
+    "Flow": "latentatlas.priors.flow:Flow",
+    "LatentDiffusion": "latentatlas.priors.diffusion:LatentDiffusion",
+    "TwoStageVAE": "latentatlas.priors.two_stage_vae:TwoStageVAE",
+}
+
+
+def generator_class(name: str) -> type[BaseGenerator] | None:
+    """The generator class written as ``name`` in ``generator.json`` (None if unknown); a learned
+    prior's module is imported on first use."""
+    if name in GENERATOR_CLASSES:
+        return GENERATOR_CLASSES[name]
+    if name in PRIOR_CLASSES:
+        module, attr = PRIOR_CLASSES[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+    return None
+
 
 def _strict_json(obj, what: str):
     """``obj`` as strict JSON data (numpy scalars -> python, tuples -> lists), else ValueError."""
@@ -58,8 +84,8 @@ def save_generator(
     Parameters
     ----------
     gen : BaseGenerator
-        One of :data:`GENERATOR_CLASSES`; its hyper-parameters must be JSON-ready (an int or None
-        ``random_state``, not a numpy Generator).
+        One of :data:`GENERATOR_CLASSES` or :data:`PRIOR_CLASSES`; its hyper-parameters must be
+        JSON-ready (an int or None ``random_state``, not a numpy Generator).
     directory : path
         Created with ``generator.json`` and (when fitted) ``arrays.npz``; appears only complete.
     overwrite : bool
@@ -71,8 +97,9 @@ def save_generator(
         ``directory``.
     """
     name = type(gen).__name__
-    if GENERATOR_CLASSES.get(name) is not type(gen):
-        raise ValueError(f"cannot save {name}: not one of {sorted(GENERATOR_CLASSES)}")
+    if not isinstance(name, str) or generator_class(name) is not type(gen):
+        known = sorted([*GENERATOR_CLASSES, *PRIOR_CLASSES])
+        raise ValueError(f"cannot save {name}: not one of {known}")
     params = _strict_json(gen.get_params(), f"the parameters of {name}")
     doc = {"format": FORMAT, "version": VERSION, "class": name, "params": params, "fitted": False}
     arrays: dict[str, np.ndarray] = {}
@@ -118,11 +145,10 @@ def load_generator(directory: str | os.PathLike) -> BaseGenerator:
     if doc.get("version") != VERSION:
         raise ValueError(f"{path}: unsupported version {doc.get('version')!r} (expected {VERSION})")
     name = doc.get("class")
-    cls = GENERATOR_CLASSES.get(name)
+    cls = generator_class(name) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(
-            f"{path}: unknown generator class {name!r}; known: {', '.join(GENERATOR_CLASSES)}"
-        )
+        known = ", ".join([*GENERATOR_CLASSES, *PRIOR_CLASSES])
+        raise ValueError(f"{path}: unknown generator class {name!r}; known: {known}")
     try:
         gen = cls(**doc.get("params", {}))
     except TypeError as exc:

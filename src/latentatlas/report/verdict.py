@@ -178,6 +178,13 @@ def add_verdict_table(
         f"{_share(det['noise'])} of {det['n']} noise images (the floor). "
         f"{verdict['n']} samples per generator.",
     )
+    if verdict.get("left_out"):
+        page.note(
+            sec,
+            f"Learned priors not in this verdict: {', '.join(verdict['left_out'])} (compare leaves "
+            "out diffusion and vae2 by default: each takes 1.5-3 minutes to fit on 2 CPU cores; "
+            "add them with --generators).",
+        )
     for note in verdict["disagreements"] or ["The latent metrics and the face rate agree."]:
         page.note(sec, note)
 
