@@ -34,6 +34,7 @@ from latentatlas.generators import GENERATORS, make_generator, save_generator
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
 from latentatlas.metrics.two_sample import classifier_two_sample_test
+from latentatlas.model import ConvAutoencoder
 from latentatlas.report.verdict import write_verdict_page
 from latentatlas.store import ZStore, load_store
 from latentatlas.tensors import resolve_device
@@ -57,6 +58,16 @@ def split_for_verdict(
             f"{len(held)} held out"
         )
     return np.asarray(train, dtype=np.float64), np.asarray(held, dtype=np.float64)
+
+
+def judging_context(model: ConvAutoencoder, train: np.ndarray, held: np.ndarray) -> dict[str, Any]:
+    """What :func:`judge` measures every generator against (shared so that benches judge alike)."""
+    return {
+        "train": train,
+        "held": held,
+        "held_reencoded": reencode(model, held),
+        "detector": FaceDetector(),
+    }
 
 
 def judge(
@@ -115,12 +126,7 @@ def run_compare(
         else load_store(store, expected_dim=model.config.latent_dim)
     )
     train, held = split_for_verdict(st, seed)
-    ctx: dict[str, Any] = {
-        "train": train,
-        "held": held,
-        "held_reencoded": reencode(model, held),
-        "detector": FaceDetector(),
-    }
+    ctx = judging_context(model, train, held)
     rng = np.random.default_rng([seed, 11])
     size = model.config.image_size
     held_images = decode(model, held[:n])
