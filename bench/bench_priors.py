@@ -40,8 +40,10 @@ def main() -> None:
     H = np.asarray(store.subset("heldout"), dtype=np.float64)
     N = Z.shape[1]
     print(f"train {Z.shape}, held-out {H.shape}; real per-component std {Z.std(0).mean():.3f}")
-    print(f"{'generator':<10} {'fit s':>7} {'epochs':>7} {'held-out ll/dim':>16} "
-          f"{'sample s':>9} {'sample std':>11}")
+    print(
+        f"{'generator':<10} {'fit s':>7} {'epochs':>7} {'held-out ll/dim':>16} "
+        f"{'sample s':>9} {'sample std':>11}"
+    )
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     for name in args.only.split(","):
@@ -55,8 +57,11 @@ def main() -> None:
         X = gen.sample(args.n, random_state=0)
         sample_s = time.perf_counter() - t0
         epochs = f"{gen.best_epoch_ + 1}/{gen.n_epochs_}" if name in PRIORS else "-"
-        print(f"{name:<10} {fit_s:7.1f} {epochs:>7} {ll:16.3f} {sample_s:9.1f} "
-              f"{X.std(0).mean():11.3f}", flush=True)
+        print(
+            f"{name:<10} {fit_s:7.1f} {epochs:>7} {ll:16.3f} {sample_s:9.1f} "
+            f"{X.std(0).mean():11.3f}",
+            flush=True,
+        )
         if args.out:
             save_png(square_grid(decode(model, X[:64])), args.out / f"{name}.png")
 

@@ -51,6 +51,7 @@ from latentatlas.metrics.likelihood import heldout_log_likelihood
 from latentatlas.metrics.mmd import mmd_test
 from latentatlas.metrics.ranking import rank_verdict, spread_ratio
 from latentatlas.metrics.two_sample import classifier_two_sample_test
+from latentatlas.model import ConvAutoencoder
 from latentatlas.pairing import load_model_and_store
 from latentatlas.pretrained import NAMES
 from latentatlas.report.verdict import write_verdict_page
@@ -75,6 +76,16 @@ def split_for_verdict(
             f"{len(held)} held out"
         )
     return np.asarray(train, dtype=np.float64), np.asarray(held, dtype=np.float64)
+
+
+def judging_context(model: ConvAutoencoder, train: np.ndarray, held: np.ndarray) -> dict[str, Any]:
+    """What :func:`judge` measures every generator against (shared so that benches judge alike)."""
+    return {
+        "train": train,
+        "held": held,
+        "held_reencoded": reencode(model, held),
+        "detector": FaceDetector(),
+    }
 
 
 def judge(
@@ -153,12 +164,7 @@ def run_compare(
     )
     st = select(st, where)
     train, held = split_for_verdict(st, seed)
-    ctx: dict[str, Any] = {
-        "train": train,
-        "held": held,
-        "held_reencoded": reencode(model, held),
-        "detector": FaceDetector(),
-    }
+    ctx = judging_context(model, train, held)
     rng = np.random.default_rng([seed, 11])
     size = model.config.image_size
     held_images = decode(model, held[:n])
