@@ -34,11 +34,11 @@ anyway. Nothing in pythae is patched; pythae 0.1.2 runs unchanged on torch 2.13,
 pydantic 2.
 
 latentatlas's generators are every entry of ``GENERATORS`` and ``PRIORS`` (``--ours`` picks
-some), fitted and sampled exactly as ``latentatlas compare`` does. Everyone gets the same n and seed, and the same
-judge (``latentatlas.compare.judge``, against the 1,032 held-out z-points). The held-out
-log-likelihood (nats per dimension) uses ``score_samples`` for ours, the fitted scikit-learn
-mixture inside pythae's GMM sampler, and ``prior.log_prob(f(z)) + log|det J|`` for the flows; the
-two-stage VAE has no tractable likelihood.
+some), fitted and sampled exactly as ``latentatlas compare`` does. Everyone gets the same n and
+seed, and the same judge (``latentatlas.compare.judge``, against the 1,032 held-out z-points).
+The held-out log-likelihood (nats per dimension) uses ``score_samples`` for ours, the fitted
+scikit-learn mixture inside pythae's GMM sampler, and ``prior.log_prob(f(z)) + log|det J|`` for
+the flows; the two-stage VAE has no tractable likelihood.
 
     .venv/bin/pip install -e ".[bench]"   # pythae 0.1.2; see README "Benchmarks"
     .venv/bin/python bench/bench_vs_pythae.py [--n 1000] [--seed 0] [--ours gmm,kde]
