@@ -44,6 +44,7 @@ from latentatlas.generators import (
     PRIORS,
     make_generator,
     save_generator,
+    with_progress,
 )
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
@@ -180,7 +181,7 @@ def run_compare(
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         for name in tqdm(names, desc="compare", unit="generator", disable=not progress):
             t0 = time.perf_counter()
-            gen = make_generator(name).fit(train)
+            gen = with_progress(make_generator(name), progress).fit(train)
             z = gen.sample(n, random_state=seed)
             images = decode(model, z)
             row = {"generator": name, "class": type(gen).__name__, "n": n}

@@ -14,7 +14,7 @@ from latentatlas import atomic
 from latentatlas.conditions import Condition, describe, parse_where, select
 from latentatlas.decode import decode
 from latentatlas.errors import LatentAtlasError
-from latentatlas.generators import make_generator, save_generator
+from latentatlas.generators import make_generator, save_generator, with_progress
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
 from latentatlas.imaging import image_grid, labelled_strip, save_png, square_grid
 from latentatlas.model import ConvAutoencoder
@@ -75,7 +75,8 @@ def sample(
     steps.set_postfix_str(f"fit {generator}")
     try:
         z_fit = train_points(st)
-        gen = make_generator(generator, **(params or {})).fit(z_fit)
+        gen = with_progress(make_generator(generator), progress).set_params(**(params or {}))
+        gen = gen.fit(z_fit)
     except (ValueError, LatentAtlasError) as e:
         steps.close()
         # With a condition, say which one left too few points.

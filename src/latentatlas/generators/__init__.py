@@ -72,6 +72,14 @@ def make_generator(name: str, **params) -> BaseGenerator:
     return factory().set_params(**params)
 
 
+def with_progress(gen: BaseGenerator, progress: bool) -> BaseGenerator:
+    """``gen`` with its own progress bar (a learned prior's training loop) on or off; generators
+    without one are returned as they are."""
+    if "progress" in gen.get_params():
+        gen.set_params(progress=progress)
+    return gen
+
+
 __all__ = [
     "COMPARE_DEFAULT",
     "GENERATORS",
@@ -95,4 +103,5 @@ __all__ = [
     "plane_segment",
     "save_generator",
     "slerp",
+    "with_progress",
 ]
