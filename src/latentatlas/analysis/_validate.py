@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -60,3 +62,15 @@ def check_fraction(value: float, name: str, *, low_open: bool = True) -> float:
         interval = "(0, 1]" if low_open else "[0, 1]"
         raise ValueError(f"{name} must lie in {interval}, got {value}")
     return v
+
+
+def check_positive(value: Any, name: str, unit: str = "") -> float:
+    """A finite number > 0 (not a bool, not a string), else a one-line ``ValueError``."""
+    if (
+        isinstance(value, Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    ):
+        return float(value)
+    raise ValueError(f"{name} must be a positive number{unit}, got {value!r}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 
 from latentatlas.analysis._json import jsonable
 from latentatlas.analysis._rng import RandomState, as_rng
-from latentatlas.analysis._validate import check_points
+from latentatlas.analysis._validate import check_points, check_positive
 
 __all__ = ["BaseGenerator", "NotFittedError", "summarise_array"]
 
@@ -89,10 +88,7 @@ class BaseGenerator:
             )
 
     def _temperature(self) -> float:
-        t = getattr(self, "temperature", 1.0)
-        if not (isinstance(t, Real) and not isinstance(t, bool) and math.isfinite(t) and t > 0):
-            raise ValueError(f"temperature must be a positive number, got {t!r}")
-        return float(t)
+        return check_positive(getattr(self, "temperature", 1.0), "temperature")
 
     def _center(self) -> np.ndarray:
         """``(N,)`` the point samples are scaled about at temperature != 1 (the mean)."""

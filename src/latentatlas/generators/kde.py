@@ -3,14 +3,13 @@ likelihood: the most flexible non-parametric prior, and the one most prone to co
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import special
 
 from latentatlas.analysis._rng import as_rng
-from latentatlas.analysis._validate import check_fraction, check_points
+from latentatlas.analysis._validate import check_fraction, check_points, check_positive
 from latentatlas.analysis.gaussian import MahalanobisModel, single_threaded_blas
 from latentatlas.generators.base import BaseGenerator, summarise_array
 from latentatlas.generators.normal import LOG_2PI, frame_coordinates
@@ -131,14 +130,7 @@ class KernelDensity(BaseGenerator):
                 )
             self._choose_bandwidth()
         else:
-            h = self.bandwidth
-            if (
-                isinstance(h, bool)
-                or not isinstance(h, int | float)
-                or not (math.isfinite(h) and h > 0)
-            ):
-                raise ValueError(f"bandwidth must be 'heldout' or a positive number, got {h!r}")
-            self.bandwidth_ = float(h)
+            self.bandwidth_ = check_positive(self.bandwidth, "bandwidth", " or 'heldout'")
             self.bandwidth_grid_ = self.heldout_scores_ = np.empty(0)
         self.n_features_in_ = X.shape[1]
         return self

@@ -10,7 +10,7 @@ from numbers import Real
 import numpy as np
 from scipy import special
 
-from latentatlas.analysis._validate import check_points
+from latentatlas.analysis._validate import check_points, check_positive
 from latentatlas.analysis.gaussian import BLOCK_ROWS, MahalanobisModel
 from latentatlas.generators.base import BaseGenerator, summarise_array
 from latentatlas.generators.normal import frame_coordinates, standard_normal_logpdf
@@ -46,17 +46,6 @@ def _parse_limit(limit) -> tuple[float | None, float | None]:
     ):
         return None, float(limit)
     raise ValueError(f"limit must be 'qP' (e.g. 'q99'), a positive radius or None, got {limit!r}")
-
-
-def _positive(name: str, value) -> float:
-    if (
-        isinstance(value, Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    ):
-        return float(value)
-    raise ValueError(f"{name} must be a positive number (sigma units), got {value!r}")
 
 
 class PCAEllipsoid(BaseGenerator):
@@ -178,7 +167,7 @@ class PCAEllipsoid(BaseGenerator):
                 raise ValueError("distribution='uniform' needs a limit (a radius or 'qP')")
         else:
             name = "c" if self.bound == "axis" else "r"
-            quantile, radius = None, _positive(name, getattr(self, name))
+            quantile, radius = None, check_positive(getattr(self, name), name, " (sigma units)")
         X = check_points(Z, min_rows=2)
         N = X.shape[1]
         k = self.n_components
