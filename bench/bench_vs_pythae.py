@@ -82,7 +82,7 @@ METRICS = (
     ("coverage", "C"),
     ("reencoding_drift", "drift"),
     ("copy_distance", "copy"),
-    ("loglik_nats_per_dim", "nll/dim"),
+    ("loglik_nats_per_dim", "ll/dim"),
 )
 
 
