@@ -228,7 +228,8 @@ padding:0 1em;color:#222;line-height:1.4;overflow-wrap:anywhere}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 div.wide{max-width:100%;overflow-x:auto}
 table{border-collapse:collapse;margin:1em 0;font-size:.85em}
-th,td{border:1px solid #ccc;padding:.2em .45em;text-align:right}
+th,td{border:1px solid #ccc;padding:.2em .35em;text-align:right;overflow-wrap:normal}
+td{white-space:nowrap}
 th{background:#f3f3f3}table.kv th{text-align:left}td:first-child{text-align:left}
 abbr{text-decoration:none;border-bottom:1px dotted #888;cursor:help}
 caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.3em}
