@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from model_verbs import FAST, one_line_error, verbs_end_to_end
 
 from latentatlas.atlas import run_atlas
 from latentatlas.cli import main
@@ -22,38 +23,11 @@ from latentatlas.store import load_store
 from latentatlas.tensors import to_tensor
 
 FACTORY = "toy_autoencoders:build"
-FAST = ["--sample", "1500", "--prdc-sample", "200", "--quiet"]
-
-
-def _one_line_error(err: str, verb: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(f"latentatlas {verb}: error: ")
-    return lines[0]
-
-
-def _verbs_end_to_end(model_args: list[str], cache: Path, tmp: Path, capsys) -> dict:
-    """encode → analyze → sample → compare from the CLI with one model; the store's sidecar."""
-    store = tmp / "store"
-    assert main(["encode", *model_args, str(cache), "--out", str(store), "--quiet"]) == 0
-    meta = json.loads((store / "store.json").read_text())
-    atlas = tmp / "atlas"
-    assert main(["analyze", str(store), "--out", str(atlas), *FAST]) == 0
-    assert (atlas / "index.html").is_file()
-    assert main(["sample", *model_args, str(store), "--out", str(tmp / "s"), "--n", "9"]) == 0
-    images = np.load(tmp / "s" / "images.npy")
-    assert images.shape == (9, 16, 16, 3) and images.dtype == np.uint8
-    argv = ["compare", *model_args, str(store), "--out", str(tmp / "v"), "--n", "20"]
-    assert main([*argv, "--generators", "cube", "mvn", "--quiet"]) == 0
-    verdict = json.loads((tmp / "v" / "verdict.json").read_text())
-    assert [r["generator"] for r in verdict["rows"]] == ["cube", "mvn"]
-    capsys.readouterr()
-    return meta
 
 
 def test_factory_model_from_the_cli(tiny_cache: Path, toy_weights: Path, tmp_path: Path, capsys):
     args = ["--model", FACTORY, "--weights", str(toy_weights)]
-    meta = _verbs_end_to_end(args, tiny_cache, tmp_path, capsys)
+    meta = verbs_end_to_end(args, tiny_cache, tmp_path, capsys)
     assert meta["latent_dim"] == 8 and meta["latent_shape"] == [2, 2, 2]
     assert meta["model"] == {"source": FACTORY, "weights": str(toy_weights.resolve())}
     assert meta["channels"] == 3 and meta["image_size"] == 16
@@ -135,7 +109,7 @@ def test_store_remembers_its_model(tiny_cache: Path, toy_weights: Path, tmp_path
     save_file(toy_autoencoders.build().state_dict(), str(other))
     argv = ["sample", "--model", FACTORY, str(tmp_path / "store"), "--n", "4", "--quiet"]
     assert main([*argv, "--weights", str(other), "--out", str(tmp_path / "o")]) == 2
-    line = _one_line_error(capsys.readouterr().err, "sample")
+    line = one_line_error(capsys.readouterr().err, "sample")
     assert "was encoded by the model with sha256" in line and "--allow-mismatch" in line
     assert not (tmp_path / "o").exists()
     assert (
@@ -153,7 +127,7 @@ def test_store_remembers_its_model(tiny_cache: Path, toy_weights: Path, tmp_path
 def test_torchscript_model_from_the_cli(
     tiny_cache: Path, toy_script: Path, tmp_path: Path, capsys
 ) -> None:
-    meta = _verbs_end_to_end([str(toy_script)], tiny_cache, tmp_path, capsys)
+    meta = verbs_end_to_end([str(toy_script)], tiny_cache, tmp_path, capsys)
     assert meta["latent_shape"] == [2, 2, 2] and meta["model"] == {"source": str(toy_script)}
     # As a --model option too, and from Python: the same model, the same checksum.
     out = tmp_path / "s2"
@@ -190,7 +164,7 @@ def test_torchscript_without_decode(toy, tmp_path: Path, capsys) -> None:
     torch.jit.save(torch.jit.script(EncodeOnly()), str(path))
     argv = ["sample", str(path), str(tmp_path / "z.npy"), "--out", str(tmp_path / "o")]
     assert main([*argv, "--quiet"]) == 2
-    line = _one_line_error(capsys.readouterr().err, "sample")
+    line = one_line_error(capsys.readouterr().err, "sample")
     assert "exports no decode method" in line
 
 
@@ -231,7 +205,7 @@ def test_models_that_do_not_fit(
     out = tmp_path / "store"
     argv = ["encode", "--model", factory, *extra, str(tiny_cache), "--out", str(out), "--quiet"]
     assert main(argv) == 2
-    line = _one_line_error(capsys.readouterr().err, "encode")
+    line = one_line_error(capsys.readouterr().err, "encode")
     assert message in line, line
     assert not out.exists()
 
@@ -252,9 +226,9 @@ def test_spec_mistakes(tiny_run: Path, tiny_cache: Path, toy_weights: Path, tmp_
     ]
     for argv, message in cases:
         assert main([*argv, "--out", out]) == 2
-        assert message in _one_line_error(capsys.readouterr().err, "encode")
+        assert message in one_line_error(capsys.readouterr().err, "encode")
     # Weights of another architecture: named, in one line.
     torch.save({"down.weight": torch.zeros(1)}, tmp_path / "bad.pt")
     argv = ["encode", "--model", FACTORY, "--weights", str(tmp_path / "bad.pt"), str(tiny_cache)]
     assert main([*argv, "--out", out]) == 2
-    assert "weights do not fit" in _one_line_error(capsys.readouterr().err, "encode")
+    assert "weights do not fit" in one_line_error(capsys.readouterr().err, "encode")

@@ -86,7 +86,8 @@ def add_verify_flags(p: argparse.ArgumentParser, mismatch: bool = False) -> None
 
 MODEL_HELP = (
     "the autoencoder: a checkpoint file, run directory, bundled name (celeba64), TorchScript "
-    "file (exporting encode and decode) or package.module:factory (see --weights)"
+    "file (exporting encode and decode), diffusers AutoencoderKL folder or "
+    "package.module:factory (see --weights)"
 )
 
 
@@ -130,7 +131,8 @@ def add_model_args(p: argparse.ArgumentParser, positional: bool = True) -> None:
         type=_input_range,
         default=None,
         metavar="LO,HI",
-        help="pixel range the model takes and returns, e.g. -1,1 (default 0,1)",
+        help="pixel range the model takes and returns, e.g. -1,1 (default 0,1; -1,1 for a "
+        "diffusers AutoencoderKL)",
     )
     p.add_argument(
         "--image-size",

@@ -3,7 +3,8 @@
 1. a latentatlas checkpoint, run directory or bundled name (``celeba64``);
 2. ``package.module:factory`` returning any ``torch.nn.Module``, with optional ``weights``
    (``.safetensors``, or a ``.pt`` state dict loaded with ``weights_only=True``);
-3. a TorchScript archive exporting ``encode`` and ``decode``.
+3. a TorchScript archive exporting ``encode`` and ``decode``;
+4. a folder holding diffusers' ``AutoencoderKL`` (the ``diffusers`` extra).
 """
 
 from __future__ import annotations
@@ -51,10 +52,14 @@ def as_latent_model(model: Any) -> TorchLatentModel:
 
 
 def spec_kind(spec: ModelSpec) -> str:
-    """``factory``, ``torchscript`` or ``checkpoint`` (the default, today's)."""
+    """``factory``, ``torchscript``, ``diffusers`` or ``checkpoint`` (the default, today's)."""
+    from latentatlas.models.diffusers_kl import is_diffusers_folder
+
     if spec.is_factory:
         return "factory"
     path = Path(spec.source)
+    if is_diffusers_folder(path):
+        return "diffusers"
     if path.is_file() and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:
             # torch.jit.save writes the model's code into the archive; torch.save never does.
@@ -104,6 +109,10 @@ def load_latent_model(
         model = _load_factory(spec, device)
     elif kind == "torchscript":
         model = _load_torchscript(spec, device)
+    elif kind == "diffusers":
+        from latentatlas.models.diffusers_kl import load_autoencoder_kl
+
+        model = load_autoencoder_kl(spec, device)
     else:
         model = _load_checkpoint(spec, device, verify)
     model.spec = spec
