@@ -33,6 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from latentatlas import atomic
+from latentatlas.bundled import NAMES
 from latentatlas.conditions import Condition, select
 from latentatlas.decode import decode, reencode
 from latentatlas.errors import LatentAtlasError
@@ -60,7 +61,6 @@ from latentatlas.models import (
     spec_kind,
 )
 from latentatlas.pairing import load_model_and_store
-from latentatlas.pretrained import NAMES
 from latentatlas.report.verdict import write_verdict_page
 from latentatlas.store import ZStore
 
