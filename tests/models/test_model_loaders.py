@@ -224,6 +224,17 @@ def test_spec_mistakes(tiny_run: Path, tiny_cache: Path, toy_weights: Path, tmp_
             "no such weights file",
         ),
     ]
+    cases += [
+        # A missing file is the error, not the flag that cannot apply to it.
+        (
+            ["encode", str(tmp_path / "gone.pt"), str(tiny_cache), "--input-range=-1,1"],
+            "no such checkpoint",
+        ),
+        (
+            ["encode", str(tiny_run), str(tiny_cache), "--input-range=-1,1"],
+            "a latentatlas checkpoint records its own image size and range",
+        ),
+    ]
     for argv, message in cases:
         assert main([*argv, "--out", out]) == 2
         assert message in one_line_error(capsys.readouterr().err, "encode")

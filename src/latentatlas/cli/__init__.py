@@ -131,7 +131,8 @@ def add_model_args(p: argparse.ArgumentParser, positional: bool = True) -> None:
         type=_input_range,
         default=None,
         metavar="LO,HI",
-        help="pixel range the model takes and returns, e.g. -1,1 (default 0,1; -1,1 for a "
+        help="pixel range the model takes and returns, e.g. --input-range=-1,1 (the = is "
+        "needed: argparse reads -1 as an option) (default 0,1; -1,1 for a "
         "diffusers AutoencoderKL)",
     )
     p.add_argument(

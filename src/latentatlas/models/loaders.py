@@ -123,11 +123,12 @@ def _load_checkpoint(spec: ModelSpec, device: torch.device, verify: bool) -> Tor
     from latentatlas.checkpoint import checkpoint_path, load_model
     from latentatlas.files import file_sha256
 
+    # Loaded first: a missing or unreadable file is the error to report, not the flags.
+    ae, state = load_model(spec.source, device, verify=verify)
     if spec.input_range is not None or spec.image_size or spec.channels:
         raise LatentAtlasError(
             f"{spec.source}: a latentatlas checkpoint records its own image size and range"
         )
-    ae, state = load_model(spec.source, device, verify=verify)
     path = checkpoint_path(spec.source)
     info = {"checkpoint": str(path.resolve()), "model_config": state["model_config"]}
     return from_autoencoder(ae, name=str(path), checksum=file_sha256(path), info=info)
