@@ -86,7 +86,7 @@ def add_verify_flags(p: argparse.ArgumentParser, mismatch: bool = False) -> None
 
 MODEL_HELP = (
     "the autoencoder: a checkpoint file, run directory, bundled name (celeba64), TorchScript "
-    "file (exporting encode and decode), diffusers AutoencoderKL folder or "
+    "file (exporting encode and decode), diffusers AutoencoderKL folder, pythae model folder or "
     "package.module:factory (see --weights)"
 )
 
@@ -142,6 +142,11 @@ def add_model_args(p: argparse.ArgumentParser, positional: bool = True) -> None:
         help="image side the model takes, when it declares no image_size attribute",
     )
     p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="load a pythae folder's custom encoder/decoder pickles (they run code when loaded)",
+    )
+    p.add_argument(
         "--channels",
         type=int,
         choices=(1, 3),
@@ -169,6 +174,7 @@ def model_spec(args: argparse.Namespace) -> ModelSpec | None:
         input_range=args.input_range,
         image_size=args.image_size,
         channels=args.channels,
+        trust_pickle=args.trust_pickle,
     )
 
 

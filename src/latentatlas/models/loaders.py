@@ -4,7 +4,8 @@
 2. ``package.module:factory`` returning any ``torch.nn.Module``, with optional ``weights``
    (``.safetensors``, or a ``.pt`` state dict loaded with ``weights_only=True``);
 3. a TorchScript archive exporting ``encode`` and ``decode``;
-4. a folder holding diffusers' ``AutoencoderKL`` (the ``diffusers`` extra).
+4. a folder holding diffusers' ``AutoencoderKL`` (the ``diffusers`` extra);
+5. a pythae model folder (the ``pythae`` extra).
 """
 
 from __future__ import annotations
@@ -52,14 +53,18 @@ def as_latent_model(model: Any) -> TorchLatentModel:
 
 
 def spec_kind(spec: ModelSpec) -> str:
-    """``factory``, ``torchscript``, ``diffusers`` or ``checkpoint`` (the default, today's)."""
+    """``factory``, ``torchscript``, ``diffusers``, ``pythae`` or ``checkpoint`` (the default,
+    today's)."""
     from latentatlas.models.diffusers_kl import is_diffusers_folder
+    from latentatlas.models.pythae_folder import is_pythae_folder
 
     if spec.is_factory:
         return "factory"
     path = Path(spec.source)
     if is_diffusers_folder(path):
         return "diffusers"
+    if is_pythae_folder(path):
+        return "pythae"
     if path.is_file() and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:
             # torch.jit.save writes the model's code into the archive; torch.save never does.
@@ -113,6 +118,10 @@ def load_latent_model(
         from latentatlas.models.diffusers_kl import load_autoencoder_kl
 
         model = load_autoencoder_kl(spec, device)
+    elif kind == "pythae":
+        from latentatlas.models.pythae_folder import load_pythae
+
+        model = load_pythae(spec, device)
     else:
         model = _load_checkpoint(spec, device, verify)
     model.spec = spec

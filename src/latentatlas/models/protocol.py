@@ -49,7 +49,8 @@ class ModelSpec:
     (default: ``encode``/``decode`` methods, else ``encoder``/``decoder`` sub-modules);
     ``input_range`` is the pixel range the model was trained on (images are mapped from
     [0, 1] to it and back; None: the loader's default, [0, 1] but for diffusers' [-1, 1]);
-    ``image_size``/``channels`` override what the model declares.
+    ``image_size``/``channels`` override what the model declares; ``trust_pickle`` allows a
+    pythae folder's pickled custom networks (which run code when loaded).
     """
 
     source: str
@@ -59,6 +60,7 @@ class ModelSpec:
     input_range: tuple[float, float] | None = None
     image_size: int | None = None
     channels: int | None = None
+    trust_pickle: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
