@@ -20,7 +20,8 @@ def one_line_error(err: str, verb: str) -> str:
 
 
 def verbs_end_to_end(model_args: list[str], cache: Path, tmp: Path, capsys) -> dict:
-    """encode → analyze → sample → compare from the CLI with one model; the store's sidecar."""
+    """encode → analyze → sample → path → compare from the CLI with one model; the store's
+    sidecar."""
     store = tmp / "store"
     assert main(["encode", *model_args, str(cache), "--out", str(store), "--quiet"]) == 0
     meta = json.loads((store / "store.json").read_text())
@@ -30,6 +31,10 @@ def verbs_end_to_end(model_args: list[str], cache: Path, tmp: Path, capsys) -> d
     assert main(["sample", *model_args, str(store), "--out", str(tmp / "s"), "--n", "9"]) == 0
     images = np.load(tmp / "s" / "images.npy")
     assert images.shape == (9, 16, 16, 3) and images.dtype == np.uint8
+    argv = ["path", *model_args, str(store), "--out", str(tmp / "p"), "--plane", "0,1"]
+    assert main([*argv, "--steps", "4"]) == 0
+    assert np.load(tmp / "p" / "z.npy").shape == (4, meta["latent_dim"])
+    assert (tmp / "p" / "strip.png").is_file()
     argv = ["compare", *model_args, str(store), "--out", str(tmp / "v"), "--n", "20"]
     assert main([*argv, "--generators", "cube", "mvn", "--quiet"]) == 0
     verdict = json.loads((tmp / "v" / "verdict.json").read_text())
