@@ -14,7 +14,7 @@ import math
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -61,7 +61,6 @@ class ModelSpec:
     image_size: int | None = None
     channels: int | None = None
     trust_pickle: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def is_factory(self) -> bool:
