@@ -17,10 +17,10 @@ from typing import Any
 import torch
 
 from latentatlas import atomic, files
+from latentatlas.bundled import bundled_checksums, resolve
 from latentatlas.errors import LatentAtlasError
 from latentatlas.files import file_sha256
 from latentatlas.model import AEConfig, ConvAutoencoder
-from latentatlas.pretrained import bundled_checksums, resolve
 
 FORMAT = "latentatlas-checkpoint/1"
 CHECKPOINT_NAME = "checkpoint.pt"

@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from latentatlas import atomic
-from latentatlas.checkpoint import checkpoint_path
+from latentatlas.bundled import NAMES
 from latentatlas.conditions import Condition, select
 from latentatlas.decode import decode, reencode
 from latentatlas.errors import LatentAtlasError
@@ -52,9 +52,15 @@ from latentatlas.metrics.likelihood import heldout_log_likelihood
 from latentatlas.metrics.mmd import mmd_test
 from latentatlas.metrics.ranking import rank_verdict, spread_ratio
 from latentatlas.metrics.two_sample import classifier_two_sample_test
-from latentatlas.model import ConvAutoencoder
+from latentatlas.models import (
+    ModelSpec,
+    TorchLatentModel,
+    as_latent_model,
+    as_spec,
+    input_paths,
+    spec_kind,
+)
 from latentatlas.pairing import load_model_and_store
-from latentatlas.pretrained import NAMES
 from latentatlas.report.verdict import write_verdict_page
 from latentatlas.store import ZStore
 
@@ -79,8 +85,9 @@ def split_for_verdict(
     return np.asarray(train, dtype=np.float64), np.asarray(held, dtype=np.float64)
 
 
-def judging_context(model: ConvAutoencoder, train: np.ndarray, held: np.ndarray) -> dict[str, Any]:
+def judging_context(model: Any, train: np.ndarray, held: np.ndarray) -> dict[str, Any]:
     """What :func:`judge` measures every generator against (shared so that benches judge alike)."""
+    model = as_latent_model(model)
     return {
         "train": train,
         "held": held,
@@ -131,7 +138,7 @@ def likelihood_row(gen: Any, held: np.ndarray) -> dict[str, Any]:
 
 
 def run_compare(
-    checkpoint: str | os.PathLike,
+    checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel,
     store: str | os.PathLike | ZStore,
     out: str | os.PathLike,
     generators: Sequence[str] | None = None,
@@ -151,7 +158,7 @@ def run_compare(
     matching train z-points and judged against the matching held-out ones."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
-    atomic.check_new(out, overwrite, inputs=(checkpoint, store_path))
+    atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
     names = list(generators or COMPARE_DEFAULT)
     known = [*GENERATORS, *PRIORS]
     unknown = [g for g in names if g not in known]
@@ -167,7 +174,7 @@ def run_compare(
     train, held = split_for_verdict(st, seed)
     ctx = judging_context(model, train, held)
     rng = np.random.default_rng([seed, 11])
-    size = model.config.image_size
+    size = model.image_size
     held_images = decode(model, held[:n])
     noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
     detector_check = {
@@ -221,12 +228,22 @@ def run_compare(
     return verdict
 
 
-def display_name(checkpoint: str | os.PathLike, out: Path) -> str:
-    """The checkpoint as reports name it: the bundled name, or its path relative to ``out``
-    (no absolute machine paths in files that are shared or published)."""
-    if str(checkpoint) in NAMES and not Path(checkpoint).exists():
-        return str(checkpoint)
-    target = os.path.abspath(checkpoint_path(checkpoint))
+def display_name(checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel, out: Path) -> str:
+    """The model as reports name it: the bundled name, a factory's ``package.module:factory``,
+    or its path relative to ``out`` (no absolute machine paths in files that are shared or
+    published)."""
+    from latentatlas.checkpoint import checkpoint_path
+
+    if isinstance(checkpoint, TorchLatentModel):
+        if checkpoint.spec is None:
+            return checkpoint.name
+        checkpoint = checkpoint.spec
+    spec = as_spec(checkpoint)
+    source = spec.source
+    if (source in NAMES and not Path(source).exists()) or spec.is_factory:
+        return source
+    path = checkpoint_path(source) if spec_kind(spec) == "checkpoint" else Path(source)
+    target = os.path.abspath(path)
     try:
         return Path(os.path.relpath(target, os.path.abspath(out))).as_posix()
     except ValueError:  # another drive (Windows): no relative path exists

@@ -1,20 +1,21 @@
-"""z-points → images with a checkpoint's decoder, and the encode∘decode round trip."""
+"""z-points → images with a model's decoder, and the encode∘decode round trip."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from latentatlas.model import ConvAutoencoder
+from latentatlas.models import TorchLatentModel, as_latent_model
 from latentatlas.tensors import to_uint8
 
 
 @torch.inference_mode()
 def _map_batches(
-    model: ConvAutoencoder,
+    model: TorchLatentModel,
     z: np.ndarray,
     out: np.ndarray,
     fn: Callable[[torch.Tensor], np.ndarray],
@@ -22,20 +23,22 @@ def _map_batches(
     progress: bool,
     desc: str,
 ) -> np.ndarray:
-    device = next(model.parameters()).device
+    device = model.device
     steps = range(0, len(z), batch_size)
     for start in tqdm(steps, desc=desc, unit="batch", disable=not progress or len(steps) < 4):
-        batch = torch.from_numpy(z[start : start + batch_size]).to(device)
+        # A copy: z may be a read-only memmap, which torch.from_numpy warns about.
+        batch = torch.from_numpy(np.array(z[start : start + batch_size])).to(device)
         out[start : start + len(batch)] = fn(batch)
     return out
 
 
-def decode(
-    model: ConvAutoencoder, z: np.ndarray, batch_size: int = 256, progress: bool = False
-) -> np.ndarray:
-    """float (n, N) z-points → uint8 (n, H, W, 3) images."""
+def decode(model: Any, z: np.ndarray, batch_size: int = 256, progress: bool = False) -> np.ndarray:
+    """float (n, N) z-points → uint8 (n, H, W, 3) images (grey models' images as RGB).
+
+    ``model``: a loaded :class:`~latentatlas.models.TorchLatentModel` or a ConvAutoencoder."""
+    model = as_latent_model(model)
     z = np.asarray(z, dtype=np.float32)
-    size = model.config.image_size
+    size = model.image_size
     out = np.empty((len(z), size, size, 3), dtype=np.uint8)
     return _map_batches(
         model, z, out, lambda b: to_uint8(model.decode(b)), batch_size, progress, "decode"
@@ -43,15 +46,16 @@ def decode(
 
 
 def reencode(
-    model: ConvAutoencoder, z: np.ndarray, batch_size: int = 256, progress: bool = False
+    model: Any, z: np.ndarray, batch_size: int = 256, progress: bool = False
 ) -> np.ndarray:
     """float (n, N) z → float (n, N) E(D(z)), without quantising the decoded images."""
+    model = as_latent_model(model)
     z = np.asarray(z, dtype=np.float32)
     return _map_batches(
         model,
         z,
         np.empty_like(z),
-        lambda b: model.encode(model.decode(b)).float().cpu().numpy(),
+        lambda b: model.encode(model.decode(b).clamp(0, 1)).float().cpu().numpy(),
         batch_size,
         progress,
         "re-encode",

@@ -17,7 +17,7 @@ from latentatlas.errors import LatentAtlasError
 from latentatlas.generators import make_generator, save_generator, with_progress
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
 from latentatlas.imaging import image_grid, labelled_strip, save_png, square_grid
-from latentatlas.model import ConvAutoencoder
+from latentatlas.models import TorchLatentModel, input_paths
 from latentatlas.pairing import load_model_and_store
 from latentatlas.store import ZStore
 
@@ -26,7 +26,7 @@ PATH_KINDS = ("segment", "circle", "lerp", "slerp")
 
 def _load(
     checkpoint: Any, store: Any, device: str, **checks: bool
-) -> tuple[ConvAutoencoder, ZStore]:
+) -> tuple[TorchLatentModel, ZStore]:
     model, _, st = load_model_and_store(checkpoint, store, device, **checks)
     return model, st
 
@@ -65,7 +65,7 @@ def sample(
     if n < 1:
         raise LatentAtlasError(f"--n must be positive, got {n}")
     condition = parse_where(where) if isinstance(where, str) else where
-    atomic.check_new(out, overwrite, inputs=(checkpoint, _path_of(store)))
+    atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), _path_of(store)))
     # A status line while fitting: a mixture's EM on thousands of points takes seconds.
     steps = tqdm(total=3, desc="sample", unit="step", disable=not progress, file=sys.stderr)
     steps.set_postfix_str("load")
@@ -143,7 +143,7 @@ def path(
         raise LatentAtlasError(f"frame must be components or principal, got {frame!r}")
     if kind not in PATH_KINDS:
         raise LatentAtlasError(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
-    atomic.check_new(out, overwrite, inputs=(checkpoint, _path_of(store)))
+    atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), _path_of(store)))
     model, st = _load(checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch)
     info: dict[str, Any] = {"kind": kind, "steps": steps}
     try:

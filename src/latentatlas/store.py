@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from latentatlas import atomic, files
+from latentatlas.bundled import bundled_checksums, resolve
 from latentatlas.errors import LatentAtlasError
-from latentatlas.pretrained import bundled_checksums, resolve
 
 SPLIT_NAMES = ("train", "val", "test")
 TRAIN, VAL, TEST = range(3)

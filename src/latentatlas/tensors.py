@@ -21,18 +21,27 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 (B, H, W, 3) → float (B, 3, H, W) in [0, 1].
+# ITU-R BT.601 luma: what PIL's convert("L") uses, so grey models see the usual grey.
+LUMA = (0.299, 0.587, 0.114)
+
+
+def to_tensor(images: np.ndarray, device: torch.device, channels: int = 3) -> torch.Tensor:
+    """uint8 (B, H, W, 3) → float (B, C, H, W) in [0, 1]; ``channels=1`` converts to grey.
 
     The permuted NHWC buffer already is channels-last memory, the faster layout for these convs.
     """
     if not (images.flags.writeable and images.flags.c_contiguous):
         images = np.array(images, dtype=np.uint8)  # memmap slices are read-only views
     x = torch.from_numpy(images).to(device, non_blocking=True)
-    return x.permute(0, 3, 1, 2).float().div_(255.0)
+    x = x.permute(0, 3, 1, 2).float().div_(255.0)
+    if channels == 1:
+        x = (x * torch.tensor(LUMA, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    return x
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """float (B, 3, H, W) in [0, 1] → uint8 (B, H, W, 3)."""
+    """float (B, C, H, W) in [0, 1] → uint8 (B, H, W, 3); grey (C = 1) repeated to RGB."""
     x = x.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
     return x.permute(0, 2, 3, 1).cpu().numpy()

@@ -135,7 +135,7 @@ def run_atlas(
     if model is not None:
         # Loaded before the analyses, so a bad checkpoint fails at once.
         ctx.autoencoder = load_decoder(model, ctx.dim)
-        ctx.autoencoder_source = str(model)
+        ctx.autoencoder_source = str(getattr(model, "source", model))
     ctx.links = list(links)
     stages = list(STAGES)
     if verdict is not None:

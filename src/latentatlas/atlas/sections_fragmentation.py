@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,20 +15,22 @@ if TYPE_CHECKING:
 MIN_POINTS = 60
 
 
-def load_decoder(model: str | os.PathLike, dim: int) -> Any:
-    """The autoencoder of a checkpoint path, run directory or bundled name (``celeba64``), on
-    the CPU. Torch is imported here, only when a model is given. ValueError (one line) when it
-    cannot be loaded or its latent dimension is not the z-points' N."""
-    from latentatlas.checkpoint import load_model
+def load_decoder(model: Any, dim: int) -> Any:
+    """The autoencoder of a model spec (a checkpoint path, run directory, bundled name
+    ``celeba64``, TorchScript file or :class:`~latentatlas.models.ModelSpec`), on the CPU.
+    Torch is imported here, only when a model is given. ValueError (one line) when it cannot be
+    loaded or its latent dimension is not the z-points' N."""
     from latentatlas.errors import LatentAtlasError
+    from latentatlas.models import load_latent_model
 
+    name = getattr(model, "source", model)
     try:
-        autoencoder, _ = load_model(model, "cpu")
+        autoencoder = load_latent_model(model, "cpu")
     except (LatentAtlasError, OSError) as e:
-        raise ValueError(f"model {model}: {e}") from None
-    if autoencoder.config.latent_dim != dim:
+        raise ValueError(f"model {name}: {e}") from None
+    if autoencoder.latent_dim != dim:
         raise ValueError(
-            f"model {model} has latent dimension {autoencoder.config.latent_dim}, "
+            f"model {name} has latent dimension {autoencoder.latent_dim}, "
             f"the z-points have N = {dim}"
         )
     return autoencoder

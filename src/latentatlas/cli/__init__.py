@@ -12,10 +12,13 @@ import importlib
 import math
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from latentatlas import __version__
 from latentatlas.errors import LatentAtlasError
+
+if TYPE_CHECKING:
+    from latentatlas.models.protocol import ModelSpec
 
 # The generator registry's names (latentatlas.generators.GENERATORS, which imports scikit-learn):
 # spelled out here so that --help stays instant; a test keeps the two in step.
@@ -77,8 +80,102 @@ def add_verify_flags(p: argparse.ArgumentParser, mismatch: bool = False) -> None
         p.add_argument(
             "--allow-mismatch",
             action="store_true",
-            help="use a store encoded by another model than CHECKPOINT",
+            help="use a store encoded by another model than MODEL",
         )
+
+
+MODEL_HELP = (
+    "the autoencoder: a checkpoint file, run directory, bundled name (celeba64), TorchScript "
+    "file (exporting encode and decode), diffusers AutoencoderKL folder, pythae model folder or "
+    "package.module:factory (see --weights)"
+)
+
+
+def _input_range(text: str) -> tuple[float, float]:
+    from latentatlas.models.protocol import parse_input_range
+
+    try:
+        return parse_input_range(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_model_args(p: argparse.ArgumentParser, positional: bool = True) -> None:
+    """The model spec every verb that loads a model accepts: a positional MODEL (today's
+    CHECKPOINT) or ``--model``, plus the options of a ``package.module:factory`` model."""
+    if positional:
+        # Optional so that `--model SPEC` may take its place; run() insists on exactly one.
+        p.add_argument("checkpoint", nargs="?", metavar="MODEL", help=MODEL_HELP)
+        p.add_argument("--model", default=None, metavar="SPEC", help="MODEL, given as an option")
+    p.add_argument(
+        "--weights",
+        default=None,
+        metavar="FILE",
+        help="weights for a package.module:factory model: .safetensors, or a .pt state dict "
+        "(loaded with weights_only=True)",
+    )
+    p.add_argument(
+        "--encode-attr",
+        default=None,
+        metavar="NAME",
+        help="the factory model's encode method or sub-module (default: encode, else encoder)",
+    )
+    p.add_argument(
+        "--decode-attr",
+        default=None,
+        metavar="NAME",
+        help="the factory model's decode method or sub-module (default: decode, else decoder)",
+    )
+    p.add_argument(
+        "--input-range",
+        type=_input_range,
+        default=None,
+        metavar="LO,HI",
+        help="pixel range the model takes and returns, e.g. --input-range=-1,1 (the = is "
+        "needed: argparse reads -1 as an option) (default 0,1; -1,1 for a "
+        "diffusers AutoencoderKL)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=int_at_least(1),
+        default=None,
+        help="image side the model takes, when it declares no image_size attribute",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="load a pythae folder's custom encoder/decoder pickles (they run code when loaded)",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="1 (grey) or 3 (colour), when the model declares no channels attribute",
+    )
+
+
+def model_spec(args: argparse.Namespace) -> ModelSpec | None:
+    """The :class:`~latentatlas.models.ModelSpec` of the command line (None: no model given)."""
+    from latentatlas.models.protocol import ModelSpec
+
+    given = [v for v in (getattr(args, "checkpoint", None), args.model) if v is not None]
+    if len(given) > 1:
+        raise LatentAtlasError("give the model once: as MODEL or as --model, not both")
+    if not given:
+        if hasattr(args, "checkpoint"):
+            raise LatentAtlasError("no model given: pass MODEL (a checkpoint, ...) or --model")
+        return None
+    return ModelSpec(
+        given[0],
+        weights=args.weights,
+        encode_attr=args.encode_attr,
+        decode_attr=args.decode_attr,
+        input_range=args.input_range,
+        image_size=args.image_size,
+        channels=args.channels,
+        trust_pickle=args.trust_pickle,
+    )
 
 
 class UsageError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_verify_flags, int_at_least
+from latentatlas.cli import add_model_args, add_verify_flags, int_at_least, model_spec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,9 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model",
         metavar="MODEL",
         default=None,
-        help="checkpoint, run directory or bundled name (celeba64) of the autoencoder: section 10 "
-        "then decodes points between real z-points and reports the face-detector rate",
+        help="the autoencoder (a checkpoint, run directory, bundled name celeba64, TorchScript "
+        "file or package.module:factory): section 10 then decodes points between real z-points "
+        "and reports the face-detector rate",
     )
+    add_model_args(p, positional=False)
     p.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
     add_verify_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             source=str(args.store),
             threads=args.threads,
             verdict=args.verdict,
-            model=args.model,
+            model=model_spec(args),
         )
     except FileExistsError:
         raise LatentAtlasError(f"{args.out} exists; use --overwrite to replace it") from None

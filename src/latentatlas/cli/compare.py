@@ -1,10 +1,17 @@
-"""``latentatlas compare CHECKPOINT STORE --out DIR``: every generator, judged side by side."""
+"""``latentatlas compare MODEL STORE --out DIR``: every generator, judged side by side."""
 
 from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import GENERATOR_NAMES, PRIOR_NAMES, add_verify_flags, int_at_least
+from latentatlas.cli import (
+    GENERATOR_NAMES,
+    PRIOR_NAMES,
+    add_model_args,
+    add_verify_flags,
+    int_at_least,
+    model_spec,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,12 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "compare",
         help="fit, sample, decode and judge every generator; one verdict table",
         description="Each generator is fitted on the train z-points of STORE, sampled (--n, "
-        "--seed), decoded with CHECKPOINT, and judged against the held-out z-points: face rate, "
+        "--seed), decoded with MODEL, and judged against the held-out z-points: face rate, "
         "classifier two-sample accuracy, Mahalanobis tail, precision/recall/density/coverage, "
         "re-encoding drift, copy distance, spread, MMD test, held-out log-likelihood. Writes "
         "index.html, verdict.json and image grids.",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
+    add_model_args(p)
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
@@ -50,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from latentatlas.compare import run_compare
 
     verdict = run_compare(
-        args.checkpoint,
+        model_spec(args),
         args.store,
         args.out,
         args.generators,

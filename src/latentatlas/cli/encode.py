@@ -1,20 +1,20 @@
-"""``latentatlas encode CHECKPOINT CACHE --out STORE``: images → z-points."""
+"""``latentatlas encode MODEL CACHE --out STORE``: images → z-points."""
 
 from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_verify_flags, int_at_least
+from latentatlas.cli import add_model_args, add_verify_flags, int_at_least, model_spec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "encode",
         help="encode an image cache into a z-point store",
-        description="Encode every image of CACHE with the encoder of CHECKPOINT into a z-point "
+        description="Encode every image of CACHE with the encoder of MODEL into a z-point "
         "store: float32 (n, N) z.npy with ids, split, attributes and a JSON sidecar.",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
+    add_model_args(p)
     p.add_argument("cache", metavar="CACHE", help="image cache from `latentatlas prepare`")
     p.add_argument("--out", required=True, metavar="STORE", help="store directory to write")
     p.add_argument(
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from latentatlas.encode import encode
 
     store = encode(
-        args.checkpoint,
+        model_spec(args),
         args.cache,
         args.out,
         batch_size=args.batch_size,

@@ -1,11 +1,11 @@
-"""``latentatlas path CHECKPOINT STORE --out DIR (--plane J1,J2 | --between ID1 ID2)``."""
+"""``latentatlas path MODEL STORE --out DIR (--plane J1,J2 | --between ID1 ID2)``."""
 
 from __future__ import annotations
 
 import argparse
 import math
 
-from latentatlas.cli import add_verify_flags, int_at_least
+from latentatlas.cli import add_model_args, add_verify_flags, int_at_least, model_spec
 
 
 def _floats(text: str) -> list[float]:
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "circle goes round the base at 2 sigma (sigma: each component's standard deviation). "
         "Writes strip.png, z.npy, path.json under --out.",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
+    add_model_args(p)
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             raise LatentAtlasError(f"{flag} does not apply to a {kind} path")
     radius = args.radius[0] if args.radius and len(args.radius) == 1 else args.radius
     info = path(
-        args.checkpoint,
+        model_spec(args),
         args.store,
         args.out,
         kind,

@@ -1,11 +1,18 @@
-"""``latentatlas sample CHECKPOINT STORE --generator mvn --n 64 --out DIR``."""
+"""``latentatlas sample MODEL STORE --generator mvn --n 64 --out DIR``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from latentatlas.cli import GENERATOR_NAMES, PRIOR_NAMES, add_verify_flags, int_at_least
+from latentatlas.cli import (
+    GENERATOR_NAMES,
+    PRIOR_NAMES,
+    add_model_args,
+    add_verify_flags,
+    int_at_least,
+    model_spec,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,10 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sample",
         help="fit a generator on a store, sample z-points and decode them to an image grid",
         description="Fit a generator on the train z-points of STORE, draw --n z-points, decode "
-        "them with CHECKPOINT's decoder; writes grid.png, z.npy, the fitted generator and "
+        "them with MODEL's decoder; writes grid.png, z.npy, the fitted generator and "
         "sample.json under --out.",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
+    add_model_args(p)
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
@@ -56,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise LatentAtlasError("--params must be a JSON object")
     try:
         info = sample(
-            args.checkpoint,
+            model_spec(args),
             args.store,
             args.out,
             args.generator,
