@@ -21,18 +21,18 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from latentatlas import atomic
 from latentatlas.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from latentatlas.data.cache import ImageCache, load_cache
+from latentatlas.distributed import Distributed, device_for_rank
 from latentatlas.errors import LatentAtlasError
 from latentatlas.imaging import image_grid, save_png
 from latentatlas.model import AEConfig, ConvAutoencoder
 from latentatlas.store import TRAIN
-from latentatlas.tensors import resolve_device, to_tensor, to_uint8
+from latentatlas.tensors import to_tensor, to_uint8
 
 
 @dataclass
@@ -72,38 +72,6 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffle of one epoch, a function of (seed, epoch) only: resumes replay it exactly."""
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=g)
-
-
-class _Distributed:
-    """Rank/world of this process; initialises the process group when started by torchrun."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        self.active = self.world > 1
-        if self.active and not dist.is_initialized():
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def barrier(self) -> None:
-        if self.active:
-            dist.barrier()
-
-    def close(self) -> None:
-        if self.active and dist.is_initialized():
-            dist.destroy_process_group()
-
-
-def _device_for_rank(name: str) -> torch.device:
-    device = resolve_device(name)
-    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
-        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    return device
 
 
 @torch.no_grad()
@@ -207,8 +175,8 @@ def _train(
     cache = load_cache(cache_dir, verify=verify)
     train_idx = np.flatnonzero(cache.split == TRAIN)
     val_idx = np.flatnonzero(cache.split != TRAIN)
-    device = _device_for_rank(cfg.device)
-    ddp = _Distributed(device)
+    device = device_for_rank(cfg.device)
+    ddp = Distributed(device)
     per_rank_batch = max(1, cfg.batch_size // ddp.world)
     steps_per_epoch = len(train_idx) // (per_rank_batch * ddp.world)
     if steps_per_epoch == 0:

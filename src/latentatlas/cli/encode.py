@@ -40,5 +40,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         verify=args.verify,
     )
+    if store is None:  # a torchrun rank other than 0: rank 0 reports
+        return 0
     print(f"wrote {args.out}: {store['n']} z-points of dimension {store['latent_dim']}")
     return 0
