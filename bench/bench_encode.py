@@ -67,7 +67,7 @@ def encoder_compute(n_images: int, batch: int) -> float:
 
 def worker(cache: str, out: str, batch: int) -> None:
     """One encode process: times encode() and reports its own peak memory."""
-    from latentatlas.encode import encode
+    from latentatlas.pipeline.encode import encode
 
     t0 = time.perf_counter()
     encode("celeba64", cache, out, batch_size=batch, device="cpu", progress=False)

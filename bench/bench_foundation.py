@@ -22,9 +22,9 @@ from PIL import Image
 from latentatlas.data.prepare import crop_box, prepare
 from latentatlas.data.sources import find_source
 from latentatlas.data.synthetic import make_celeba_layout
-from latentatlas.encode import encode
-from latentatlas.model import AEConfig, ConvAutoencoder
-from latentatlas.train import TrainConfig, train
+from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
+from latentatlas.pipeline.encode import encode
+from latentatlas.pipeline.train import TrainConfig, train
 
 SIZE, BATCH = 64, 64
 

@@ -31,8 +31,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="write decoded sample grids here")
     args = ap.parse_args()
 
-    from latentatlas.decode import decode
     from latentatlas.imaging import save_png, square_grid
+    from latentatlas.pipeline.decode import decode
     from latentatlas.pretrained import celeba64
 
     model, store = celeba64()

@@ -62,10 +62,10 @@ import numpy as np
 import torch
 
 from latentatlas.compare import judge, judging_context, split_for_verdict
-from latentatlas.decode import decode, reencode
 from latentatlas.generators import GENERATORS, PRIORS, make_generator
+from latentatlas.models.tensors import to_uint8
+from latentatlas.pipeline.decode import decode, reencode
 from latentatlas.pretrained import celeba64
-from latentatlas.tensors import to_uint8
 
 PYTHAE_SAMPLERS = ("gmm", "maf", "iaf", "twostage")
 DEFAULT_EPOCHS = {"maf": 20, "iaf": 1, "twostage": 15}

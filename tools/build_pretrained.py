@@ -26,13 +26,13 @@ import numpy as np
 import torch
 
 from latentatlas import __version__, atomic
-from latentatlas.checkpoint import file_sha256, load_checkpoint, load_model, save_checkpoint
 from latentatlas.data.cache import load_cache
 from latentatlas.data.sources import find_source
-from latentatlas.encode import encode
+from latentatlas.models.checkpoint import file_sha256, load_checkpoint, load_model, save_checkpoint
+from latentatlas.pipeline.encode import encode
+from latentatlas.pipeline.train import evaluate
 from latentatlas.pretrained import CHECKPOINT_FILE, STORE_DIR, bundled_dir
 from latentatlas.store import TRAIN, load_store, save_store
-from latentatlas.train import evaluate
 
 
 def source_checksum(src: Path) -> str:
@@ -132,7 +132,8 @@ def main() -> None:
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     card = f"""# {args.name}: the bundled CelebA autoencoder
 
-A plain convolutional autoencoder (latentatlas.model, {state["model_config"]}) trained with
+A plain convolutional autoencoder (latentatlas.models.autoencoder,
+{state["model_config"]}) trained with
 latentatlas's own CLI on the 10,000-image CelebA subset (`000001.jpg`-`010000.jpg`, 89x109,
 face crop scaled from CelebA's 140x140 box, 64x64), and the z-points of all 10,000 images.
 
@@ -140,7 +141,8 @@ face crop scaled from CelebA's 140x140 box, 64x64), and the z-points of all 10,0
 |---|---|
 {table}
 
-Files: `{CHECKPOINT_FILE}` (float16 weights + config; `latentatlas.checkpoint.load_model` returns
+Files: `{CHECKPOINT_FILE}` (float16 weights + config;
+`latentatlas.models.checkpoint.load_model` returns
 a float32 model), `{STORE_DIR}/` (float16 z-points, ids, split, the 40 CelebA attributes).
 `MANIFEST.json` lists the sha256 of each file; the test suite checks them.
 

@@ -35,7 +35,6 @@ from tqdm import tqdm
 from latentatlas import atomic
 from latentatlas.bundled import NAMES
 from latentatlas.conditions import Condition, select
-from latentatlas.decode import decode, reencode
 from latentatlas.errors import LatentAtlasError
 from latentatlas.faces import FaceDetector, face_rate
 from latentatlas.generators import (
@@ -61,6 +60,7 @@ from latentatlas.models import (
     spec_kind,
 )
 from latentatlas.pairing import load_model_and_store
+from latentatlas.pipeline.decode import decode, reencode
 from latentatlas.report.verdict import write_verdict_page
 from latentatlas.store import ZStore
 
@@ -232,7 +232,7 @@ def display_name(checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel, o
     """The model as reports name it: the bundled name, a factory's ``package.module:factory``,
     or its path relative to ``out`` (no absolute machine paths in files that are shared or
     published)."""
-    from latentatlas.checkpoint import checkpoint_path
+    from latentatlas.models.checkpoint import checkpoint_path
 
     if isinstance(checkpoint, TorchLatentModel):
         if checkpoint.spec is None:

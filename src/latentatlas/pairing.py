@@ -8,8 +8,8 @@ from typing import Any
 
 from latentatlas.errors import LatentAtlasError
 from latentatlas.models import ModelSpec, TorchLatentModel, load_latent_model
+from latentatlas.models.tensors import resolve_device
 from latentatlas.store import ZStore, load_store
-from latentatlas.tensors import resolve_device
 
 
 def check_same_model(

@@ -12,13 +12,13 @@ from tqdm import tqdm
 
 from latentatlas import atomic
 from latentatlas.conditions import Condition, describe, parse_where, select
-from latentatlas.decode import decode
 from latentatlas.errors import LatentAtlasError
 from latentatlas.generators import make_generator, save_generator, with_progress
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
 from latentatlas.imaging import image_grid, labelled_strip, save_png, square_grid
 from latentatlas.models import TorchLatentModel, input_paths
 from latentatlas.pairing import load_model_and_store
+from latentatlas.pipeline.decode import decode
 from latentatlas.store import ZStore
 
 PATH_KINDS = ("segment", "circle", "lerp", "slerp")

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from latentatlas.checkpoint import load_model
 from latentatlas.cli import main
 from latentatlas.data.cache import load_cache
-from latentatlas.encode import encode
 from latentatlas.errors import LatentAtlasError
+from latentatlas.models.checkpoint import load_model
+from latentatlas.models.tensors import to_tensor
+from latentatlas.pipeline.encode import encode
 from latentatlas.store import TRAIN, load_store, save_store
-from latentatlas.tensors import to_tensor
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latentatlas.model import AEConfig, ConvAutoencoder
+from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
 
 
 @pytest.mark.parametrize(

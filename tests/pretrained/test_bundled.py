@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from latentatlas.checkpoint import file_sha256
 from latentatlas.cli import main
-from latentatlas.decode import decode, reencode
 from latentatlas.demo import summary_lines
 from latentatlas.metrics.ranking import RULE
+from latentatlas.models.checkpoint import file_sha256
+from latentatlas.pipeline.decode import decode, reencode
 from latentatlas.pretrained import bundled_dir, celeba64
 from latentatlas.store import TRAIN
 

@@ -72,7 +72,7 @@ def test_two_prepares_into_one_new_path(
 def test_two_encodes_into_one_new_path(
     tiny_run: Path, tiny_cache: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    import latentatlas.encode as enc
+    import latentatlas.pipeline.encode as enc
 
     out = tmp_path / "store"
     real = enc.write_store_extras

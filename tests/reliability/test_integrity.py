@@ -13,11 +13,11 @@ import pytest
 import torch
 from faults import one_line_error
 
-from latentatlas.checkpoint import load_checkpoint, load_model, save_checkpoint
 from latentatlas.cli import main
 from latentatlas.data.cache import load_cache
 from latentatlas.errors import LatentAtlasError
 from latentatlas.files import file_sha256
+from latentatlas.models.checkpoint import load_checkpoint, load_model, save_checkpoint
 from latentatlas.store import load_store, save_store
 
 

@@ -78,10 +78,10 @@ def test_missing_accuracy_ranks_last() -> None:
 @pytest.mark.slow
 def test_temperature_01_is_last_on_the_bundled_model() -> None:
     """Real numbers: mvn at temperature 1 and 0.1, and the cube, judged as compare does."""
-    from latentatlas.decode import decode
     from latentatlas.faces import FaceDetector, face_rate
     from latentatlas.generators import make_generator
     from latentatlas.metrics.two_sample import classifier_two_sample_test
+    from latentatlas.pipeline.decode import decode
     from latentatlas.pretrained import celeba64
 
     model, store = celeba64()

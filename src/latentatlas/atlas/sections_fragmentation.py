@@ -40,8 +40,8 @@ def decoded_face_rates(
     autoencoder: Any, A: np.ndarray, B: np.ndarray, ts: list[float]
 ) -> list[float]:
     """Face-detector rate of the decoded points ``(1 - t) A + t B`` for each t."""
-    from latentatlas.decode import decode
     from latentatlas.faces import FaceDetector, face_rate
+    from latentatlas.pipeline.decode import decode
 
     detector = FaceDetector()
     return [face_rate(decode(autoencoder, (1.0 - t) * A + t * B), detector) for t in ts]

@@ -34,7 +34,7 @@ def is_diffusers_folder(path: Path) -> bool:
 
 
 def load_autoencoder_kl(spec: ModelSpec, device: torch.device) -> TorchLatentModel:
-    from latentatlas.checkpoint import tensors_sha256
+    from latentatlas.models.checkpoint import tensors_sha256
 
     label = spec.source
     try:

@@ -26,7 +26,7 @@ from latentatlas.models.protocol import ModelSpec, TorchLatentModel, as_spec
 def from_autoencoder(
     model: nn.Module, *, name: str = "ConvAutoencoder", checksum: str = "", info: Any = None
 ) -> TorchLatentModel:
-    """latentatlas's own :class:`~latentatlas.model.ConvAutoencoder` as the protocol."""
+    """latentatlas's own :class:`.autoencoder.ConvAutoencoder` as the protocol."""
     cfg = model.config
     device = next(model.parameters()).device
     return TorchLatentModel(
@@ -75,7 +75,7 @@ def spec_kind(spec: ModelSpec) -> str:
 
 def input_paths(spec: str | os.PathLike | ModelSpec | TorchLatentModel) -> list[str]:
     """The files a spec reads (so that an output never replaces one); none for a loaded model."""
-    from latentatlas.checkpoint import checkpoint_path
+    from latentatlas.models.checkpoint import checkpoint_path
 
     if isinstance(spec, TorchLatentModel):
         return []
@@ -129,8 +129,8 @@ def load_latent_model(
 
 
 def _load_checkpoint(spec: ModelSpec, device: torch.device, verify: bool) -> TorchLatentModel:
-    from latentatlas.checkpoint import checkpoint_path, load_model
     from latentatlas.files import file_sha256
+    from latentatlas.models.checkpoint import checkpoint_path, load_model
 
     # Loaded first: a missing or unreadable file is the error to report, not the flags.
     ae, state = load_model(spec.source, device, verify=verify)
@@ -165,7 +165,7 @@ def _size(spec: ModelSpec, module: Any, label: str) -> tuple[int, int]:
 
 
 def _load_factory(spec: ModelSpec, device: torch.device) -> TorchLatentModel:
-    from latentatlas.checkpoint import tensors_sha256
+    from latentatlas.models.checkpoint import tensors_sha256
 
     label = spec.source
     module_name, factory_name = spec.source.split(":")

@@ -32,7 +32,7 @@ def _first(e: Exception) -> str:
 
 
 def load_pythae(spec: ModelSpec, device: torch.device) -> TorchLatentModel:
-    from latentatlas.checkpoint import tensors_sha256
+    from latentatlas.models.checkpoint import tensors_sha256
 
     label, folder = spec.source, Path(spec.source)
     try:

@@ -22,7 +22,7 @@ from latentatlas.bundled import (
 )
 
 if TYPE_CHECKING:
-    from latentatlas.model import ConvAutoencoder
+    from latentatlas.models.autoencoder import ConvAutoencoder
     from latentatlas.store import ZStore
 
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
 
 def celeba64(device: str = "cpu") -> tuple[ConvAutoencoder, ZStore]:
     """The bundled CelebA autoencoder (in eval mode, float32) and its 10,000 z-points."""
-    from latentatlas.checkpoint import load_model
+    from latentatlas.models.checkpoint import load_model
     from latentatlas.store import load_store
 
     model, _ = load_model("celeba64", device)

@@ -14,11 +14,11 @@ from tqdm import tqdm
 
 from latentatlas import atomic, files
 from latentatlas.data.cache import load_cache
-from latentatlas.distributed import Distributed, device_for_rank
 from latentatlas.errors import LatentAtlasError
 from latentatlas.models import ModelSpec, TorchLatentModel, input_paths, load_latent_model
+from latentatlas.models.tensors import to_tensor
+from latentatlas.pipeline.distributed import Distributed, device_for_rank
 from latentatlas.store import write_store_extras
-from latentatlas.tensors import to_tensor
 
 
 def encode(

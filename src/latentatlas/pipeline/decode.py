@@ -10,7 +10,7 @@ import torch
 from tqdm import tqdm
 
 from latentatlas.models import TorchLatentModel, as_latent_model
-from latentatlas.tensors import to_uint8
+from latentatlas.models.tensors import to_uint8
 
 
 @torch.inference_mode()

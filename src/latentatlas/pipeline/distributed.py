@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 
 from latentatlas.errors import LatentAtlasError
-from latentatlas.tensors import resolve_device
+from latentatlas.models.tensors import resolve_device
 
 
 class Distributed:

@@ -25,14 +25,14 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from latentatlas import atomic
-from latentatlas.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from latentatlas.data.cache import ImageCache, load_cache
-from latentatlas.distributed import Distributed, device_for_rank
 from latentatlas.errors import LatentAtlasError
 from latentatlas.imaging import image_grid, save_png
-from latentatlas.model import AEConfig, ConvAutoencoder
+from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
+from latentatlas.models.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from latentatlas.models.tensors import to_tensor, to_uint8
+from latentatlas.pipeline.distributed import Distributed, device_for_rank
 from latentatlas.store import TRAIN
-from latentatlas.tensors import to_tensor, to_uint8
 
 
 @dataclass

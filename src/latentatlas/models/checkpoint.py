@@ -20,7 +20,7 @@ from latentatlas import atomic, files
 from latentatlas.bundled import bundled_checksums, resolve
 from latentatlas.errors import LatentAtlasError
 from latentatlas.files import file_sha256
-from latentatlas.model import AEConfig, ConvAutoencoder
+from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
 
 FORMAT = "latentatlas-checkpoint/1"
 CHECKPOINT_NAME = "checkpoint.pt"

@@ -1,0 +1,1 @@
+"""Training, encoding and decoding around the models of :mod:`latentatlas.models` (torch)."""
