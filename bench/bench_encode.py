@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -72,7 +71,10 @@ def worker(cache: str, out: str, batch: int) -> None:
     t0 = time.perf_counter()
     encode("celeba64", cache, out, batch_size=batch, device="cpu", progress=False)
     seconds = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: ru_maxrss keeps the high-water mark of the parent it was forked from
+    # (the bench itself, which has just written the cache).
+    status = Path("/proc/self/status").read_text()
+    peak_mb = int(re.search(r"VmHWM:\s*(\d+) kB", status).group(1)) / 1024
     print("BENCH " + json.dumps({"seconds": seconds, "peak_mb": peak_mb}), flush=True)
 
 
@@ -112,10 +114,16 @@ def main() -> None:
             f"cache: {args.n} images {SIZE}x{SIZE} ({size_gb:.2f} GB) generated in "
             f"{time.perf_counter() - t0:.1f} s"
         )
+        os.sync()  # the cache's writeback would otherwise slow the baseline down
         base = encoder_compute(min(args.n, 20 * args.batch_size), args.batch_size)
-        print(f"pure encoder compute: {base:.0f} img/s")
-        for procs in (1, 2):
-            seconds, peak = run_encode(procs, tmp / "cache", tmp / f"z{procs}", args.batch_size)
+        results = {
+            procs: run_encode(procs, tmp / "cache", tmp / f"z{procs}", args.batch_size)
+            for procs in (1, 2)
+        }
+        again = encoder_compute(min(args.n, 20 * args.batch_size), args.batch_size)
+        print(f"pure encoder compute: {base:.0f} img/s before the encodes, {again:.0f} after")
+        base = max(base, again)  # the faster one: the stricter ratio
+        for procs, (seconds, peak) in results.items():
             rate = args.n / seconds
             print(
                 f"encode, {procs} process(es): {rate:.0f} img/s = {rate / base:.2f}x pure "
