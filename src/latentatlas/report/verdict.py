@@ -162,8 +162,12 @@ def add_verdict_table(
         ],
         caption,
     )
-    bounded = [r for r in ordered if (r.get("loglik_in_support") or 0.0) < 1.0]
-    bounded = [r for r in bounded if r.get("loglik_in_support") is not None]
+    # Verdicts written before the column existed have no share: nothing to note for them.
+    bounded = [
+        r
+        for r in ordered
+        if (r.get("loglik_in_support") is not None) and r["loglik_in_support"] < 1.0
+    ]
     if bounded:
         page.note(
             sec,
