@@ -1,0 +1,36 @@
+"""Image-space judges: networks that the autoencoder being judged did not make.
+
+A verdict computed in the autoencoder's own latent space cannot see what its decoder does with a
+point, and a Fréchet distance on z cannot reject a full-covariance normal, which matches mean and
+covariance by construction. The judges here map decoded images ``(n, H, W, 3) uint8`` to feature
+vectors ``(n, d)`` float64 in a space of their own, over which :mod:`latentatlas.metrics` computes
+Fréchet distances, precision/recall/density/coverage and classifier two-sample tests:
+
+- ``attributes``: a small CNN that latentatlas trained on *real* CelebA images to predict the 40
+  CelebA attributes, bundled beside ``celeba64`` (penultimate features, and attribute
+  probabilities);
+- ``faces``: dlib's ResNet face descriptor (128-d), optional (``pip install
+  'latentatlas[judge]'``);
+- the image-space classifier two-sample test, which needs no pretrained weights at all (a small
+  CNN trained to tell two sets of images apart, cross-validated).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class ImageJudge(Protocol):
+    """What the verdict needs from a feature network."""
+
+    #: Short name used in verdict.json keys and on the page ("attributes", "faces").
+    name: str
+    #: One line for the page: what the network is and what it was trained on.
+    title: str
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """images (n, H, W, 3) uint8, any H = W -> features (n, d) float64."""
+        ...
