@@ -36,25 +36,22 @@ from latentatlas import atomic
 from latentatlas.bundled import NAMES
 from latentatlas.conditions import Condition, select
 from latentatlas.errors import LatentAtlasError
-from latentatlas.faces import FaceDetector, face_rate
+from latentatlas.faces import face_rate
 from latentatlas.generators import (
     COMPARE_DEFAULT,
     GENERATORS,
     PRIORS,
+    degradation_ladder,
     make_generator,
     save_generator,
     with_progress,
 )
-from latentatlas.metrics import prdc
-from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
-from latentatlas.metrics.likelihood import heldout_log_likelihood
-from latentatlas.metrics.mmd import mmd_test
-from latentatlas.metrics.ranking import rank_verdict, spread_ratio
-from latentatlas.metrics.two_sample import classifier_two_sample_test
+from latentatlas.judging import FACE_N, JUDGE_N, judge, judging_context, likelihood_row
+from latentatlas.metrics.ladder import check_all
+from latentatlas.metrics.ranking import rank_verdict
 from latentatlas.models import (
     ModelSpec,
     TorchLatentModel,
-    as_latent_model,
     as_spec,
     input_paths,
     spec_kind,
@@ -85,58 +82,6 @@ def split_for_verdict(
     return np.asarray(train, dtype=np.float64), np.asarray(held, dtype=np.float64)
 
 
-def judging_context(model: Any, train: np.ndarray, held: np.ndarray) -> dict[str, Any]:
-    """What :func:`judge` measures every generator against (shared so that benches judge alike)."""
-    model = as_latent_model(model)
-    return {
-        "train": train,
-        "held": held,
-        "held_reencoded": reencode(model, held),
-        "detector": FaceDetector(),
-    }
-
-
-def judge(
-    z: np.ndarray,
-    images: np.ndarray,
-    z_reencoded: np.ndarray,
-    ctx: dict[str, Any],
-    seed: int,
-) -> dict[str, Any]:
-    """All verdict numbers for one set of generated z-points (m, N) and their decoded images."""
-    held, train = ctx["held"], ctx["train"]
-    two = classifier_two_sample_test(held, z, random_state=seed)
-    manifold = prdc(held, z, k=5)
-    drift = reencoding_drift(z, z_reencoded, held, ctx["held_reencoded"])
-    copy = copy_distance(z, train, held)
-    mmd = mmd_test(held, z, random_state=seed)
-    return {
-        "face_rate": face_rate(images, ctx["detector"]),
-        "two_sample_accuracy": two["accuracy"],
-        "two_sample_n": 2 * two["n_per_class"],
-        "mahalanobis_tail": mahalanobis_tail(held, z, fit_on=train),
-        "precision": manifold["precision"],
-        "recall": manifold["recall"],
-        "density": manifold["density"],
-        "coverage": manifold["coverage"],
-        "reencoding_drift": drift["drift_ratio"],
-        "copy_distance": copy["copy_distance"],
-        "spread": spread_ratio(z, held),
-        "mmd2": mmd["mmd2"],
-        "mmd_p": mmd["p_value"],
-    }
-
-
-def likelihood_row(gen: Any, held: np.ndarray) -> dict[str, Any]:
-    """The held-out log-likelihood entries of a verdict row (JSON-ready: None, not -inf)."""
-    ll = heldout_log_likelihood(gen.score_samples(held), held.shape[1])
-    per_dim = ll["nats_per_dim"]
-    return {
-        "loglik_per_dim": per_dim if np.isfinite(per_dim) else None,
-        "loglik_in_support": ll["share_in_support"],
-    }
-
-
 def run_compare(
     checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel,
     store: str | os.PathLike | ZStore,
@@ -150,12 +95,20 @@ def run_compare(
     verify: bool = True,
     allow_mismatch: bool = False,
     where: Condition | str | None = None,
+    judges: Sequence[str] | None = None,
+    judge_n: int = JUDGE_N,
+    face_n: int = FACE_N,
+    ladder: bool = False,
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
     ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters.
 
     ``where`` (``"Smiling=1"``) restricts the store first: the generators are fitted on the
-    matching train z-points and judged against the matching held-out ones."""
+    matching train z-points and judged against the matching held-out ones. ``judges`` names the
+    image judges (default every one installed; ``()`` for none), which see the first
+    ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``ladder`` also judges
+    the degradation ladder (:mod:`latentatlas.generators.ladder`); metrics that fail it are then
+    left out of this verdict's ranking."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
@@ -167,12 +120,21 @@ def run_compare(
     left_out = [g for g in PRIORS if g not in names]
     if n < 20:
         raise LatentAtlasError(f"--n must be at least 20 for the two-sample test, got {n}")
+    if min(judge_n, face_n) < 20:
+        raise LatentAtlasError(
+            f"--judge-n and --face-n must be at least 20, got {judge_n}/{face_n}"
+        )
     model, _, st = load_model_and_store(
         checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch
     )
     st = select(st, where)
     train, held = split_for_verdict(st, seed)
-    ctx = judging_context(model, train, held)
+    try:
+        ctx = judging_context(
+            model, train, held, judges=judges, judge_n=judge_n, face_n=face_n, seed=seed
+        )
+    except ValueError as e:
+        raise LatentAtlasError(str(e)) from None
     rng = np.random.default_rng([seed, 11])
     size = model.image_size
     held_images = decode(model, held[:n])
@@ -185,23 +147,27 @@ def run_compare(
     grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out points, decoded
     rows: list[dict[str, Any]] = []
     seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
+
+    def judged(name: str, gen: Any) -> tuple[dict[str, Any], Any, np.ndarray, np.ndarray]:
+        t0 = time.perf_counter()
+        gen = with_progress(gen, progress).fit(train)
+        z = gen.sample(n, random_state=seed)
+        images = decode(model, z)
+        row = {"generator": name, "class": type(gen).__name__, "n": n}
+        row.update(judge(z, images, reencode(model, z), ctx, seed))
+        row.update(likelihood_row(gen, held, seed))
+        row["fitted"] = gen.fitted_params()
+        row["seconds"] = round(time.perf_counter() - t0, 2)
+        return row, gen, z, images
+
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         for name in tqdm(names, desc="compare", unit="generator", disable=not progress):
-            t0 = time.perf_counter()
-            gen = with_progress(make_generator(name), progress).fit(train)
-            z = gen.sample(n, random_state=seed)
-            images = decode(model, z)
-            row = {"generator": name, "class": type(gen).__name__, "n": n}
-            row.update(judge(z, images, reencode(model, z), ctx, seed))
-            row.update(likelihood_row(gen, held))
-            # Two generators that draw the same points (pca and mvn today: equal in float32, as
-            # saved and decoded, though not to the last float64 bit) are one result twice:
-            # marked, tied in the ranking, and shown once on the page.
+            row, gen, z, images = judged(name, make_generator(name))
+            # Two generators that draw the same points are one result twice: marked, tied in
+            # the ranking, and shown once on the page.
             row["duplicate_of"] = seen.setdefault(z.astype(np.float32).tobytes(), name)
             if row["duplicate_of"] == name:
                 row["duplicate_of"] = None
-            row["fitted"] = gen.fitted_params()
-            row["seconds"] = round(time.perf_counter() - t0, 2)
             rows.append(row)
             grids[name] = images[: GRID_SIDE**2]
             save_generator(gen, tmp / "generators" / name)
@@ -219,9 +185,19 @@ def run_compare(
                 "params": ctx["detector"].get_params(),
                 **detector_check,
             },
+            "image_reference": ctx.get("image_reference"),
             "rows": rows,
             "disagreements": disagreements(rows),
         }
+        if ladder:
+            rungs = degradation_ladder()
+            ladder_rows = []
+            for name, gen in tqdm(rungs.items(), desc="ladder", unit="rung", disable=not progress):
+                row, _, _, images = judged(name, gen)
+                ladder_rows.append(row)
+                grids[f"ladder/{name}"] = images[: GRID_SIDE**2]
+            checks = check_all({r["generator"]: r for r in ladder_rows})
+            verdict["ladder"] = {"rows": ladder_rows, "checks": checks}
         verdict["ranking"] = rank_verdict(verdict)
         atomic.write_json(tmp / "verdict.json", verdict)
         write_verdict_page(verdict, grids, tmp)

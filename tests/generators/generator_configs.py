@@ -9,6 +9,7 @@ from latentatlas.generators import (
     KernelDensity,
     MultivariateNormal,
     PCAEllipsoid,
+    ShiftedNormal,
     UniformCube,
 )
 
@@ -18,6 +19,7 @@ CONFIGS = {
     "normal-2": lambda: IsotropicNormal(scale=2.0),
     "mvn-shrunk": lambda: MultivariateNormal(shrinkage=0.3),
     "mvn-lw": lambda: MultivariateNormal(shrinkage="ledoit-wolf"),
+    "mvn-shifted": lambda: ShiftedNormal(shift=1.5, axis=1),
     "kde-fixed": lambda: KernelDensity(bandwidth=0.3),
     "pca-uniform": lambda: PCAEllipsoid(distribution="uniform"),
     "pca-plane": lambda: PCAEllipsoid(bound="plane", r=1.5),

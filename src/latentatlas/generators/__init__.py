@@ -14,8 +14,14 @@ from latentatlas.generators.io import (
     save_generator,
 )
 from latentatlas.generators.kde import KernelDensity
+from latentatlas.generators.ladder import LADDER_TEMPERATURES, degradation_ladder
 from latentatlas.generators.mixture import GaussianMixture
-from latentatlas.generators.normal import IsotropicNormal, MultivariateNormal, PerComponentNormal
+from latentatlas.generators.normal import (
+    IsotropicNormal,
+    MultivariateNormal,
+    PerComponentNormal,
+    ShiftedNormal,
+)
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
 from latentatlas.generators.pca import PCAEllipsoid
 from latentatlas.generators.uniform import UniformCube
@@ -88,13 +94,16 @@ __all__ = [
     "GaussianMixture",
     "IsotropicNormal",
     "KernelDensity",
+    "LADDER_TEMPERATURES",
     "MultivariateNormal",
     "NotFittedError",
     "PCAEllipsoid",
     "PRIORS",
     "PRIOR_CLASSES",
     "PerComponentNormal",
+    "ShiftedNormal",
     "UniformCube",
+    "degradation_ladder",
     "generator_class",
     "lerp",
     "load_generator",

@@ -15,7 +15,12 @@ from latentatlas.atomic import atomic_dir, write_json, write_with
 from latentatlas.generators.base import BaseGenerator
 from latentatlas.generators.kde import KernelDensity
 from latentatlas.generators.mixture import GaussianMixture
-from latentatlas.generators.normal import IsotropicNormal, MultivariateNormal, PerComponentNormal
+from latentatlas.generators.normal import (
+    IsotropicNormal,
+    MultivariateNormal,
+    PerComponentNormal,
+    ShiftedNormal,
+)
 from latentatlas.generators.pca import PCAEllipsoid
 from latentatlas.generators.uniform import UniformCube
 
@@ -40,6 +45,7 @@ GENERATOR_CLASSES: dict[str, type[BaseGenerator]] = {
         IsotropicNormal,
         PerComponentNormal,
         MultivariateNormal,
+        ShiftedNormal,
         PCAEllipsoid,
         GaussianMixture,
         KernelDensity,

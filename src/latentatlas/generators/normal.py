@@ -302,3 +302,51 @@ class MultivariateNormal(BaseGenerator):
             "log_pseudo_det": float(np.sum(np.log(kept))) if self.rank_ else None,
             "condition_number": float(kept[0] / kept[-1]) if self.rank_ else None,
         }
+
+
+class ShiftedNormal(MultivariateNormal):
+    """A full-covariance normal whose mean is moved ``shift`` standard deviations along one
+    principal axis of the fitted covariance: a known degradation for the verdict's ladder (a
+    good judge must rank it below the unshifted fit).
+
+    Parameters
+    ----------
+    shift : float
+        Standard deviations (along that axis) to move the mean by.
+    axis : int
+        Principal axis, 0 = the largest.
+    shrinkage, temperature
+        As in :class:`MultivariateNormal`.
+
+    Attributes
+    ----------
+    As :class:`MultivariateNormal`, with ``mean_`` already shifted, plus
+    offset_ : ndarray, shape (N,)
+        What was added to the fitted mean.
+    """
+
+    _fitted_arrays = (*MultivariateNormal._fitted_arrays, "offset_")
+
+    def __init__(
+        self,
+        shift: float = 1.0,
+        axis: int = 0,
+        shrinkage: float | str = 0.0,
+        temperature: float = 1.0,
+    ) -> None:
+        super().__init__(shrinkage=shrinkage, temperature=temperature)
+        self.shift = shift
+        self.axis = axis
+
+    def fit(self, Z, y=None) -> ShiftedNormal:
+        """Fit as :class:`MultivariateNormal` to ``Z`` (n, N), then move the mean."""
+        if not _is_real(self.shift) or not np.isfinite(self.shift):
+            raise ValueError(f"shift must be a finite number, got {self.shift!r}")
+        super().fit(Z)
+        axis = int(self.axis)
+        if not 0 <= axis < self.rank_:
+            raise ValueError(f"axis must be in [0, {self.rank_}), got {self.axis!r}")
+        # A factor column is eigenvector * sqrt(eigenvalue): one standard deviation along it.
+        self.offset_ = float(self.shift) * self.factor_[:, axis]
+        self.mean_ = self.mean_ + self.offset_
+        return self

@@ -34,3 +34,30 @@ class ImageJudge(Protocol):
     def features(self, images: np.ndarray) -> np.ndarray:
         """images (n, H, W, 3) uint8, any H = W -> features (n, d) float64."""
         ...
+
+
+# Judge name -> "module:factory", imported on first use (torch, dlib), so that this module loads
+# without either. "cnn" is not a feature network: it is the image-space two-sample test.
+FEATURE_JUDGES: dict[str, str] = {
+    "attributes": "latentatlas.judges.attributes:load_attribute_judge",
+    "faces": "latentatlas.judges.faces:FaceDescriptorJudge",
+}
+IMAGE_JUDGES: tuple[str, ...] = (*FEATURE_JUDGES, "cnn")
+
+
+def make_judge(name: str) -> ImageJudge:
+    """The feature judge called ``name`` (``attributes`` or ``faces``), loaded."""
+    import importlib
+
+    if name not in FEATURE_JUDGES:
+        raise ValueError(f"unknown feature judge {name!r}; choose from {', '.join(FEATURE_JUDGES)}")
+    module, factory = FEATURE_JUDGES[name].split(":")
+    return getattr(importlib.import_module(module), factory)()
+
+
+def available_judges() -> tuple[str, ...]:
+    """The image judges that can run here: all but ``faces`` when dlib or its models are not
+    installed (``pip install 'latentatlas[judge]'``)."""
+    from latentatlas.judges import faces
+
+    return tuple(j for j in IMAGE_JUDGES if j != "faces" or faces.available())

@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from latentatlas.analysis._rng import RandomState, as_rng, subsample_indices
 from latentatlas.analysis._validate import check_points, check_same_dim
+from latentatlas.metrics.intervals import wilson_interval
 
 
 def classifier_two_sample_test(
@@ -82,8 +83,9 @@ def classifier_two_sample_test(
         ``accuracy`` (mean over folds), ``accuracy_std`` (std over folds), ``fold_accuracies``,
         ``chance`` (0.5), ``p_value`` (one-sided binomial test of the pooled out-of-fold hits
         against 0.5 -- the test of Lopez-Paz & Oquab; folds share training data, so treat it as
-        indicative), ``n_real`` / ``n_fake`` (points given), ``n_per_class`` (points used per
-        class), ``cv``, ``hidden``, ``gaussian_features``, ``random_state``.
+        indicative), ``ci95`` (95 % Wilson interval of the pooled accuracy), ``n_real`` /
+        ``n_fake`` (points given), ``n_per_class`` (points used per class), ``cv``,
+        ``hidden``, ``gaussian_features``, ``random_state``.
     """
     R = check_points(real, min_rows=2, name="real")
     F = check_points(fake, min_rows=2, name="fake")
@@ -140,6 +142,7 @@ def classifier_two_sample_test(
         "fold_accuracies": accs,
         "chance": 0.5,
         "p_value": p_value,
+        "ci95": wilson_interval(hits / total, total),
         "n_real": n_real,
         "n_fake": n_fake,
         "n_per_class": int(k),
