@@ -171,15 +171,18 @@ def _make_cnn() -> torch.nn.Module:
 
     # Three 3x3 conv blocks and a global average: enough to see blur (high frequencies), colour
     # and layout; small enough that 8 epochs on 500 images take about a second on one core.
+    # BatchNorm: without it, 8 epochs often left the CNN predicting one class for every image
+    # (blurred vs sharp noise fields, 300 per class: accuracy 0.54 and 0.75 for seeds 0 and 1,
+    # 1.00 and 0.998 with it; same-distribution sets stayed at 0.50-0.52).
+    def block(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+
     return nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1),
-        nn.ReLU(),
+        *block(3, 16),
         nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),
+        *block(16, 32),
         nn.MaxPool2d(2),
-        nn.Conv2d(32, 32, 3, padding=1),
-        nn.ReLU(),
+        *block(32, 32),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
         nn.Linear(32, 1),
