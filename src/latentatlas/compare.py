@@ -193,9 +193,7 @@ def run_compare(
             rungs = degradation_ladder()
             ladder_rows = []
             for name, gen in tqdm(rungs.items(), desc="ladder", unit="rung", disable=not progress):
-                row, _, _, images = judged(name, gen)
-                ladder_rows.append(row)
-                grids[f"ladder/{name}"] = images[: GRID_SIDE**2]
+                ladder_rows.append(judged(name, gen)[0])
             checks = check_all({r["generator"]: r for r in ladder_rows})
             verdict["ladder"] = {"rows": ladder_rows, "checks": checks}
         verdict["ranking"] = rank_verdict(verdict)

@@ -26,3 +26,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, (tuple, list)):
         return "(" + ", ".join(fmt(v, digits) for v in value) + ")"
     return str(value)
+
+
+def fmt_ci(value: Any, ci: Any = None, digits: int = 3) -> str:
+    """``value`` with its 95 % interval's half-width, ``0.047 ±0.0053`` (the page's compact form;
+    verdict.json keeps both ends of the interval)."""
+    if value is None or ci is None:
+        return fmt(value, digits)
+    return f"{fmt(value, digits)} ±{fmt((float(ci[1]) - float(ci[0])) / 2.0, 2)}"

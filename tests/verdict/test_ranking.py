@@ -1,23 +1,39 @@
-"""The winner rule: two-sample accuracy first, face rate only among ties, collapse last."""
+"""The winner rule: collapse last, then mean rank over the ranking metrics, ties by intervals."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from latentatlas.metrics.catalogue import BY_KEY
 from latentatlas.metrics.ranking import (
+    RANKING_METRICS,
     RULE,
     rank_generators,
+    rank_verdict,
     spread_ratio,
     wilson_interval,
     winner_sentence,
 )
 
+Z2S, MMD = BY_KEY["two_sample_accuracy"], BY_KEY["mmd2"]
 
-def _row(name: str, acc: float, faces: float, dup: str | None = None, spread: float = 1.0) -> dict:
+
+def _row(
+    name: str,
+    acc: float,
+    mmd: float,
+    half: float = 0.02,
+    dup: str | None = None,
+    spread: float = 1.0,
+    faces: float = 0.9,
+) -> dict:
     return {
         "generator": name,
         "two_sample_accuracy": acc,
+        "two_sample_accuracy_ci": [acc - half, acc + half],
+        "mmd2": mmd,
+        "mmd2_ci": [mmd - half / 10, mmd + half / 10],
         "face_rate": faces,
         "duplicate_of": dup,
         "spread": spread,
@@ -25,42 +41,79 @@ def _row(name: str, acc: float, faces: float, dup: str | None = None, spread: fl
 
 
 ROWS = [
-    _row("cube", 0.95, 0.08),
-    _row("normal", 0.97, 0.0, spread=0.13),
+    _row("cube", 0.95, 0.5, faces=0.08),
+    _row("normal", 0.97, 0.6, spread=0.13, faces=0.0),
     # samples x0.1 about their mean: one average face many times, and (as measured on the
     # bundled model) a two-sample accuracy *below* the cube's
-    _row("t0.1", 0.89, 0.99, spread=0.1),
-    _row("mvn", 0.517, 0.967),
-    _row("pca", 0.517, 0.967, dup="mvn"),
-    _row("gmm", 0.482, 0.93),
-    _row("percomponent", 0.645, 0.91),
+    _row("t0.1", 0.89, 0.3, spread=0.1, faces=0.99),
+    _row("mvn", 0.51, 0.001),
+    _row("pca", 0.51, 0.001, dup="mvn"),
+    _row("gmm", 0.52, 0.0015),
+    _row("percomponent", 0.645, 0.02),
 ]
 
 
+def rank(rows, **kw):
+    return rank_generators(rows, metrics=[Z2S, MMD], **kw)
+
+
 def test_collapse_is_last_and_ties_are_marked() -> None:
-    r = rank_generators(ROWS, ceiling=0.95, n_classified=600)
+    r = rank(ROWS)
     assert r["order"][-2:] == ["t0.1", "normal"]  # collapsed: last, whatever the face rate
-    assert r["collapsed"] == ["t0.1", "normal"] and r["ranks"]["t0.1"] < r["ranks"]["normal"]
+    assert r["collapsed"] == ["t0.1", "normal"]
     assert r["order"].index("cube") < r["order"].index("t0.1")
-    assert r["winner"] == "mvn"  # tied with gmm on accuracy; the face rate breaks the tie
-    assert r["tied_with_winner"] == ["pca", "gmm"]
+    assert r["winner"] == "mvn"  # best on both metrics
+    assert r["tied_with_winner"] == ["pca", "gmm"]  # intervals overlap on both
     assert r["ranks"]["mvn"] == r["ranks"]["pca"] == r["ranks"]["gmm"] == 1
     assert r["ranks"]["percomponent"] == 2
     assert r["order"].index("pca") == r["order"].index("mvn") + 1
-    assert r["rule"] == RULE and "two-sample accuracy" in RULE
+    assert r["mean_rank"]["mvn"] == 1.0 and r["mean_rank"]["pca"] == 1.0
+    assert r["metrics"] == ["two_sample_accuracy", "mmd2"]
+    assert r["rule"] == RULE and "mean rank" in RULE
     line = winner_sentence(r, ROWS)
-    assert line.startswith("Best generator: mvn") and "tied with pca, gmm" in line
+    assert line.startswith("Best generator: mvn (mean rank 1 over 2 metrics)")
+    assert "tied with pca, gmm" in line
 
 
-def test_face_rate_rule_would_have_picked_the_collapse() -> None:
+def test_one_separating_metric_breaks_a_tie() -> None:
+    a, b = _row("a", 0.50, 0.001), _row("b", 0.51, 0.001)
+    assert rank([a, b])["tied_with_winner"] == ["b"]
+    b["mmd2"], b["mmd2_ci"] = 0.01, [0.009, 0.011]  # MMD now tells them apart
+    r = rank([a, b])
+    assert r["winner"] == "a" and r["tied_with_winner"] == [] and r["ranks"]["b"] == 2
+
+
+def test_metrics_vote_by_mean_rank() -> None:
+    # a is best on the two-sample accuracy but worst on MMD (mean rank 2); b is second and
+    # first (1.5), c third and second (2.5).
+    rows = [_row("a", 0.50, 0.03), _row("b", 0.55, 0.001), _row("c", 0.6, 0.002)]
+    r = rank(rows)
+    assert r["order"] == ["b", "a", "c"]
+    assert r["mean_rank"] == {"b": 1.5, "a": 2.0, "c": 2.5}
+
+
+def test_accuracy_below_half_counts_by_its_distance() -> None:
+    rows = [_row("a", 0.42, 0.001, half=0.01), _row("b", 0.53, 0.001, half=0.01)]
+    assert rank(rows)["winner"] == "b"
+
+
+def test_excluded_and_missing_metrics_are_not_used() -> None:
+    rows = [_row("a", 0.5, 0.02), _row("b", 0.6, 0.001)]
+    assert rank(rows)["metrics"] == ["two_sample_accuracy", "mmd2"]
+    assert rank(rows, excluded=["mmd2"])["winner"] == "a"
+    assert rank(rows, excluded=["two_sample_accuracy"])["winner"] == "b"
+    del rows[1]["mmd2"]
+    assert rank(rows)["metrics"] == ["two_sample_accuracy"]
+    # The verdict's own ladder run decides what is excluded.
+    verdict = {"rows": rows, "ladder": {"checks": {"two_sample_accuracy": {"passed": False}}}}
+    assert "two_sample_accuracy" not in rank_verdict(verdict)["metrics"]
+
+
+def test_face_rate_is_never_a_ranking_metric() -> None:
+    keys = [m.key for m in RANKING_METRICS]
+    assert "face_rate" not in keys and "two_sample_accuracy" in keys
     # The old landing-page rule (highest face rate) crowns the collapsed generator.
     assert max(ROWS, key=lambda x: x["face_rate"])["generator"] == "t0.1"
-
-
-def test_small_samples_tie_more() -> None:
-    rows = [_row("a", 0.52, 0.5), _row("b", 0.6, 0.9)]
-    assert rank_generators(rows, 1.0, 100)["winner"] == "b"  # tied at n = 100: faces decide
-    assert rank_generators(rows, 1.0, 20000)["winner"] == "a"  # separated at n = 20000
 
 
 def test_wilson_interval() -> None:
@@ -70,43 +123,7 @@ def test_wilson_interval() -> None:
     assert hi - 0.5 == pytest.approx(1.96 * np.sqrt(0.25 / 400), rel=0.01)
 
 
-def test_missing_accuracy_ranks_last() -> None:
-    rows = [_row("a", 0.9, 0.1), {"generator": "b", "two_sample_accuracy": None, "face_rate": 1}]
-    assert rank_generators(rows, None, 200)["order"] == ["a", "b"]
-
-
-@pytest.mark.slow
-def test_temperature_01_is_last_on_the_bundled_model() -> None:
-    """Real numbers: mvn at temperature 1 and 0.1, and the cube, judged as compare does."""
-    from latentatlas.faces import FaceDetector, face_rate
-    from latentatlas.generators import make_generator
-    from latentatlas.metrics.two_sample import classifier_two_sample_test
-    from latentatlas.pipeline.decode import decode
-    from latentatlas.pretrained import celeba64
-
-    model, store = celeba64()
-    train = np.asarray(store.subset("train"), np.float64)
-    held = np.asarray(store.subset("heldout"), np.float64)[:200]
-    z = make_generator("mvn").fit(train).sample(200, random_state=0)
-    samples = {
-        "mvn": z,
-        "mvn-t0.1": z.mean(0) + 0.1 * (z - z.mean(0)),
-        "cube": make_generator("cube").fit(train).sample(200, random_state=0),
-    }
-    det = FaceDetector()
-    rows = [
-        {
-            "generator": name,
-            "two_sample_accuracy": classifier_two_sample_test(held, s)["accuracy"],
-            "face_rate": face_rate(decode(model, s), det),
-            "spread": spread_ratio(s, held),
-        }
-        for name, s in samples.items()
-    ]
-    r = rank_generators(rows, ceiling=None, n_classified=400)
-    faces = {x["generator"]: x["face_rate"] for x in rows}
-    assert r["order"][-1] == "mvn-t0.1" and r["winner"] == "mvn", rows
-    assert faces["mvn-t0.1"] > faces["cube"], rows  # face rate alone would not put it last
-    accs = {x["generator"]: x["two_sample_accuracy"] for x in rows}
-    assert accs["mvn-t0.1"] < 0.99, rows  # nor, reliably, the two-sample accuracy alone
-    assert rows[1]["spread"] == pytest.approx(0.1 * rows[0]["spread"])
+def test_spread_ratio() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(500, 4))
+    assert spread_ratio(z * 0.1 + 3, z) == pytest.approx(0.1)

@@ -12,6 +12,7 @@ from latentatlas.cli import (
     int_at_least,
     model_spec,
 )
+from latentatlas.judges import FACE_N, IMAGE_JUDGES, JUDGE_N
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Each generator is fitted on the train z-points of STORE, sampled (--n, "
         "--seed), decoded with MODEL, and judged against the held-out z-points: face rate, "
         "classifier two-sample accuracy, Mahalanobis tail, precision/recall/density/coverage, "
-        "re-encoding drift, copy distance, spread, MMD test, held-out log-likelihood. Writes "
-        "index.html, verdict.json and image grids.",
+        "re-encoding drift, copy distance, spread, MMD test, held-out log-likelihood; and the "
+        "decoded images by independent image judges (attribute classifier, dlib face "
+        "descriptor, a CNN two-sample test) against a ceiling and a floor. Ranks the generators "
+        "and names a winner. Writes index.html, verdict.json and image grids.",
     )
     add_model_args(p)
     p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
@@ -45,6 +48,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="COND",
         help="fit and judge on the z-points whose attributes match, e.g. 'Smiling=1,Male=0'",
+    )
+    p.add_argument(
+        "--judges",
+        nargs="*",
+        choices=IMAGE_JUDGES,
+        default=None,
+        metavar="JUDGE",
+        help=f"image judges, any of: {', '.join(IMAGE_JUDGES)} (default: every one installed; "
+        "faces needs pip install 'latentatlas[judge]'; give --judges with no name for none)",
+    )
+    p.add_argument(
+        "--judge-n",
+        type=int_at_least(20),
+        default=JUDGE_N,
+        help=f"decoded images per generator the image judges see (default {JUDGE_N})",
+    )
+    p.add_argument(
+        "--face-n",
+        type=int_at_least(20),
+        default=FACE_N,
+        help=f"of those, how many the face descriptor sees (~60 ms each; default {FACE_N})",
+    )
+    p.add_argument(
+        "--ladder",
+        action="store_true",
+        help="also judge the degradation ladder (mvn at temperatures 0.25-1.5, diagonal, "
+        "shifted) and leave metrics that fail it out of the ranking",
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -69,29 +99,54 @@ def run(args: argparse.Namespace) -> int:
         verify=args.verify,
         allow_mismatch=args.allow_mismatch,
         where=args.where,
+        judges=args.judges,
+        judge_n=args.judge_n,
+        face_n=args.face_n,
+        ladder=args.ladder,
     )
+    from latentatlas.metrics.catalogue import BY_KEY
     from latentatlas.metrics.ranking import winner_sentence
-    from latentatlas.numbers import fmt
+    from latentatlas.numbers import fmt, fmt_ci
     from latentatlas.report.open_hint import open_hint
 
     ranking = verdict["ranking"]
     rows = {r["generator"]: r for r in verdict["rows"]}
-    width = max(len(name) for name in rows)
     if verdict.get("where"):
         print(
             f"given {verdict['where']}: {verdict['n_train']} train, {verdict['n_heldout']} held out"
         )
-    print(
-        f"rank  {'generator':<{width}}  face rate  2-sample acc  spread  MMD p  log-lik/dim"
-        "  copy dist."
-    )
+    if verdict.get("ladder"):
+        print("degradation ladder (a metric that fails it is not used for ranking):")
+        for key, check in verdict["ladder"]["checks"].items():
+            why = "passes" if check["passed"] else "FAILS: " + "; ".join(check["failures"])
+            print(f"  {BY_KEY[key].label:<32} {why}")
+    metrics = [BY_KEY[k] for k in ranking["metrics"]]
+    ref = verdict.get("image_reference") or {}
+    table = [["rank", "generator", "mean rank", *(m.label for m in metrics), "face rate"]]
+    for label, part in (("ceiling", "ceiling"), ("floor", "floor")):
+        if ref:
+            table.append(
+                ["", label, "", *(fmt(m.value({"image": ref[part]})) for m in metrics), ""]
+            )
     for name in ranking["order"]:
         r = rows[name]
         mark = f" (= {r['duplicate_of']})" if r.get("duplicate_of") else ""
+        table.append(
+            [
+                str(ranking["ranks"][name]),
+                name + mark,
+                fmt(ranking["mean_rank"][name]),
+                *(fmt_ci(m.value(r), m.interval(r)) for m in metrics),
+                fmt(r["face_rate"]),
+            ]
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
         print(
-            f"{ranking['ranks'][name]:>4}  {name:<{width}}  {r['face_rate']:9.3f}  "
-            f"{r['two_sample_accuracy']:12.3f}  {r['spread']:6.3f}  {r['mmd_p']:5.3f}  "
-            f"{fmt(r['loglik_per_dim']):>11}  {r['copy_distance']:10.3f}{mark}"
+            "  ".join(
+                cell.rjust(w) if i != 1 else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
         )
     print(winner_sentence(ranking, verdict["rows"]))
     print(ranking["rule"])

@@ -7,11 +7,11 @@ judged like any generator. A metric passes when
 1. temperature 1 scores best: no rung is better with intervals apart;
 2. it gets monotonically worse away from temperature 1 on both sides: each rung further out is
    no better than the one before, unless their intervals overlap;
-3. it responds at all: the end rungs (0.25 and 1.5) are worse than temperature 1 with
-   intervals apart (a metric that cannot tell a 4x truncation from the fit is blind);
+3. it responds at all: the end rungs (0.25 and 1.5) score worse than temperature 1;
 4. the diagonal and the shifted versions score worse than mvn.
 
-The Haar face rate fails (3): a collapsed generator decodes to one average face, a face.
+The Haar face rate fails (1): a collapsed generator decodes to one average face, a face, so
+temperatures 0.25 and 0.5 beat temperature 1.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def check_ladder(rows: Mapping[str, Mapping[str, Any]], metric: VerdictMetric) -
             if clearly_better(further, nearer):
                 failures.append(f"{further} beats {nearer}")
     for end in (below[-1], above[-1]):
-        if end != ref and not clearly_better(ref, end):
-            failures.append(f"cannot tell {end} from temperature 1")
+        if end != ref and not bad[end] > bad[ref]:
+            failures.append(f"{end} not worse than temperature 1")
     for n in (DIAGONAL, SHIFTED):
         if not bad[n] > bad[ref]:
             failures.append(f"{n} not worse than mvn")

@@ -15,7 +15,9 @@ import numpy as np
 from latentatlas.imaging import square_grid
 from latentatlas.metrics.ranking import rank_verdict, winner_sentence
 from latentatlas.report.html import Page, Section
+from latentatlas.report.ladder_chart import ladder_chart
 from latentatlas.report.verdict_chart import verdict_chart
+from latentatlas.report.verdict_images import add_image_tables, add_ranking_table
 
 # (key in a verdict row, column header); "fitted" and "seconds" are shown per generator below.
 COLUMNS = (
@@ -45,7 +47,29 @@ INTRO = (
     "mean relative to the held-out points' (below 0.5 = collapsed). MMD p: permutation p-value "
     "of a kernel two-sample test (small = told apart from real points). Log-lik: the "
     "generator's log-density of the held-out points in nats per dimension (higher is better; a "
-    "dash where some held-out points lie outside a bounded support)."
+    "dash where some held-out points lie outside a bounded support). The face rate is a "
+    "sanity check only: it fails the degradation ladder (a collapsed generator still decodes "
+    "to a face), so the ranking does not use it."
+)
+
+IMAGES_INTRO = (
+    "The decoded samples judged by networks the autoencoder did not make, against the decoded "
+    "held-out codes (so the decoder's own blur is not counted against a generator). Ceiling: "
+    "decoded train codes, what a perfect generator scores; floor: noise images. FD: Fréchet "
+    "distance of the judge's features; precision/recall/density/coverage and an MLP two-sample "
+    "test in the same features; attr. gap: mean difference, over the 40 CelebA attributes, "
+    "between the share of generated and of reference images the attribute classifier calls "
+    "positive; CNN: a small CNN trained to tell the images from the reference, "
+    "cross-validated (needs no pretrained weights, so it works for any images)."
+)
+
+LADDER_INTRO = (
+    "Known degradations of mvn, judged like every generator: its samples at temperature "
+    "τ = 0.25 ... 1.5 (scaled about the mean), with only its covariance's diagonal, and with its "
+    "mean moved one standard deviation along the first principal axis. A metric passes when "
+    "τ = 1 scores best, it gets monotonically worse away from τ = 1 (within its intervals), "
+    "τ = 0.25 and 1.5 are clearly worse than τ = 1, and the diagonal and shifted versions score "
+    "worse than mvn. Metrics that fail are left out of this verdict's ranking."
 )
 
 # Optional per-row numbers after the table's fixed columns (verdicts written before they existed
@@ -86,6 +110,12 @@ def write_verdict_page(
     )
     sec = page.section("table", "The verdict", INTRO)
     add_verdict_table(page, sec, verdict)
+
+    if verdict.get("image_reference"):
+        sec = page.section("images", "Image-space judges", IMAGES_INTRO)
+        add_image_tables(page, sec, verdict, _ranking(verdict))
+    if verdict.get("ladder"):
+        add_ladder_section(page, verdict["ladder"])
 
     sec = page.section(
         "grids",
@@ -136,6 +166,7 @@ def add_verdict_table(
     det = verdict["detector"]
     ranking = verdict.get("ranking") or rank_verdict(verdict)
     page.verdict_line(sec, winner_sentence(ranking, verdict["rows"]), ranking["rule"])
+    add_ranking_table(page, sec, verdict, ranking)
     rows = {row["generator"]: row for row in verdict["rows"]}
     ordered = [rows[name] for name in ranking["order"]]
     shown = [r for r in ordered if not r.get("duplicate_of")]
@@ -191,6 +222,31 @@ def add_verdict_table(
         )
     for note in verdict["disagreements"] or ["The latent metrics and the face rate agree."]:
         page.note(sec, note)
+
+
+def add_ladder_section(page: Page, ladder: Mapping[str, Any]) -> None:
+    """The ladder chart (ranking metrics and the face rate) and every checked metric's result."""
+    from latentatlas.metrics.catalogue import BY_KEY
+    from latentatlas.metrics.ranking import RANKING_METRICS
+
+    sec = page.section("ladder", "The degradation ladder", LADDER_INTRO)
+    checks = ladder["checks"]
+    keys = [m.key for m in RANKING_METRICS if m.key in checks]
+    keys += [k for k in ("face_rate", "image.attributes.attribute_gap") if k in checks]
+    failed = [BY_KEY[k].label for k, c in checks.items() if not c["passed"]]
+    page.figure(
+        sec,
+        "ladder_chart",
+        ladder_chart(ladder["rows"], checks, keys),
+        "Each ranking metric (and the face rate) on the ladder: value against temperature, "
+        "error bars 95 % intervals, the diagonal and shifted versions at τ = 1.",
+        f"{len(checks) - len(failed)} of {len(checks)} metrics pass",
+    )
+    page.table(
+        sec,
+        ["metric", "passes", "why not"],
+        [[BY_KEY[k].label, c["passed"], "; ".join(c["failures"])] for k, c in checks.items()],
+    )
 
 
 # Shown elsewhere: the class under "Fitted parameters", n in the note under the table.

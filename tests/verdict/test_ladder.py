@@ -1,0 +1,86 @@
+"""The degradation ladder: its generators, the check, and (on the bundled model) every ranking
+metric passing it while the Haar face rate fails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentatlas.generators import LADDER_TEMPERATURES, degradation_ladder
+from latentatlas.generators.ladder import DIAGONAL, SHIFTED, rung_name
+from latentatlas.metrics.catalogue import BY_KEY
+from latentatlas.metrics.ladder import check_all, check_ladder
+
+
+def _rows(values: dict[str, float], half: float = 0.01) -> dict[str, dict]:
+    return {
+        name: {"generator": name, "mmd2": v, "mmd2_ci": [v - half, v + half]}
+        for name, v in values.items()
+    }
+
+
+GOOD = {
+    rung_name(0.25): 0.5,
+    rung_name(0.5): 0.2,
+    rung_name(0.75): 0.05,
+    rung_name(1.0): 0.0,
+    rung_name(1.5): 0.1,
+    DIAGONAL: 0.03,
+    SHIFTED: 0.2,
+}
+
+
+def test_a_responsive_metric_passes() -> None:
+    c = check_ladder(_rows(GOOD), BY_KEY["mmd2"])
+    assert c["passed"] and c["failures"] == []
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({rung_name(0.5): -0.1}, "mvn@0.5 beats temperature 1"),
+        ({rung_name(0.5): 0.6}, "mvn@0.25 beats mvn@0.5"),
+        ({rung_name(1.5): -0.0}, "mvn@1.5 not worse than temperature 1"),
+        ({DIAGONAL: -0.001}, "mvn-diagonal not worse than mvn"),
+    ],
+)
+def test_each_failure_is_named(change: dict, reason: str) -> None:
+    c = check_ladder(_rows({**GOOD, **change}), BY_KEY["mmd2"])
+    assert not c["passed"] and reason in c["failures"]
+
+
+def test_violations_within_the_intervals_are_forgiven() -> None:
+    wobbly = {**GOOD, rung_name(0.75): -0.005}  # better than temperature 1, within 0.01
+    assert check_ladder(_rows(wobbly), BY_KEY["mmd2"])["passed"]
+    assert not check_ladder(_rows(wobbly, half=0.001), BY_KEY["mmd2"])["passed"]
+
+
+def test_higher_is_better_and_missing_values() -> None:
+    rows = {n: {"face_rate": 1 - v} for n, v in GOOD.items()}
+    assert check_ladder(rows, BY_KEY["face_rate"])["passed"]
+    del rows[SHIFTED]["face_rate"]
+    c = check_ladder(rows, BY_KEY["face_rate"])
+    assert not c["passed"] and "no value for mvn-shifted" in c["failures"]
+    assert set(check_all(_rows(GOOD))) == {"mmd2"}  # only metrics the rows have
+
+
+def test_ladder_generators_degrade_as_named() -> None:
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 6))
+    train = rng.normal(size=(4000, 6)) @ A + 2.0
+    rungs = {name: g.fit(train) for name, g in degradation_ladder().items()}
+    assert list(rungs)[: len(LADDER_TEMPERATURES)] == [rung_name(t) for t in LADDER_TEMPERATURES]
+    mvn = rungs[rung_name(1.0)]
+    for t in LADDER_TEMPERATURES:
+        z = rungs[rung_name(t)].sample(20000, random_state=1)
+        assert np.trace(np.cov(z, rowvar=False)) == pytest.approx(
+            t**2 * np.trace(mvn.covariance_), rel=0.05
+        )
+    diag = rungs[DIAGONAL].sample(20000, random_state=1)
+    off = np.corrcoef(diag, rowvar=False)[np.triu_indices(6, 1)]
+    assert np.abs(off).max() < 0.05
+    shifted = rungs[SHIFTED]
+    w, V = np.linalg.eigh(mvn.covariance_)
+    moved = shifted.mean_ - mvn.mean_
+    assert np.linalg.norm(moved) == pytest.approx(np.sqrt(w[-1]), rel=1e-6)
+    assert abs(moved @ V[:, -1]) == pytest.approx(np.sqrt(w[-1]), rel=1e-6)
