@@ -31,7 +31,7 @@ from latentatlas.judges.attributes import (
 
 @dataclass(frozen=True)
 class JudgeTrainConfig:
-    epochs: int = 8
+    epochs: int = 15
     batch_size: int = 64
     lr: float = 2e-3
     min_lr_ratio: float = 0.05  # cosine decay from lr to lr * min_lr_ratio over the run
