@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import platform
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -153,6 +154,13 @@ Validation MSE per epoch: {", ".join(f"{h['val_mse']:.4f}" for h in history)}.
 CelebA is for non-commercial research only (Liu et al., ICCV 2015). No image is bundled; the
 weights and latent vectors were computed by this project from the images.
 """
+    # The attribute judge's section (tools/build_attribute_judge.py) outlives a rebuild of the
+    # model; the judge itself stays in the folder and in the manifest above.
+    old = (out / "MODEL_CARD.md").read_text() if (out / "MODEL_CARD.md").is_file() else ""
+    judge = re.search(r"<!-- attribute-judge -->.*?<!-- /attribute-judge -->", old, re.S)
+    if judge:
+        anchor = card.index("CelebA is for non-commercial research only")
+        card = f"{card[:anchor]}{judge.group(0)}\n\n{card[anchor:]}"
     atomic.write_text(out / "MODEL_CARD.md", card)
     print(
         json.dumps(

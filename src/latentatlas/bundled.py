@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent / "pretrained"
 NAMES = ("celeba64",)
 CHECKPOINT_FILE = "model.pt"
 STORE_DIR = "store"
+# The attribute judge trained on the bundle's real train images (latentatlas.judges.attributes).
+ATTRIBUTE_JUDGE_FILE = "attribute_judge.pt"
 
 
 def bundled_dir(name: str) -> Path:
