@@ -10,6 +10,7 @@ another real image, reconstruction <-> another reconstruction, decoded N(0, I) s
 nearest real image and <-> each other, the share under dlib's 0.6 same-person threshold, and how
 often a reconstruction's nearest real image is its own original (chance 1/n).
 
+Parts: CPU time per image of the landmarks and of the network (one chip per call vs one batch).
 Speed: --speed-n decoded held-out faces described with n_jobs=1 and n_jobs=2, --rounds
 interleaved rounds in this run (worker start-up and their model loading included); prints ms per
 image (best round), CPU ms per image (this process and its workers: when other processes share
@@ -77,6 +78,34 @@ def similarity(model: object, held: np.ndarray, ids: np.ndarray, data: Path, n: 
           f"(chance {1 / n:.1%})")
 
 
+def parts(model: object, held: np.ndarray, n: int) -> None:
+    """CPU ms per image of the landmarks and of the network, one chip per call vs one batch."""
+    import dlib
+
+    from latentatlas.judges import faces
+
+    _, predictor, network = faces._load_models()
+    images = [faces._to_chip_size(x) for x in decode(model, held[:n])]
+    box = dlib.rectangle(*faces.FACE_BOX)
+    start = time.process_time()
+    shapes = [predictor(x, box) for x in images]
+    landmarks = time.process_time() - start
+    pairs = zip(images, shapes, strict=True)
+    chips = [dlib.get_face_chip(x, s, size=faces.CHIP_SIZE) for x, s in pairs]
+    start = time.process_time()
+    one = [network.compute_face_descriptor(c) for c in chips]
+    single = time.process_time() - start
+    start = time.process_time()
+    batch = network.compute_face_descriptor(chips)
+    batched = time.process_time() - start
+    same = np.array_equal(np.asarray(one), np.asarray(batch))
+    print(
+        f"CPU per image: 5-point landmarks {1000 * landmarks / n:.2f} ms, descriptor "
+        f"{1000 * single / n:.1f} ms one chip per call, {1000 * batched / n:.1f} ms in one batch "
+        f"(identical results: {same})"
+    )
+
+
 def cpu_seconds() -> float:
     """User + system CPU time of this process and its finished children (the joined workers)."""
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
@@ -121,11 +150,14 @@ def main() -> None:
     model, store = celeba64()
     held = store.subset("heldout").astype(np.float32)
     ids = np.asarray(store.ids)[store.split != 0]
-    if (args.data / "img_align_celeba").is_dir():
+    if args.n < 2:
+        print("similarity skipped: --n < 2")
+    elif (args.data / "img_align_celeba").is_dir():
         similarity(model, held, ids, args.data, args.n)
     else:
         print(f"similarity skipped: {args.data}/img_align_celeba is not present")
     speed(model, held, args.speed_n, args.rounds)
+    parts(model, held, args.speed_n)
 
 
 if __name__ == "__main__":
