@@ -74,8 +74,10 @@ def similarity(model: object, held: np.ndarray, ids: np.ndarray, data: Path, n: 
             f"< 0.6: {np.mean(d < 0.6):.1%}"
         )
     top1 = np.mean(rd.argmin(axis=1) == np.arange(n))
-    print(f"  reconstruction's nearest real image is its own original: {top1:.1%} "
-          f"(chance {1 / n:.1%})")
+    print(
+        f"  reconstruction's nearest real image is its own original: {top1:.1%} "
+        f"(chance {1 / n:.1%})"
+    )
 
 
 def parts(model: object, held: np.ndarray, n: int) -> None:
@@ -128,8 +130,10 @@ def speed(model: object, held: np.ndarray, n: int, rounds: int) -> None:
             times[jobs].append(time.perf_counter() - start)
             cpu[jobs].append(cpu_seconds() - c0)
     load = os.getloadavg()[0]
-    print(f"speed on {n} decoded 64x64 faces, best of {rounds} "
-          f"(load average {load:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"speed on {n} decoded 64x64 faces, best of {rounds} "
+        f"(load average {load:.1f} on {os.cpu_count()} cores)"
+    )
     for jobs, ts in times.items():
         all_ms = ", ".join(f"{1000 * t / n:.0f}" for t in ts)
         print(

@@ -41,16 +41,20 @@ def main() -> None:
     for name in args.generators:
         sets[name] = GENERATORS[name]().fit(train).sample(args.n, random_state=args.seed)
     reference = decode(model, held[rng.choice(len(held), args.n, replace=False)])
-    print(f"decoded held-out codes vs decoded ..., {args.n} per set, 64x64 resized to 32x32, "
-          f"one torch thread (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"decoded held-out codes vs decoded ..., {args.n} per set, 64x64 resized to 32x32, "
+        f"one torch thread (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
     for name, z in sets.items():
         images = decode(model, np.asarray(z, dtype=np.float32))
         start = time.perf_counter()
         r = image_two_sample_test(reference, images, random_state=args.seed)
         took = time.perf_counter() - start
         lo, hi = r["ci95"]
-        print(f"  {name:14s} accuracy {r['accuracy']:.3f} [{lo:.3f}, {hi:.3f}]  "
-              f"p {r['p_value']:.2g}  {took:.1f} s")
+        print(
+            f"  {name:14s} accuracy {r['accuracy']:.3f} [{lo:.3f}, {hi:.3f}]  "
+            f"p {r['p_value']:.2g}  {took:.1f} s"
+        )
 
 
 if __name__ == "__main__":

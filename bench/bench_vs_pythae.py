@@ -35,7 +35,7 @@ pydantic 2.
 
 latentatlas's generators are every entry of ``GENERATORS`` and ``PRIORS`` (``--ours`` picks
 some), fitted and sampled exactly as ``latentatlas compare`` does. Everyone gets the same n and
-seed, and the same judge (``latentatlas.compare.judge``, against the 1,032 held-out z-points).
+seed, and the same judge (``latentatlas.judging.judge``, against the 1,032 held-out z-points).
 The held-out log-likelihood (nats per dimension) uses ``score_samples`` for ours, the fitted
 scikit-learn mixture inside pythae's GMM sampler, and ``prior.log_prob(f(z)) + log|det J|`` for
 the flows; the two-stage VAE has no tractable likelihood.
@@ -61,8 +61,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentatlas.compare import judge, judging_context, split_for_verdict
+from latentatlas.compare import split_for_verdict
 from latentatlas.generators import GENERATORS, PRIORS, make_generator
+from latentatlas.judging import judge, judging_context
 from latentatlas.models.tensors import to_uint8
 from latentatlas.pipeline.decode import decode, reencode
 from latentatlas.pretrained import celeba64
@@ -290,7 +291,7 @@ def main() -> int:
     t_start = time.perf_counter()
     model, store = celeba64()
     train, held = split_for_verdict(store, args.seed)
-    ctx = judging_context(model, train, held)
+    ctx = judging_context(model, train, held, judges=())  # z-space numbers, as before
     dim = train.shape[1]
     print(
         f"celeba64: {len(train)} train / {len(held)} held-out z-points, N={dim}; "

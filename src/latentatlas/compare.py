@@ -148,21 +148,10 @@ def run_compare(
     rows: list[dict[str, Any]] = []
     seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
 
-    def judged(name: str, gen: Any) -> tuple[dict[str, Any], Any, np.ndarray, np.ndarray]:
-        t0 = time.perf_counter()
-        gen = with_progress(gen, progress).fit(train)
-        z = gen.sample(n, random_state=seed)
-        images = decode(model, z)
-        row = {"generator": name, "class": type(gen).__name__, "n": n}
-        row.update(judge(z, images, reencode(model, z), ctx, seed))
-        row.update(likelihood_row(gen, held, seed))
-        row["fitted"] = gen.fitted_params()
-        row["seconds"] = round(time.perf_counter() - t0, 2)
-        return row, gen, z, images
-
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         for name in tqdm(names, desc="compare", unit="generator", disable=not progress):
-            row, gen, z, images = judged(name, make_generator(name))
+            gen = with_progress(make_generator(name), progress)
+            row, z, images = judge_generator(name, gen, model, ctx, n, seed)
             # Two generators that draw the same points are one result twice: marked, tied in
             # the ranking, and shown once on the page.
             row["duplicate_of"] = seen.setdefault(z.astype(np.float32).tobytes(), name)
@@ -190,16 +179,42 @@ def run_compare(
             "disagreements": disagreements(rows),
         }
         if ladder:
-            rungs = degradation_ladder()
-            ladder_rows = []
-            for name, gen in tqdm(rungs.items(), desc="ladder", unit="rung", disable=not progress):
-                ladder_rows.append(judged(name, gen)[0])
-            checks = check_all({r["generator"]: r for r in ladder_rows})
-            verdict["ladder"] = {"rows": ladder_rows, "checks": checks}
+            verdict["ladder"] = judge_ladder(model, ctx, n, seed, progress)
         verdict["ranking"] = rank_verdict(verdict)
         atomic.write_json(tmp / "verdict.json", verdict)
         write_verdict_page(verdict, grids, tmp)
     return verdict
+
+
+def judge_generator(
+    name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Fit ``gen`` on the context's train points, draw ``n`` samples, decode and judge them.
+
+    Returns (the verdict row, the samples (n, N), the decoded images (n, S, S, 3))."""
+    t0 = time.perf_counter()
+    gen.fit(ctx["train"])
+    z = gen.sample(n, random_state=seed)
+    images = decode(model, z)
+    row = {"generator": name, "class": type(gen).__name__, "n": n}
+    row.update(judge(z, images, reencode(model, z), ctx, seed))
+    row.update(likelihood_row(gen, ctx["held"], seed))
+    row["fitted"] = gen.fitted_params()
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    return row, z, images
+
+
+def judge_ladder(
+    model: Any, ctx: dict[str, Any], n: int, seed: int, progress: bool = False
+) -> dict[str, Any]:
+    """Judge the degradation ladder like any generator; ``{"rows": [...], "checks": {metric
+    key: check_ladder result}}``."""
+    rungs = degradation_ladder().items()
+    rows = [
+        judge_generator(name, gen, model, ctx, n, seed)[0]
+        for name, gen in tqdm(rungs, desc="ladder", unit="rung", disable=not progress)
+    ]
+    return {"rows": rows, "checks": check_all({r["generator"]: r for r in rows})}
 
 
 def display_name(checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel, out: Path) -> str:

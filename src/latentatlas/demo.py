@@ -32,6 +32,9 @@ from latentatlas.sampling import path
 # Smaller samples than the CLI defaults keep the demo near a minute on 2 cores; every number it
 # prints says which sample it came from.
 DEMO_SETTINGS = {"n": 300, "sample": 5000, "prdc_sample": 2000, "plot_points": 5000, "mc": 5000}
+# The image judges the demo's verdict uses: the face descriptor (~60 ms an image) would take the
+# demo past a minute; `latentatlas compare` runs it too when dlib is installed.
+DEMO_JUDGES = ("attributes", "cnn")
 
 
 def run_demo(
@@ -68,6 +71,8 @@ def run_demo(
             n=n,
             seed=seed,
             progress=progress,
+            judges=DEMO_JUDGES,
+            judge_n=n,
         )
         steps.update()
         steps.set_postfix_str("paths")

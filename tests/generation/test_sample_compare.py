@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from latentatlas.cli import main
-from latentatlas.compare import disagreements, judge
+from latentatlas.compare import disagreements
 from latentatlas.faces import FaceDetector
 from latentatlas.generators import load_generator
+from latentatlas.judging import judge
 from latentatlas.store import load_store, save_store
 
 
