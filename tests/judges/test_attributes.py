@@ -165,6 +165,10 @@ def test_bad_images_are_a_clean_error(trained) -> None:
         judge.features(images[..., :1])
     with pytest.raises(LatentAtlasError, match=r"\(n, H, W, 3\)"):
         judge.features(images[0])
+    with pytest.raises(LatentAtlasError, match=r"\(n, H, W, 3\)"):
+        judge.features(images.tolist())
+    with pytest.raises(LatentAtlasError, match="uint8"):
+        judge.features(np.zeros((0, 16, 16, 3)))
 
 
 def test_save_and_load_round_trip(trained, tmp_path: Path) -> None:
