@@ -3,6 +3,7 @@ weights load only when intact, and they see real attributes in real and decoded 
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import zipfile
@@ -14,6 +15,7 @@ import torch
 
 from latentatlas.bundled import ATTRIBUTE_JUDGE_FILE, bundled_dir
 from latentatlas.errors import LatentAtlasError
+from latentatlas.files import file_sha256
 from latentatlas.judges import ImageJudge
 from latentatlas.judges.attributes import (
     AttributeJudge,
@@ -163,6 +165,10 @@ def test_bad_images_are_a_clean_error(trained) -> None:
         judge.features(images[..., :1])
     with pytest.raises(LatentAtlasError, match=r"\(n, H, W, 3\)"):
         judge.features(images[0])
+    with pytest.raises(LatentAtlasError, match=r"\(n, H, W, 3\)"):
+        judge.features(images.tolist())
+    with pytest.raises(LatentAtlasError, match="uint8"):
+        judge.features(np.zeros((0, 16, 16, 3)))
 
 
 def test_save_and_load_round_trip(trained, tmp_path: Path) -> None:
@@ -189,6 +195,8 @@ def test_bundled_judge_loads(bundled_judge) -> None:
     assert not judge.net.training
     path = bundled_dir("celeba64") / ATTRIBUTE_JUDGE_FILE
     assert path.stat().st_size < 2e6
+    manifest = json.loads((bundled_dir("celeba64") / "MANIFEST.json").read_text())
+    assert manifest[ATTRIBUTE_JUDGE_FILE] == file_sha256(path)
     assert judge.meta["heldout"]["n"] == int((store.split != TRAIN).sum())
 
 
@@ -284,3 +292,15 @@ def test_bundled_judge_on_decoded_held_out_codes(bundled_judge) -> None:
     assert abs(proba.mean() - rate) < 0.1, (proba.mean(), rate)
     agree = ((proba >= 0.5) == (store.attributes[held, male] > 0)).mean()
     assert agree > 0.8, agree
+
+
+def test_the_judges_package_imports_without_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import latentatlas.judges\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

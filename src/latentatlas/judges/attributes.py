@@ -94,9 +94,8 @@ class AttributeNet(nn.Module):
         return feats, self.head(self.drop(feats))
 
 
-def images_to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 (n, H, W, 3), H = W → float (n, 3, size, size) in [0, 1], resized bilinearly
-    (antialiased when shrinking, as the cache's own downscaling averages pixels too)."""
+def check_images(images: np.ndarray) -> None:
+    """A one-line error unless ``images`` is a uint8 (n, H, W, 3) array with H = W."""
     if not isinstance(images, np.ndarray) or images.ndim != 4 or images.shape[3] != 3:
         shape = getattr(images, "shape", None)
         raise LatentAtlasError(f"images must be a uint8 (n, H, W, 3) array, got shape {shape}")
@@ -104,6 +103,12 @@ def images_to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
         raise LatentAtlasError(f"images must be uint8 (0-255), got dtype {images.dtype}")
     if images.shape[1] != images.shape[2]:
         raise LatentAtlasError(f"images must be square, got {images.shape[1]}x{images.shape[2]}")
+
+
+def images_to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 (n, H, W, 3), H = W → float (n, 3, size, size) in [0, 1], resized bilinearly
+    (antialiased when shrinking, as the cache's own downscaling averages pixels too)."""
+    check_images(images)
     # A copy: memmap slices are read-only, which torch.from_numpy warns about.
     x = torch.from_numpy(np.array(images, dtype=np.uint8)).permute(0, 3, 1, 2).float() / 255.0
     if images.shape[1] != size:
@@ -147,11 +152,10 @@ class AttributeJudge:
     def features_and_proba(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """images uint8 (n, H, W, 3), any H = W → (features (n, feature_dim) float64,
         probabilities (n, 40) float64), in one forward pass per batch."""
+        check_images(images)  # up front too: an empty batch loop would check nothing
         n = len(images)
         feats = np.empty((n, self.feature_dim), dtype=np.float64)
         proba = np.empty((n, len(self.attribute_names_)), dtype=np.float64)
-        if images.ndim != 4:  # checked here too, so an empty wrong-shaped input still fails
-            images_to_tensor(images, self.image_size)
         self.net.eval()
         for start in range(0, n, self.batch_size):
             x = images_to_tensor(images[start : start + self.batch_size], self.image_size)
