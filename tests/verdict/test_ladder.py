@@ -84,3 +84,47 @@ def test_ladder_generators_degrade_as_named() -> None:
     moved = shifted.mean_ - mvn.mean_
     assert np.linalg.norm(moved) == pytest.approx(np.sqrt(w[-1]), rel=1e-6)
     assert abs(moved @ V[:, -1]) == pytest.approx(np.sqrt(w[-1]), rel=1e-6)
+
+
+# The bundled model's ladder, judged as `compare --ladder` does, with samples small enough for
+# the suite (bench/bench_ladder.py runs the full-size one).
+# The face descriptor (~60 ms an image) is left out: none of its numbers is a ranking metric.
+LADDER_N, LADDER_JUDGE_N = 300, 200
+
+
+@pytest.fixture(scope="module")
+def bundled_ladder() -> dict:
+    from latentatlas.compare import judge_ladder, split_for_verdict
+    from latentatlas.judging import judging_context
+    from latentatlas.pretrained import celeba64
+
+    model, store = celeba64()
+    train, held = split_for_verdict(store, 0)
+    ctx = judging_context(
+        model,
+        train,
+        held,
+        judges=("attributes", "cnn"),
+        judge_n=LADDER_JUDGE_N,
+        seed=0,
+    )
+    return judge_ladder(model, ctx, LADDER_N, seed=0)
+
+
+@pytest.mark.slow
+def test_every_ranking_metric_passes_the_ladder_on_the_bundled_model(bundled_ladder) -> None:
+    from latentatlas.metrics.ranking import RANKING_METRICS
+
+    checks = bundled_ladder["checks"]
+    assert len(RANKING_METRICS) == 4
+    for key in [m.key for m in RANKING_METRICS]:
+        assert key in checks, key
+        assert checks[key]["passed"], (key, checks[key])
+
+
+@pytest.mark.slow
+def test_the_face_rate_fails_the_ladder(bundled_ladder) -> None:
+    c = bundled_ladder["checks"]["face_rate"]
+    # A collapsed generator still decodes to a face: truncation scores at least as well.
+    assert not c["passed"]
+    assert any(f.startswith("mvn@0.25") or f.startswith("mvn@0.5") for f in c["failures"])

@@ -97,7 +97,10 @@ METRICS: tuple[VerdictMetric, ...] = (
     VerdictMetric("face_rate", "face rate (Haar)", "higher"),
     *_image("attributes", ranking_fd=True, ranking_two_sample=False),
     VerdictMetric("image.attributes.attribute_gap", "attributes: marginal gap", "lower"),
-    *_image("faces", ranking_fd=True, ranking_two_sample=False),
+    # The face descriptor is reported, not ranked: its Fréchet distance cannot see mvn's mean
+    # moved one sigma along the first principal axis (64 faces per rung: 0.1223 shifted against
+    # 0.1232 unshifted), so it fails the ladder; its two-sample accuracy passes by a hair.
+    *_image("faces", ranking_fd=False, ranking_two_sample=False),
     VerdictMetric(
         "image.cnn.two_sample_accuracy", "images: CNN two-sample acc.", "half", ranking=True
     ),
