@@ -84,12 +84,26 @@ def test_one_separating_metric_breaks_a_tie() -> None:
 
 
 def test_metrics_vote_by_mean_rank() -> None:
-    # a is best on the two-sample accuracy but worst on MMD (mean rank 2); b is second and
-    # first (1.5), c third and second (2.5).
+    # A metric's rank is 1 + the generators better with intervals apart. a is best on the
+    # two-sample accuracy but behind both on MMD (mean rank 2); b is behind a on accuracy and
+    # best on MMD (1.5); c is behind both on accuracy and level with b on MMD (2, and 2.5 by
+    # plain ranks, which put it after a).
     rows = [_row("a", 0.50, 0.03), _row("b", 0.55, 0.001), _row("c", 0.6, 0.002)]
     r = rank(rows)
     assert r["order"] == ["b", "a", "c"]
-    assert r["mean_rank"] == {"b": 1.5, "a": 2.0, "c": 2.5}
+    assert r["mean_rank"] == {"b": 1.5, "a": 2.0, "c": 2.0}
+
+
+def test_only_differences_beyond_the_intervals_count() -> None:
+    # As measured on the bundled model: mvn a hair ahead of gmm on the z numbers (within their
+    # intervals), gmm clearly ahead on the image two-sample test. Plain ranks would tie them.
+    metrics = [Z2S, MMD, BY_KEY["image.cnn.two_sample_accuracy"]]
+    mvn, gmm = _row("mvn", 0.504, -0.0001), _row("gmm", 0.527, -0.0001)
+    mvn["image"] = {"cnn": {"two_sample_accuracy": 0.659, "two_sample_accuracy_ci": [0.63, 0.69]}}
+    gmm["image"] = {"cnn": {"two_sample_accuracy": 0.597, "two_sample_accuracy_ci": [0.567, 0.627]}}
+    r = rank_generators([mvn, gmm], metrics=metrics)
+    assert r["winner"] == "gmm" and r["tied_with_winner"] == []
+    assert r["mean_rank"] == {"gmm": 1.0, "mvn": 1.333}  # rounded to 3 decimals
 
 
 def test_accuracy_below_half_counts_by_its_distance() -> None:

@@ -47,7 +47,7 @@ IMAGE_JUDGES: tuple[str, ...] = (*FEATURE_JUDGES, "cnn")
 # Decoded images per generator the image judges see; the face descriptor costs ~60 ms an image on
 # one core, so it sees fewer.
 JUDGE_N = 500
-FACE_N = 200
+FACE_N = 100
 
 
 def make_judge(name: str) -> ImageJudge:

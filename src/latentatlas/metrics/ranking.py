@@ -27,10 +27,11 @@ from latentatlas.metrics.intervals import wilson_interval
 
 RULE = (
     "Rule: collapsed generators (samples' spread about their mean below half the real points') "
-    "rank last; the rest are ranked on each ranking metric (those listed, every one shown to "
-    "respond to the degradation ladder) and ordered by their mean rank; a generator whose 95 % "
-    "intervals overlap the group leader's on every ranking metric is tied with it; identical "
-    "samples tie with the generator they duplicate."
+    "rank last; on each ranking metric (those listed, every one shown to respond to the "
+    "degradation ladder) a generator's rank is 1 + the number of generators better than it with "
+    "95 % intervals apart; the order is by mean rank over the metrics (ties broken by the mean "
+    "of plain ranks); a generator whose intervals overlap the group leader's on every ranking "
+    "metric is tied with it; identical samples tie with the generator they duplicate."
 )
 
 RANKING_METRICS: tuple[VerdictMetric, ...] = tuple(m for m in METRICS if m.ranking)
@@ -88,10 +89,17 @@ def rank_generators(
     candidates = [m for m in (metrics or RANKING_METRICS) if m.key not in set(excluded)]
     used = present([r for r in originals if not collapsed(r)] or originals, candidates)
     mean_rank = dict.fromkeys((r["generator"] for r in originals), 0.0)
+    plain = dict.fromkeys(mean_rank, 0.0)
     for m in used:
         bad = [m.badness(v) if (v := m.value(r)) is not None else math.inf for r in originals]
+        ci = [m.badness_interval(r) or (math.inf, math.inf) for r in originals]
+        for i, r in enumerate(originals):
+            beaten_by = sum(
+                1 for j in range(len(originals)) if bad[j] < bad[i] and ci[j][1] < ci[i][0]
+            )
+            mean_rank[r["generator"]] += (1 + beaten_by) / len(used)
         for r, rank in zip(originals, stats.rankdata(bad, method="average"), strict=True):
-            mean_rank[r["generator"]] += float(rank) / len(used)
+            plain[r["generator"]] += float(rank) / len(used)
 
     def tied(leader: Mapping[str, Any], r: Mapping[str, Any]) -> bool:
         for m in used:
@@ -101,7 +109,10 @@ def rank_generators(
         return True
 
     groups: list[list[Mapping[str, Any]]] = []
-    for r in sorted(originals, key=lambda r: (collapsed(r), mean_rank[r["generator"]])):
+    def key(r: Mapping[str, Any]) -> tuple:
+        return collapsed(r), mean_rank[r["generator"]], plain[r["generator"]]
+
+    for r in sorted(originals, key=key):
         leader = groups[-1][0] if groups else None
         # A group is tied with its leader (its best member), so ties never chain on.
         if leader is not None and collapsed(leader) == collapsed(r) and tied(leader, r):
