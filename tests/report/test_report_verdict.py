@@ -77,7 +77,7 @@ def test_verdict_section_and_summary(
     assert "<h2>11. Generators: the verdict</h2>" in page
     section = page[page.index('<section id="verdict">') :]
     assert f'<a href="{v["link"]}">' in section
-    assert section.count("<tr><td>") == 3  # one table row per generator
+    assert section.count("<tr><td>") == 6  # one row per generator: ranking and verdict tables
     assert "<th>face rate</th>" in section and 'title="copy distance"' in section
     assert "<th>fitted</th>" not in section and "<th>seconds</th>" not in section
     assert "94.7% of 1000 decoded held-out reconstructions" in section

@@ -141,3 +141,27 @@ def test_spread_ratio() -> None:
     rng = np.random.default_rng(0)
     z = rng.normal(size=(500, 4))
     assert spread_ratio(z * 0.1 + 3, z) == pytest.approx(0.1)
+
+
+@pytest.mark.slow
+def test_temperature_01_never_wins_on_the_bundled_model() -> None:
+    """Real numbers: mvn at temperature 1 and 0.1, and the cube, judged as compare does."""
+    from latentatlas.compare import judge_generator, split_for_verdict
+    from latentatlas.generators import MultivariateNormal, make_generator
+    from latentatlas.judging import judging_context
+    from latentatlas.pretrained import celeba64
+
+    model, store = celeba64()
+    train, held = split_for_verdict(store, 0)
+    ctx = judging_context(model, train, held, judges=("cnn",), judge_n=200, seed=0)
+    gens = {
+        "mvn": make_generator("mvn"),
+        "mvn-t0.1": MultivariateNormal(temperature=0.1),
+        "cube": make_generator("cube"),
+    }
+    rows = [judge_generator(name, g, model, ctx, 200, 0)[0] for name, g in gens.items()]
+    r = rank_generators(rows)
+    faces = {x["generator"]: x["face_rate"] for x in rows}
+    assert r["winner"] == "mvn" and r["order"][-1] == "mvn-t0.1", r
+    assert r["collapsed"] == ["mvn-t0.1"]
+    assert faces["mvn-t0.1"] > faces["cube"]  # face rate alone would not put it last

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from latentatlas.atlas.context import AtlasContext
+from latentatlas.metrics.catalogue import METRICS, lookup
 from latentatlas.metrics.ranking import rank_verdict
 from latentatlas.report.verdict import COLUMNS, add_verdict_table
 
@@ -75,6 +76,16 @@ def _checked(data: Any) -> dict[str, Any]:
         },
         "rows": [_row(r, f"rows[{i}]") for i, r in enumerate(rows)],
         "disagreements": notes,
+        **({"ladder": {"checks": _checks(top["ladder"])}} if top.get("ladder") else {}),
+    }
+
+
+def _checks(ladder: Any) -> dict[str, Any]:
+    # Only which metrics passed matters here: the ranking leaves out those that failed.
+    checks = _dict(_get(_dict(ladder, "ladder"), "checks", "ladder"), "ladder.checks")
+    return {
+        key: {"passed": bool(_get(_dict(c, f"ladder.checks.{key}"), "passed", key))}
+        for key, c in checks.items()
     }
 
 
@@ -91,7 +102,29 @@ def _row(row: Any, where: str) -> dict[str, Any]:
         out[key] = _number(row.get(key), f"{where}.{key}")
     if row.get("two_sample_n") is not None:
         out["two_sample_n"] = _count(row["two_sample_n"], f"{where}.two_sample_n")
+    # Every catalogued metric and its interval, where the row has them (the ranking needs both).
+    for m in METRICS:
+        for key in (m.key, m.key + "_ci"):
+            value = lookup(row, key)
+            if value is None:
+                continue
+            if key.endswith("_ci"):
+                if not isinstance(value, list) or len(value) != 2:
+                    raise _Bad(f"{where}.{key} must be a [low, high] pair")
+                value = [_number(v, f"{where}.{key}") for v in value]
+                if None in value:
+                    continue
+            else:
+                value = _number(value, f"{where}.{key}")
+            _put(out, key, value)
     return out
+
+
+def _put(row: dict[str, Any], key: str, value: Any) -> None:
+    *path, last = key.split(".")
+    for part in path:
+        row = row.setdefault(part, {})
+    row[last] = value
 
 
 def _get(obj: dict[str, Any], key: str, where: str) -> Any:

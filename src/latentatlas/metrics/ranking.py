@@ -109,6 +109,7 @@ def rank_generators(
         return True
 
     groups: list[list[Mapping[str, Any]]] = []
+
     def key(r: Mapping[str, Any]) -> tuple:
         return collapsed(r), mean_rank[r["generator"]], plain[r["generator"]]
 

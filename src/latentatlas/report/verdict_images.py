@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from latentatlas.judges import IMAGE_JUDGES
 from latentatlas.metrics.catalogue import BY_KEY, lookup
 from latentatlas.numbers import fmt_ci
 from latentatlas.report.html import Page, Section
@@ -59,6 +60,13 @@ def add_image_tables(
     shown = [(name, rows[name].get("image") or {}) for name in order if name in rows]
     shown = [(n, img) for n, img in shown if not rows[n].get("duplicate_of")]
     lines = [("ceiling: decoded train codes", ref["ceiling"]), ("floor: noise", ref["floor"])]
+    missing = [j for j in IMAGE_JUDGES if j not in ref["judges"]]
+    if missing:
+        page.note(
+            sec,
+            f"Not run: {', '.join(missing)} (left out with --judges, or not installed: the face "
+            "descriptor needs pip install 'latentatlas[judge]').",
+        )
     for judge, info in ref["judges"].items():
         everyone = [*lines, *shown]
         caption = f"{judge}: {info['title']}; {info['n']} images per generator."

@@ -1,0 +1,76 @@
+"""The degradation ladder on the bundled model at full size: does every verdict metric respond?
+
+    python bench/bench_ladder.py [--n 1000] [--judge-n 500] [--face-n 100] [--seed 0]
+                                 [--chart ladder.png]
+
+Judges mvn at temperatures 0.25, 0.5, 0.75, 1, 1.5, mvn with only its diagonal and mvn shifted
+one sigma along the first principal axis (``latentatlas.generators.ladder``) exactly as
+``latentatlas compare --ladder`` does, with every installed image judge, and prints each
+metric's value per rung and whether it passes (``latentatlas.metrics.ladder``). The suite runs
+the same check with smaller samples (tests/verdict/test_ladder.py). Needs no dataset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from latentatlas.compare import judge_ladder, split_for_verdict
+from latentatlas.judges import available_judges
+from latentatlas.judging import judging_context
+from latentatlas.metrics.catalogue import BY_KEY
+from latentatlas.metrics.ranking import RANKING_METRICS
+from latentatlas.numbers import fmt
+from latentatlas.pretrained import celeba64
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--judge-n", type=int, default=500)
+    parser.add_argument("--face-n", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chart", default=None, help="also save the ladder chart (PNG) here")
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    model, store = celeba64()
+    train, held = split_for_verdict(store, args.seed)
+    judges = available_judges()
+    ctx = judging_context(
+        model,
+        train,
+        held,
+        judges=judges,
+        judge_n=args.judge_n,
+        face_n=args.face_n,
+        seed=args.seed,
+    )
+    ladder = judge_ladder(model, ctx, args.n, args.seed)
+    names = [r["generator"] for r in ladder["rows"]]
+    print(
+        f"n={args.n}, judge n={args.judge_n}, face n={args.face_n}, seed={args.seed}, "
+        f"judges: {', '.join(judges)}; {time.perf_counter() - t0:.0f} s"
+    )
+    width = max(len(BY_KEY[k].label) for k in ladder["checks"]) + 2
+    print(f"{'metric':<{width}}" + "".join(f"{n:>14}" for n in names) + "  ranking  ladder")
+    ranking = {m.key for m in RANKING_METRICS}
+    for key, check in ladder["checks"].items():
+        cells = "".join(f"{fmt(check['values'][n]):>14}" for n in names)
+        verdict = "passes" if check["passed"] else "FAILS: " + "; ".join(check["failures"])
+        print(
+            f"{BY_KEY[key].label:<{width}}{cells}  {'yes' if key in ranking else 'no':>7}  "
+            f"{verdict}"
+        )
+    if args.chart:
+        from latentatlas.report.html import figure_png
+        from latentatlas.report.ladder_chart import ladder_chart
+
+        keys = [m.key for m in RANKING_METRICS] + ["face_rate", "image.faces.fd"]
+        keys = [k for k in keys if k in ladder["checks"]]
+        with open(args.chart, "wb") as f:
+            f.write(figure_png(ladder_chart(ladder["rows"], ladder["checks"], keys)))
+        print(f"wrote {args.chart}")
+
+
+if __name__ == "__main__":
+    main()
