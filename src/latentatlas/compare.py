@@ -137,7 +137,7 @@ def run_compare(
         raise LatentAtlasError(str(e)) from None
     rng = np.random.default_rng([seed, 11])
     size = model.image_size
-    held_images = decode(model, held[:n])
+    held_images = decode(model, held[: min(n, judge_n)])
     noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
     detector_check = {
         "reconstructions": face_rate(held_images, ctx["detector"]),

@@ -68,3 +68,13 @@ def test_mmd_interval_separates_what_the_test_separates() -> None:
     assert same["ci95"][0] <= 0.0 <= same["ci95"][1]
     assert diff["ci95"][0] > same["ci95"][1]
     assert diff["p_value"] < 0.01 < same["p_value"]
+
+
+def test_a_fixed_reference_gives_a_narrower_interval_around_the_same_estimate() -> None:
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(500, 8)), rng.normal(size=(500, 8)) + 0.3
+    both = frechet_test(a, b, random_state=0)
+    fixed = frechet_test(a, b, random_state=0, resample_a=False)
+    assert fixed["fd"] == both["fd"]
+    assert fixed["ci95"][0] <= fixed["fd"] <= fixed["ci95"][1]
+    assert fixed["ci95"][1] - fixed["ci95"][0] < both["ci95"][1] - both["ci95"][0]
