@@ -95,15 +95,16 @@ METRICS: tuple[VerdictMetric, ...] = (
     VerdictMetric("coverage", "z: coverage", "higher"),
     VerdictMetric("spread", "z: spread", "one"),
     VerdictMetric("face_rate", "face rate (Haar)", "higher"),
-    *_image("attributes", ranking_fd=True, ranking_two_sample=False),
+    *_image("attributes", ranking_fd=True, ranking_two_sample=True),
     VerdictMetric("image.attributes.attribute_gap", "attributes: marginal gap", "lower"),
     # The face descriptor is reported, not ranked: its Fréchet distance cannot see mvn's mean
     # moved one sigma along the first principal axis (64 faces per rung: 0.1223 shifted against
     # 0.1232 unshifted), so it fails the ladder; its two-sample accuracy passes by a hair.
     *_image("faces", ranking_fd=False, ranking_two_sample=False),
-    VerdictMetric(
-        "image.cnn.two_sample_accuracy", "images: CNN two-sample acc.", "half", ranking=True
-    ),
+    # Reported, not ranked: at full size (1,000 samples, 500 images) the CNN tells mvn from the
+    # reference (0.659) a little *better* than mvn shifted one sigma (0.641), failing the ladder
+    # (bench/bench_ladder.py); it sees decoder texture more than where in z the samples sit.
+    VerdictMetric("image.cnn.two_sample_accuracy", "images: CNN two-sample acc.", "half"),
 )
 
 BY_KEY = {m.key: m for m in METRICS}
