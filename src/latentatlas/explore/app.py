@@ -70,6 +70,9 @@ class Explorer:
         self.space = space
         self.model_arg, self.store_arg = model_arg, store_arg
         self._decode_lock = threading.Lock()
+        # The first call into a torch module is slow (allocations, kernel choice): pay it here,
+        # not on the user's first click.
+        self.decode(space.centroid[None])
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         """float (m, N) -> uint8 (m, S, S, 3)."""

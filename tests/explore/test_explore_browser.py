@@ -1,0 +1,205 @@
+"""``latentatlas explore`` end to end in a real browser: the CLI serves the bundled model on a
+free port; headless Chromium (Debian's ``chromium``, driven by playwright-python, offline) loads
+the page, waits for the points, clicks into the plane, moves a slider, makes a path, overlays a
+generator, applies a slice, picks a real point and reloads the view from its URL, with no
+console error and no failed request. Skips only where no chromium (or playwright) is installed.
+
+``LATENTATLAS_SCREENSHOT=docs/images/explore.png`` saves the README's screenshot from this run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 60_000  # generous: the suite shares two cores with other work
+
+# Pixels of an <img> (same origin), for "loaded, not blank" and "changed" checks.
+PIXELS = """id => { const img = document.getElementById(id);
+  if (!img.complete || !img.naturalWidth) return null;
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  return Array.from(g.getImageData(0, 0, c.width, c.height).data); }"""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip(
+        "no chromium binary on PATH: install Debian's `chromium` (.ci/run does when apt works)"
+    )
+
+
+@pytest.fixture(scope="module")
+def server():
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "latentatlas", "explore", "celeba64", "--port", "0"]
+    proc = subprocess.Popen(
+        [*cmd, "--no-browser", "--device", "cpu"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert found, line + proc.stdout.read()
+        yield found.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright-python is not installed (pip install -e .[dev])"
+    )
+    executable = _chromium()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=ARGS)
+        yield b
+        b.close()
+
+
+def _decoded(page, action) -> None:
+    """Run ``action`` and wait until the face it asks for has been decoded and shown."""
+    done = page.evaluate("window.__explore.decodes")
+    action()
+    page.wait_for_function(f"window.__explore.decodes > {done}")
+
+
+def _std(pixels: list[int]) -> float:
+    import numpy as np
+
+    rgb = np.asarray(pixels, dtype=float).reshape(-1, 4)[:, :3]
+    return float(rgb.std())
+
+
+@pytest.mark.slow
+def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
+    import numpy as np
+
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    failed: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    # Offline: anything but the explorer itself (and data:/blob: URLs) is a failure.
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith((server, "data:", "blob:"))
+            else (failed.append(route.request.url), route.abort())
+        ),
+    )
+    page.goto(server)
+    page.wait_for_function("window.__explore.ready && window.__explore.firstPaint !== null")
+    # The points are drawn: 10,000 in the WebGL trace, on a canvas.
+    assert page.evaluate("document.getElementById('plot').data[0].x.length") == 10000
+    assert page.locator("#plot canvas").count() >= 1
+
+    # 1. Click into the plane: a decoded face appears (loaded, not blank) with its numbers.
+    box = page.locator(".draglayer .nsewdrag").bounding_box()
+    assert box is not None
+    page.wait_for_function("window.__explore.decodes >= 1")  # the centroid, on load
+    _decoded(page, lambda: page.mouse.click(box["x"] + 0.35 * box["width"], box["y"] + 200))
+    first = page.evaluate(PIXELS, "face")
+    assert first and len(first) == 64 * 64 * 4 and _std(first) > 10
+    assert "Mahalanobis distance" in page.locator("#face-info").inner_text()
+    assert "at=" in page.url  # the view is in the URL
+
+    # 2. Move a slider: the face follows.
+    smiling = page.locator('#sliders input[data-axis="attr:Smiling"]')
+    _decoded(page, lambda: smiling.fill("2.5"))
+    second = page.evaluate(PIXELS, "face")
+    assert np.abs(np.subtract(first, second)).mean() > 1
+    assert "mv=attr%3ASmiling%3D2.5" in page.url
+
+    # 3. A path between two decoded points: the strip appears, exportable as PNG.
+    page.click("#set-a")
+    _decoded(page, lambda: page.mouse.click(box["x"] + 0.7 * box["width"], box["y"] + 400))
+    page.click("#set-b")
+    page.fill("#steps", "8")
+    page.click("#make-path")
+    page.wait_for_function("document.getElementById('strip').naturalWidth > 0")
+    assert page.evaluate("document.getElementById('strip').naturalWidth") == 8 * 66 + 2
+    assert page.locator("#strip-png").get_attribute("href").startswith("data:image/png")
+    assert page.evaluate("document.getElementById('plot').data[5].x.length") == 8
+
+    # 4. A generator's samples in the same projection.
+    page.select_option("#gen", "mvn")
+    page.wait_for_function("document.getElementById('plot').data[1].x.length === 2000")
+
+    # README screenshot: the decoded point, its path and the overlay. The real-point panel is
+    # emptied first: reconstructions of real CelebA images are never committed.
+    shot = os.environ.get("LATENTATLAS_SCREENSHOT")
+    if shot:
+        page.mouse.move(1, 1)
+        page.evaluate(
+            "for (const id of ['real-face', 'neighbours']) document.getElementById(id)"
+            ".removeAttribute('src'); document.getElementById('real-info').textContent = "
+            "'hover or pick a real z-point (not shown here: no CelebA reconstruction is "
+            "committed)'"
+        )
+        page.screenshot(path=shot)
+
+    # 5. The study's slice in a plane of two components, with its count.
+    page.select_option("#ax", "z:0")
+    page.select_option("#ay", "z:1")
+    page.wait_for_function("document.getElementById('plot').layout.xaxis.title.text === 'z[0]'")
+    page.fill("#slice-b", "20")
+    page.click("#slice")
+    page.wait_for_function(
+        "/of 10000 real points/.test(document.getElementById('slice-count').textContent)"
+    )
+    count = int(page.locator("#slice-count").inner_text().split()[0])
+    assert 0 < count < 10000
+    assert page.evaluate("document.getElementById('plot').data[4].x.length") == count
+
+    # 6. Pick a real point: its reconstruction, id, attributes and neighbours.
+    page.check('input[name="mode"][value="pick"]')
+    page.evaluate("document.getElementById('plot').layout")  # settle
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
+    page.wait_for_function("/\\.jpg/.test(document.getElementById('real-info').textContent)")
+    page.wait_for_function("document.getElementById('neighbours').naturalWidth === 6 * 66 + 2")
+    assert _std(page.evaluate(PIXELS, "real-face")) > 10
+
+    # 7. Reload from the URL: the same view, decoded again.
+    page.check('input[name="mode"][value="decode"]')
+    _decoded(page, lambda: smiling.fill("1.5"))
+    url = page.url
+    page.goto("about:blank")
+    page.goto(url)
+    page.wait_for_function("window.__explore.ready && window.__explore.decodes >= 1")
+    assert page.evaluate("document.getElementById('plot').layout.xaxis.title.text") == "z[0]"
+    assert page.locator('#sliders input[data-axis="attr:Smiling"]').input_value() == "1.5"
+    assert page.evaluate("document.getElementById('plot').data[1].x.length") == 2000
+    assert _std(page.evaluate(PIXELS, "face")) > 10
+
+    assert errors == [] and failed == [], (errors, failed)
+    page.close()
