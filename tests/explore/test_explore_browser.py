@@ -120,7 +120,7 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     page.goto(server)
     page.wait_for_function("window.__explore.ready && window.__explore.firstPaint !== null")
     # The points are drawn: 10,000 in the WebGL trace, on a canvas.
-    assert page.evaluate("document.getElementById('plot').data[0].x.length") == 10000
+    assert page.evaluate("document.getElementById('plot-area').data[0].x.length") == 10000
     assert page.locator("#plot canvas").count() >= 1
 
     # 1. Click into the plane: a decoded face appears (loaded, not blank) with its numbers.
@@ -149,11 +149,12 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     page.wait_for_function("document.getElementById('strip').naturalWidth > 0")
     assert page.evaluate("document.getElementById('strip').naturalWidth") == 8 * 66 + 2
     assert page.locator("#strip-png").get_attribute("href").startswith("data:image/png")
-    assert page.evaluate("document.getElementById('plot').data[5].x.length") == 8
+    drawn = "document.querySelector('#overlay polyline').getAttribute('points')"
+    assert len(page.evaluate(drawn).split()) == 8  # the path's 8 points, on the plane
 
     # 4. A generator's samples in the same projection.
     page.select_option("#gen", "mvn")
-    page.wait_for_function("document.getElementById('plot').data[1].x.length === 2000")
+    page.wait_for_function("document.getElementById('plot-area').data[1].x.length === 2000")
 
     # README screenshot: the decoded point, its path and the overlay. The real-point panel is
     # emptied first: reconstructions of real CelebA images are never committed.
@@ -171,7 +172,9 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     # 5. The study's slice in a plane of two components, with its count.
     page.select_option("#ax", "z:0")
     page.select_option("#ay", "z:1")
-    page.wait_for_function("document.getElementById('plot').layout.xaxis.title.text === 'z[0]'")
+    page.wait_for_function(
+        "document.getElementById('plot-area').layout.xaxis.title.text === 'z[0]'"
+    )
     page.fill("#slice-b", "20")
     page.click("#slice")
     page.wait_for_function(
@@ -179,11 +182,11 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     )
     count = int(page.locator("#slice-count").inner_text().split()[0])
     assert 0 < count < 10000
-    assert page.evaluate("document.getElementById('plot').data[4].x.length") == count
+    assert page.evaluate("document.getElementById('plot-area').data[4].x.length") == count
 
     # 6. Pick a real point: its reconstruction, id, attributes and neighbours.
     page.check('input[name="mode"][value="pick"]')
-    page.evaluate("document.getElementById('plot').layout")  # settle
+    page.evaluate("document.getElementById('plot-area').layout")  # settle
     page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
     page.wait_for_function("/\\.jpg/.test(document.getElementById('real-info').textContent)")
     page.wait_for_function("document.getElementById('neighbours').naturalWidth === 6 * 66 + 2")
@@ -196,9 +199,9 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     page.goto("about:blank")
     page.goto(url)
     page.wait_for_function("window.__explore.ready && window.__explore.decodes >= 1")
-    assert page.evaluate("document.getElementById('plot').layout.xaxis.title.text") == "z[0]"
+    assert page.evaluate("document.getElementById('plot-area').layout.xaxis.title.text") == "z[0]"
     assert page.locator('#sliders input[data-axis="attr:Smiling"]').input_value() == "1.5"
-    assert page.evaluate("document.getElementById('plot').data[1].x.length") == 2000
+    assert page.evaluate("document.getElementById('plot-area').data[1].x.length") == 2000
     assert _std(page.evaluate(PIXELS, "face")) > 10
 
     assert errors == [] and failed == [], (errors, failed)

@@ -352,8 +352,8 @@ def cli_command(ex: Explorer, body: dict[str, Any], kind: str, steps: int) -> st
 def _real(ex: Explorer, request: Request) -> Response:
     space = ex.space
     i = _integer(request.path_params["index"], "point index", 0, space.n - 1)
-    k = _integer(request.query_params.get("k", "6"), "k", 1, MAX_NEIGHBOURS)
-    idx, dist = space.neighbours(i, k)
+    k = _integer(request.query_params.get("k", "6"), "k", 0, MAX_NEIGHBOURS)
+    idx, dist = space.neighbours(i, k) if k else (np.zeros(0, int), np.zeros(0))
     attrs = {}
     if space.store.attributes is not None:
         row = np.asarray(space.store.attributes[i])

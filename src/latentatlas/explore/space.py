@@ -83,7 +83,8 @@ class LatentSpace:
         self.pc_axes = axes[:, ::-1]  # (N, N), columns
         self.mahalanobis = self.mahalanobis_of(self.z)  # (n,)
         self._train_mahal = np.sort(self.mahalanobis[self.train])
-        self.radius = np.sqrt(np.einsum("ij,ij->i", self.z, self.z, dtype=np.float64))
+        self._sq = np.einsum("ij,ij->i", self.z, self.z, dtype=np.float64)  # (n,) |z|^2
+        self.radius = np.sqrt(self._sq)
         self._lock = threading.RLock()
         self._axes: dict[str, Axis] = {}
         self._generators: dict[str, Any] = {}
@@ -117,17 +118,18 @@ class LatentSpace:
     def neighbours(self, index: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest real points to point ``index`` (itself excluded): indices (k,) and
         Euclidean distances (k,), nearest first."""
-        q = self.real(index).astype(np.float32)
-        d2 = np.empty(self.n, dtype=np.float32)
-        for s in range(0, self.n, _ROWS):
-            diff = self.z[s : s + _ROWS] - q
-            d2[s : s + len(diff)] = np.einsum("ij,ij->i", diff, diff)
+        q = self.real(index)
+        # |z - q|^2 = |z|^2 - 2 z.q + |q|^2: one matrix-vector product (BLAS), no (n, N)
+        # temporary; the k nearest are then re-measured exactly.
+        d2 = self._sq - 2.0 * (self.z @ q.astype(np.float32)) + q @ q
         d2[index] = np.inf
         k = min(k, self.n - 1)
-        idx = np.argpartition(d2, k - 1)[:k] if k < self.n - 1 else np.arange(self.n)
-        idx = idx[idx != index][:k]
-        idx = idx[np.argsort(d2[idx], kind="stable")]
-        return idx, np.sqrt(d2[idx].astype(np.float64))
+        m = min(k + 16, self.n - 1)  # a margin for float32 rounding in d2
+        idx = np.argpartition(d2, m - 1)[:m] if m < self.n - 1 else np.arange(self.n)
+        idx = idx[idx != index]
+        exact = np.linalg.norm(self.z[idx].astype(np.float64) - q, axis=1)
+        order = np.argsort(exact, kind="stable")[:k]
+        return idx[order], exact[order]
 
     # --- axes -------------------------------------------------------------------------------
 

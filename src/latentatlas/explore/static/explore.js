@@ -3,7 +3,11 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const T = { real: 0, gen: 1, ellipses: 2, marks: 3, slice: 4, path: 5, current: 6, ab: 7 };
+const T = { real: 0, gen: 1, ellipses: 2, marks: 3, slice: 4 };
+// The decoded point, the path and A/B live in an SVG over the plot, not in plotly: any plotly
+// update redraws the WebGL points too (a second for 200,000 points in a software renderer),
+// while a click must show its face within 150 ms.
+const overlay = { current: null, path: null };
 const DEFAULT_SLIDERS = ["pc:0", "pc:1", "pc:2", "attr:Smiling", "attr:Eyeglasses", "attr:Male"];
 // Timings the benchmark and the browser test read.
 window.__explore = { firstPaint: null, latencies: [], decodes: 0, ready: false };
@@ -113,7 +117,8 @@ async function nextDecode() {
       + `Mahalanobis distance <b>${info.mahalanobis.toFixed(1)}</b>; ${far} % of the real points lie further out`
       + (info.further === 0 ? " (a void: no real point is this far)" : "")
       + `; ‖z‖ = ${info.radius.toFixed(1)}`;
-    if (info.coords) Plotly.restyle(plot, { x: [[info.coords[0]]], y: [[info.coords[1]]] }, [T.current]);
+    overlay.current = info.coords || null;
+    drawOverlay();
     status("");
   } catch (e) {
     status(e.message);
@@ -138,8 +143,13 @@ async function showHover(trace, index) {
   hoverShown = key;
   try {
     if (trace === T.real) {
-      const info = await (await call(`/api/real/${index}?k=6`)).json();
+      const info = await (await call(`/api/real/${index}?k=0`)).json();
       await showReal(info);
+      // Neighbours (a scan of every z-point) only once the pointer rests on the point.
+      setTimeout(async () => {
+        if (hoverShown !== key) return;
+        try { await showReal(await (await call(`/api/real/${index}?k=6`)).json()); } catch (e) { status(e.message); }
+      }, 400);
     } else if (trace === T.gen) {
       const spec = { base: { generator: state.gen, n: state.genN, seed: 0, index }, axes: [state.ax, state.ay] };
       const r = await call("/api/decode", spec);
@@ -159,7 +169,8 @@ async function showReal(info) {
   $("real-info").innerHTML = `<b>${info.id}</b> (#${info.index}, ${info.split}); Mahalanobis `
     + `${info.mahalanobis.toFixed(1)}, ${(100 * info.further).toFixed(1)} % further out`
     + (on.length ? `<br>${on.join(", ")}` : "")
-    + `<br>nearest: ${info.neighbours.map((n) => n.id).join(", ")}`;
+    + (info.neighbours.length ? `<br>nearest: ${info.neighbours.map((n) => n.id).join(", ")}` : "");
+  if (!info.neighbours.length) { $("neighbours").removeAttribute("src"); return; }
   const strip = await call("/api/strip", { points: info.neighbours.map((n) => ({ base: n.index })) });
   $("neighbours").src = URL.createObjectURL(await strip.blob());
 }
@@ -266,6 +277,7 @@ function marker(values, info) {
 
 async function loadPlane(first) {
   const q = planeQuery();
+  if (!first) { overlay.path = null; overlay.current = null; }
   const [info, coords, colour] = await Promise.all([
     call(`/api/plane?${q}`).then((r) => r.json()),
     floats(`/api/projection?${q}`),
@@ -292,12 +304,6 @@ async function loadPlane(first) {
       marker: { size: 10, color: ["#ffbf00", "#000"], symbol: ["circle", "cross"], line: { width: 1, color: "#000" } } },
     { type: "scattergl", mode: "markers", name: "in the slice", x: [], y: [], hoverinfo: "skip",
       marker: { size: 6, color: "rgba(0,0,0,0)", line: { width: 1.5, color: "#000" } } },
-    { type: "scatter", mode: "lines+markers", name: "path", x: [], y: [], hoverinfo: "skip",
-      line: { color: "#9467bd" }, marker: { size: 6, color: "#9467bd" } },
-    { type: "scatter", mode: "markers", name: "decoded point", x: [], y: [], hoverinfo: "skip",
-      marker: { size: 16, color: "#e377c2", symbol: "star", line: { width: 1, color: "#000" } } },
-    { type: "scatter", mode: "markers+text", name: "A, B", x: [], y: [], text: [], hoverinfo: "skip",
-      textposition: "bottom right", marker: { size: 9, color: "#9467bd", symbol: "diamond" } },
   ];
   const layout = {
     margin: { l: 50, r: 10, t: 10, b: 40 }, dragmode: "pan", hovermode: "closest", showlegend: true,
@@ -305,7 +311,9 @@ async function loadPlane(first) {
     xaxis: { title: { text: info.labels[0] }, zeroline: false },
     yaxis: { title: { text: info.labels[1] }, zeroline: false },
   };
-  const config = { scrollZoom: true, displaylogo: false, responsive: true };
+  // No double-click reset: two quick clicks into the plane are two decodes, and a reset would
+  // redraw every point (the home button in the toolbar resets the view).
+  const config = { scrollZoom: true, displaylogo: false, responsive: true, doubleClick: false };
   if (first) {
     await Plotly.newPlot(plot, traces, layout, config);
     window.__explore.firstPaint = performance.now();
@@ -366,6 +374,7 @@ function wirePlot() {
     writeHash();
     decodeCurrent(t0);
   });
+  for (const ev of ["plotly_relayout", "plotly_relayouting", "plotly_afterplot"]) plot.on(ev, drawOverlay);
   plot.on("plotly_click", (ev) => {
     const p = ev.points && ev.points[0];
     if (mode() === "pick" && p && p.curveNumber === T.real) pickReal(p.pointIndex, performance.now());
@@ -385,11 +394,34 @@ function mode() { return document.querySelector('input[name="mode"]:checked').va
 
 // --- paths, selection ----------------------------------------------------------------------------
 
+function drawOverlay() {
+  // An SVG laid over the plot's axis area, in plotly's own data-to-pixel mapping (c2p).
+  const fl = plot._fullLayout;
+  if (!fl || !fl.xaxis || !fl.xaxis.c2p) return;
+  const xa = fl.xaxis, ya = fl.yaxis;
+  const svg = $("overlay");
+  Object.assign(svg.style, { left: `${xa._offset}px`, top: `${ya._offset}px` });
+  svg.setAttribute("width", xa._length);
+  svg.setAttribute("height", ya._length);
+  const p = (x, y) => `${xa.c2p(x).toFixed(1)},${ya.c2p(y).toFixed(1)}`;
+  let html = "";
+  if (overlay.path && overlay.path.length) {
+    html += `<polyline id="path-line" points="${overlay.path.map(([x, y]) => p(x, y)).join(" ")}"/>`;
+  }
+  for (const [label, spec] of [["A", state.a], ["B", state.b]]) {
+    if (!spec || !spec.at || !spec.axes || spec.axes[0] !== state.ax || spec.axes[1] !== state.ay) continue;
+    const [cx, cy] = p(...spec.at).split(",");
+    html += `<circle class="end" cx="${cx}" cy="${cy}" r="4"/><text x="${+cx + 6}" y="${cy - 6}">${label}</text>`;
+  }
+  if (overlay.current) {
+    const [cx, cy] = p(...overlay.current).split(",");
+    html += `<circle id="current" cx="${cx}" cy="${cy}" r="7"/>`;
+  }
+  svg.innerHTML = html;
+}
+
 function drawAB() {
-  const pts = [["A", state.a], ["B", state.b]].filter(([, s]) => s && s.at && s.axes
-    && s.axes[0] === state.ax && s.axes[1] === state.ay);
-  Plotly.restyle(plot, { x: [pts.map(([, s]) => s.at[0])], y: [pts.map(([, s]) => s.at[1])],
-    text: [pts.map(([l]) => l)] }, [T.ab]);
+  drawOverlay();
   $("ab").textContent = `A: ${state.a ? describe(state.a) : "–"}, B: ${state.b ? describe(state.b) : "–"}`;
 }
 
@@ -410,8 +442,8 @@ async function makePath() {
     $("strip-png").href = r.png;
     $("strip-png").hidden = false;
     $("path-cli").textContent = r.cli ? `same strip from the shell: ${r.cli}` : "";
-    const c = r.coords || [];
-    Plotly.restyle(plot, { x: [c.map((p) => p[0])], y: [c.map((p) => p[1])] }, [T.path]);
+    overlay.path = r.coords;
+    drawOverlay();
     status("");
   } catch (e) { status(e.message); }
 }
@@ -430,7 +462,7 @@ async function exportSelection(format) {
 
 async function start() {
   readHash();
-  plot = $("plot");
+  plot = $("plot-area");
   meta = await (await call("/api/meta")).json();
   axisOptions($("ax"), state.ax);
   axisOptions($("ay"), state.ay);
