@@ -302,3 +302,20 @@ def test_port_in_use_is_one_line(capsys) -> None:
         assert "cannot listen on 127.0.0.1" in err and "--port 0" in err and err.count("\n") == 1
     finally:
         sock.close()
+
+
+def test_own_model_and_store(tiny_run, tiny_cache, tmp_path) -> None:
+    """Any model the other verbs take: a freshly trained tiny AE (N = 8, 16x16) and its store."""
+    from starlette.testclient import TestClient
+
+    from latentatlas.pipeline.encode import encode
+
+    encode(tiny_run, tiny_cache, tmp_path / "store", device="cpu", progress=False)
+    c = TestClient(create_app(load_explorer(tiny_run, tmp_path / "store", "cpu")))
+    meta = c.get("/api/meta").json()
+    assert meta["dim"] == 8 and meta["image_size"] == 16 and meta["n"] == 96
+    xy = _floats(c.get("/api/projection", params={"ax": "z:0", "ay": "pc:1"}), 2)
+    assert xy.shape == (96, 2)
+    face = _image(c.post("/api/decode", json={"axes": ["z:0", "z:1"], "at": [0.5, -0.5]}))
+    assert face.shape == (16, 16, 3)
+    assert c.get("/api/plane", params={"ax": "pc:8", "ay": "pc:1"}).status_code == 400

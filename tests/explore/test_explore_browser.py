@@ -1,8 +1,9 @@
 """``latentatlas explore`` end to end in a real browser: the CLI serves the bundled model on a
 free port; headless Chromium (Debian's ``chromium``, driven by playwright-python, offline) loads
 the page, waits for the points, clicks into the plane, moves a slider, makes a path, overlays a
-generator, applies a slice, picks a real point and reloads the view from its URL, with no
-console error and no failed request. Skips only where no chromium (or playwright) is installed.
+generator, exports a box selection, applies a slice, picks a real point and reloads the view
+from its URL, with no console error and no failed request. Skips only where no chromium (or
+playwright) is installed.
 
 ``LATENTATLAS_SCREENSHOT=docs/images/explore.png`` saves the README's screenshot from this run.
 """
@@ -168,6 +169,25 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
             "committed)'"
         )
         page.screenshot(path=shot)
+
+    # 4b. Box-select real points (plotly's select tool); export their ids and z-points.
+    page.click('.modebar-btn[data-val="select"]')
+    page.mouse.move(box["x"] + 0.45 * box["width"], box["y"] + 0.45 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.55 * box["width"], box["y"] + 0.55 * box["height"], steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "/^[1-9]\\d* real points selected/.test(document.getElementById('sel-count').textContent)"
+    )
+    selected = int(page.locator("#sel-count").inner_text().split()[0])
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0] == "index,id,split" and len(rows) == selected + 1
+    with page.expect_download() as download:
+        page.click("#export-npy")
+    assert np.load(download.value.path()).shape == (selected, 256)
+    page.click('.modebar-btn[data-val="pan"]')
 
     # 5. The study's slice in a plane of two components, with its count.
     page.select_option("#ax", "z:0")

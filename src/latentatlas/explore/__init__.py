@@ -71,6 +71,12 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
+def _graphical() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def serve(
     explorer: Explorer,
     host: str = "127.0.0.1",
@@ -87,8 +93,13 @@ def serve(
     url = f"http://{shown}:{actual}/"
     print(f"latentatlas explore: serving {explorer.space.n} z-points at {url}", flush=True)
     print("  press Ctrl+C to stop", flush=True)
-    if open_browser and not webbrowser.open(url):
-        print("  (no browser found: open the URL yourself)", file=sys.stderr)
+    if open_browser:
+        if _graphical():
+            # After the server is up, and never in the foreground: without a display Python
+            # would fall back to a console browser (lynx, w3m) that takes over the terminal.
+            threading.Timer(0.5, webbrowser.open, [url]).start()
+        else:
+            print("  (no graphical display: open the URL in a browser yourself)", file=sys.stderr)
     config = uvicorn.Config(create_app(explorer), log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     if ready is not None:

@@ -85,7 +85,10 @@ class LatentSpace:
         self._train_mahal = np.sort(self.mahalanobis[self.train])
         self._sq = np.einsum("ij,ij->i", self.z, self.z, dtype=np.float64)  # (n,) |z|^2
         self.radius = np.sqrt(self._sq)
-        self._lock = threading.RLock()
+        # One lock per cache: fitting a mixture (seconds) must not hold up axis look-ups.
+        self._lock = threading.RLock()  # axes
+        self._gen_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
         self._axes: dict[str, Axis] = {}
         self._generators: dict[str, Any] = {}
         self._samples: dict[tuple[str, int, int], np.ndarray] = {}
@@ -337,7 +340,7 @@ class LatentSpace:
                 f"unknown generator {generator!r}: use {', '.join(OVERLAY_GENERATORS)}"
             )
         key = (generator, n, seed)
-        with self._lock:
+        with self._gen_lock:
             if key not in self._samples:
                 if generator not in self._generators:
                     train = np.asarray(self.z[self.train], dtype=np.float64)
@@ -348,7 +351,7 @@ class LatentSpace:
             return self._samples[key]
 
     def _cached(self, key: str, make: Callable[[], Any]) -> Any:
-        with self._lock:
+        with self._cache_lock:
             if key not in self._cache:
                 self._cache[key] = make()
             return self._cache[key]
