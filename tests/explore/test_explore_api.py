@@ -319,3 +319,16 @@ def test_own_model_and_store(tiny_run, tiny_cache, tmp_path) -> None:
     face = _image(c.post("/api/decode", json={"axes": ["z:0", "z:1"], "at": [0.5, -0.5]}))
     assert face.shape == (16, 16, 3)
     assert c.get("/api/plane", params={"ax": "pc:8", "ay": "pc:1"}).status_code == 400
+
+
+def test_only_local_host_names_are_answered(explorer) -> None:
+    from starlette.testclient import TestClient
+
+    from latentatlas.explore import LOCAL_HOSTS
+
+    c = TestClient(create_app(explorer, LOCAL_HOSTS))
+    # A page on another domain that resolves to 127.0.0.1 (DNS rebinding) sends its own name.
+    r = c.get("/api/meta", headers={"host": "attacker.example:8765"})
+    assert r.status_code == 400 and "unexpected Host" in r.json()["error"]
+    for host in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765"):
+        assert c.get("/api/meta", headers={"host": host}).status_code == 200, host

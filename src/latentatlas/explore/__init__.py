@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import webbrowser
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from latentatlas.errors import LatentAtlasError
@@ -50,11 +51,14 @@ def load_explorer(
     )
 
 
-def create_app(explorer: Explorer) -> Any:
-    """The Starlette app of ``explorer``."""
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def create_app(explorer: Explorer, hosts: Sequence[str] | None = None) -> Any:
+    """The Starlette app of ``explorer``, answering requests for ``hosts`` only (None: any)."""
     from latentatlas.explore.app import create_app as make
 
-    return make(explorer)
+    return make(explorer, hosts)
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -100,7 +104,11 @@ def serve(
             threading.Timer(0.5, webbrowser.open, [url]).start()
         else:
             print("  (no graphical display: open the URL in a browser yourself)", file=sys.stderr)
-    config = uvicorn.Config(create_app(explorer), log_level="warning", access_log=False)
+    # On a local address only local names are answered; on another (--host) the machine's
+    # names are not known in advance, so any.
+    hosts = LOCAL_HOSTS if host in ("127.0.0.1", "localhost", "::1") else None
+    app = create_app(explorer, hosts)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     if ready is not None:
         ready.set()

@@ -481,8 +481,28 @@ def _plotly_js() -> Path:
     return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 
-def create_app(explorer: Explorer) -> Starlette:
-    """The explorer's ASGI app."""
+class _AllowedHosts:
+    """Refuse requests whose Host header names another machine (JSON 400): a web page that
+    rebinds its own domain to 127.0.0.1 must not read the explorer's answers."""
+
+    def __init__(self, app: Any, hosts: Sequence[str]) -> None:
+        self.app, self.hosts = app, {h.lower() for h in hosts}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            from starlette.datastructures import Headers
+
+            host = Headers(scope=scope).get("host", "").lower()
+            host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":")[0]
+            if host not in self.hosts:
+                response = JSONResponse({"error": f"unexpected Host {host!r}"}, status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(explorer: Explorer, hosts: Sequence[str] | None = None) -> Starlette:
+    """The explorer's ASGI app; ``hosts``: the Host header names it answers (None: any)."""
     ex = explorer
     plotly_js = _plotly_js()
     get = ["GET"]
@@ -503,7 +523,11 @@ def create_app(explorer: Explorer) -> Starlette:
         # StaticFiles resolves every path inside STATIC and refuses any that leaves it.
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
+    from starlette.middleware import Middleware
+
+    middleware = [] if hosts is None else [Middleware(_AllowedHosts, hosts=hosts)]
     return Starlette(
+        middleware=middleware,
         routes=routes,
         exception_handlers={
             BadRequest: _bad_request,

@@ -130,10 +130,11 @@ async function nextDecode() {
 
 // --- real points -------------------------------------------------------------------------------
 
-let hoverTimer = null, hoverShown = null;
+let hoverTimer = null, dwellTimer = null, hoverShown = null, realTicket = 0;
 
 function hoverPoint(trace, index) {
   clearTimeout(hoverTimer);
+  clearTimeout(dwellTimer);
   hoverTimer = setTimeout(() => showHover(trace, index), 120);
 }
 
@@ -143,12 +144,11 @@ async function showHover(trace, index) {
   hoverShown = key;
   try {
     if (trace === T.real) {
-      const info = await (await call(`/api/real/${index}?k=0`)).json();
-      await showReal(info);
+      await showReal(index, 0);
       // Neighbours (a scan of every z-point) only once the pointer rests on the point.
-      setTimeout(async () => {
+      dwellTimer = setTimeout(async () => {
         if (hoverShown !== key) return;
-        try { await showReal(await (await call(`/api/real/${index}?k=6`)).json()); } catch (e) { status(e.message); }
+        try { await showReal(index, 6); } catch (e) { status(e.message); }
       }, 400);
     } else if (trace === T.gen) {
       const spec = { base: { generator: state.gen, n: state.genN, seed: 0, index }, axes: [state.ax, state.ay] };
@@ -162,8 +162,12 @@ async function showHover(trace, index) {
   } catch (e) { status(e.message); }
 }
 
-async function showReal(info) {
-  const r = await call("/api/decode", { base: info.index });
+async function showReal(index, k) {
+  // Answers may arrive out of order (a hover, then a pick): only the latest call shows.
+  const ticket = ++realTicket;
+  const info = await (await call(`/api/real/${index}?k=${k}`)).json();
+  const r = await call("/api/decode", { base: index });
+  if (ticket !== realTicket) return;
   $("real-face").src = URL.createObjectURL(await r.blob());
   const on = Object.entries(info.attributes).filter(([, v]) => v > 0).map(([k]) => k);
   $("real-info").innerHTML = `<b>${info.id}</b> (#${info.index}, ${info.split}); Mahalanobis `
@@ -172,10 +176,13 @@ async function showReal(info) {
     + (info.neighbours.length ? `<br>nearest: ${info.neighbours.map((n) => n.id).join(", ")}` : "");
   if (!info.neighbours.length) { $("neighbours").removeAttribute("src"); return; }
   const strip = await call("/api/strip", { points: info.neighbours.map((n) => ({ base: n.index })) });
-  $("neighbours").src = URL.createObjectURL(await strip.blob());
+  const blob = await strip.blob();
+  if (ticket === realTicket) $("neighbours").src = URL.createObjectURL(blob);
 }
 
 async function pickReal(index, t0) {
+  clearTimeout(hoverTimer);
+  clearTimeout(dwellTimer);
   state.selected = index;
   state.base = "selected";
   state.at = null;
@@ -187,7 +194,11 @@ async function pickReal(index, t0) {
   writeHash();
   hoverShown = `${T.real}:${index}`;
   decodeCurrent(t0);
-  try { await showReal(await (await call(`/api/real/${index}?k=6`)).json()); } catch (e) { status(e.message); }
+  await showSelected(index);
+}
+
+async function showSelected(index) {
+  try { await showReal(index, 6); } catch (e) { status(e.message); }
 }
 
 // --- sliders -----------------------------------------------------------------------------------
@@ -491,8 +502,8 @@ async function start() {
     await loadPlaneFallback(e);
   }
   // The face panel is never empty: the view's point, else the base (the centroid at first).
-  if (state.base === "selected" && state.selected !== null && !state.at) pickReal(state.selected);
-  else decodeCurrent();
+  if (state.selected !== null) showSelected(state.selected);
+  decodeCurrent();
   window.__explore.ready = true;
 }
 
