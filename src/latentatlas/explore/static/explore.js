@@ -47,6 +47,12 @@ function writeHash() {
 
 // --- talking to the server -------------------------------------------------------------------
 
+function esc(text) {
+  const d = document.createElement("div");
+  d.textContent = String(text);
+  return d.innerHTML;
+}
+
 function status(text) { $("status").textContent = text || ""; }
 
 async function call(url, body) {
@@ -170,10 +176,11 @@ async function showReal(index, k) {
   if (ticket !== realTicket) return;
   $("real-face").src = URL.createObjectURL(await r.blob());
   const on = Object.entries(info.attributes).filter(([, v]) => v > 0).map(([k]) => k);
-  $("real-info").innerHTML = `<b>${info.id}</b> (#${info.index}, ${info.split}); Mahalanobis `
-    + `${info.mahalanobis.toFixed(1)}, ${(100 * info.further).toFixed(1)} % further out`
-    + (on.length ? `<br>${on.join(", ")}` : "")
-    + (info.neighbours.length ? `<br>nearest: ${info.neighbours.map((n) => n.id).join(", ")}` : "");
+  // Ids and attribute names come from the store's files: escaped, never markup.
+  $("real-info").innerHTML = `<b>${esc(info.id)}</b> (#${info.index}, ${esc(info.split)}); `
+    + `Mahalanobis ${info.mahalanobis.toFixed(1)}, ${(100 * info.further).toFixed(1)} % further out`
+    + (on.length ? `<br>${esc(on.join(", "))}` : "")
+    + (info.neighbours.length ? `<br>nearest: ${esc(info.neighbours.map((n) => n.id).join(", "))}` : "");
   if (!info.neighbours.length) { $("neighbours").removeAttribute("src"); return; }
   const strip = await call("/api/strip", { points: info.neighbours.map((n) => ({ base: n.index })) });
   const blob = await strip.blob();
