@@ -1,9 +1,9 @@
 """``latentatlas explore`` end to end in a real browser: the CLI serves the bundled model on a
 free port; headless Chromium (Debian's ``chromium``, driven by playwright-python, offline) loads
 the page, waits for the points, clicks into the plane, moves a slider, makes a path, overlays a
-generator, exports a box selection, applies a slice, picks a real point and reloads the view
-from its URL, with no console error and no failed request. Skips only where no chromium (or
-playwright) is installed.
+generator, exports a box selection, applies a slice, picks a real point and opens the view
+from its URL in a new tab, with no console error and no failed request. Skips only where no
+chromium (or playwright) is installed.
 
 ``LATENTATLAS_SCREENSHOT=docs/images/explore.png`` saves the README's screenshot from this run.
 """
