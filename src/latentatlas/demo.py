@@ -158,6 +158,18 @@ PATHS_INTRO = (
 )
 
 
+# How to open the interactive explorer on the same model (it needs a running server, so the
+# static pages can only say how).
+EXPLORE_COMMAND = "latentatlas explore celeba64"
+EXPLORE_NOTE = (
+    f"Explore it yourself: `{EXPLORE_COMMAND}` (with make demo's environment: "
+    f"`.venv/bin/{EXPLORE_COMMAND}`) serves an interactive explorer on 127.0.0.1 and opens it "
+    "in your browser: click anywhere in a plane of the z-points and see what the decoder makes "
+    "there, with its Mahalanobis distance; move sliders along principal axes and attribute "
+    "directions; overlay any generator; decode paths."
+)
+
+
 def _path_command(kind: str) -> str:
     return f"latentatlas path celeba64 celeba64 --plane 0,1 --frame principal --kind {kind}"
 
@@ -179,6 +191,7 @@ def _landing_page(directory: Path, headline: dict[str, Any]) -> None:
     page.link(sec, "The atlas: where the z-points live (sections 1-10)", "atlas/index.html")
     page.link(sec, "The verdict: every generator, decoded and judged", "compare/index.html")
     page.link(sec, "Decoded paths through the latent space", "paths/index.html")
+    page.note(sec, EXPLORE_NOTE)
     sec = page.section("paths", "Paths in the plane of the two largest principal axes", PATHS_INTRO)
     for kind, name in PATHS.items():
         page.image(

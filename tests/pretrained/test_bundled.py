@@ -97,6 +97,7 @@ def test_reduced_demo_end_to_end(reduced_demo) -> None:
     for target in ("atlas/index.html", "compare/index.html", "paths/index.html"):
         assert f'href="{target}"' in landing
     assert 'href="../paths/index.html"' in atlas
+    assert "latentatlas explore celeba64" in landing  # how to open the explorer
     assert len(list((out / "paths").glob("*/labelled.png"))) == 2
     lines = summary_lines(result)
     # five conclusions, the cube's face rate, the winner, the rule

@@ -26,7 +26,18 @@ GENERATOR_NAMES = ("cube", "normal", "normal-fit", "percomponent", "mvn", "pca",
 # The learned priors (latentatlas.generators.PRIORS, torch); a test keeps these in step too.
 PRIOR_NAMES = ("flow", "diffusion", "vae2")
 
-VERBS = ("prepare", "train", "encode", "analyze", "theory", "sample", "path", "compare", "demo")
+VERBS = (
+    "prepare",
+    "train",
+    "encode",
+    "analyze",
+    "theory",
+    "sample",
+    "path",
+    "compare",
+    "demo",
+    "explore",
+)
 
 
 def int_at_least(low: int) -> Callable[[str], int]:

@@ -1,0 +1,368 @@
+"""The geometry behind the explorer: axes, projections, points placed on a plane, Mahalanobis
+distances, neighbours, slices and generator overlays, for one z-point store (numpy and
+scikit-learn only; the decoder lives in :mod:`latentatlas.explore.app`).
+
+An *axis* is a unit vector ``u`` (N,) with an offset ``o``: a point's coordinate on it is
+``u @ z - o``. Axis names (the API and the URL use them):
+
+``z:J``
+    component J (offset 0: the coordinate is z[J] itself).
+``pc:K``
+    the K-th principal axis of the train points (0 = largest variance), relative to the centroid;
+    the same axes, signs included, as ``latentatlas path --frame principal``.
+``attr:NAME``
+    the unit normal of a logistic regression that tells NAME (+1) from not NAME (-1) on the
+    train split (InterFaceGAN-style), relative to the centroid.
+``line:A-B``
+    the direction from A to B, each ``centroid``, ``origin`` or a real point's index; A is at 0.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from latentatlas.errors import LatentAtlasError
+from latentatlas.store import SPLIT_NAMES, TRAIN, ZStore
+
+# Generators the explorer overlays: the fast ones (the learned priors take minutes to fit).
+OVERLAY_GENERATORS = ("cube", "normal", "normal-fit", "percomponent", "mvn", "pca", "gmm", "kde")
+COLOURS = ("split", "radius", "mahalanobis", "density")
+DENSITY_K = 10  # neighbours behind the local density
+DENSITY_REFERENCE = 5000  # train points the density counts neighbours among
+DENSITY_DIMS = 16  # principal coordinates the density is measured in
+_ROWS = 16384  # rows per block in (n, N) computations: no (n, N) float64 temporaries
+
+
+class BadRequest(LatentAtlasError):
+    """An API input the explorer refuses (the server answers 400 with this message)."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One plot axis: coordinate = ``u @ z - offset``; ``sigma`` is the train points' standard
+    deviation along it (the unit of the sliders)."""
+
+    name: str
+    label: str
+    u: np.ndarray  # (N,), unit length
+    offset: float
+    sigma: float
+
+
+class LatentSpace:
+    """A z-point store seen by the explorer.
+
+    Parameters
+    ----------
+    store : ZStore
+        z (n, N); the train split (all points of a bare .npy) fixes the centroid, the principal
+        axes, the covariance of the Mahalanobis distance and the attribute directions.
+    """
+
+    def __init__(self, store: ZStore) -> None:
+        self.store = store
+        self.z = np.ascontiguousarray(store.z, dtype=np.float32)  # (n, N)
+        self.n, self.dim = self.z.shape
+        self.ids = np.asarray(store.ids).astype(str)
+        self.split = np.asarray(store.split, dtype=np.int64)
+        self.train = self.split == TRAIN
+        if self.train.sum() < 2:
+            raise LatentAtlasError(
+                f"only {int(self.train.sum())} train z-points in the store: nothing to fit on"
+            )
+        train = np.asarray(self.z[self.train], dtype=np.float64)
+        self.centroid = train.mean(axis=0)
+        # As `latentatlas path --frame principal` computes them, so that strips agree.
+        var, axes = np.linalg.eigh(np.cov(train, rowvar=False))
+        self.pc_var = np.clip(var[::-1], var.max() * 1e-12, None)  # (N,), largest first
+        self.pc_axes = axes[:, ::-1]  # (N, N), columns
+        self.mahalanobis = self.mahalanobis_of(self.z)  # (n,)
+        self._train_mahal = np.sort(self.mahalanobis[self.train])
+        self._sq = np.einsum("ij,ij->i", self.z, self.z, dtype=np.float64)  # (n,) |z|^2
+        self.radius = np.sqrt(self._sq)
+        # One lock per cache: fitting a mixture (seconds) must not hold up axis look-ups.
+        self._lock = threading.RLock()  # axes
+        self._gen_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._axes: dict[str, Axis] = {}
+        self._generators: dict[str, Any] = {}
+        self._samples: dict[tuple[str, int, int], np.ndarray] = {}
+        self._cache: dict[str, Any] = {}
+
+    # --- points -----------------------------------------------------------------------------
+
+    def mahalanobis_of(self, z: np.ndarray) -> np.ndarray:
+        """Mahalanobis distances of z (m, N) from the train centroid under the train covariance,
+        shape (m,)."""
+        z = np.atleast_2d(z)
+        out = np.empty(len(z))
+        scale = 1.0 / np.sqrt(self.pc_var)
+        for s in range(0, len(z), _ROWS):
+            w = ((np.asarray(z[s : s + _ROWS], np.float64) - self.centroid) @ self.pc_axes) * scale
+            out[s : s + len(w)] = np.sqrt(np.einsum("ij,ij->i", w, w))
+        return out
+
+    def further_share(self, distance: float) -> float:
+        """Share of train points whose Mahalanobis distance exceeds ``distance``."""
+        t = self._train_mahal
+        return float(len(t) - np.searchsorted(t, distance, side="right")) / len(t)
+
+    def real(self, index: int) -> np.ndarray:
+        """The real z-point ``index``, float64 (N,)."""
+        if not 0 <= index < self.n:
+            raise BadRequest(f"point index must be in 0..{self.n - 1}, got {index}")
+        return self.z[index].astype(np.float64)
+
+    def neighbours(self, index: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest real points to point ``index`` (itself excluded): indices (k,) and
+        Euclidean distances (k,), nearest first."""
+        q = self.real(index)
+        # |z - q|^2 = |z|^2 - 2 z.q + |q|^2: one matrix-vector product (BLAS), no (n, N)
+        # temporary; the k nearest are then re-measured exactly.
+        d2 = self._sq - 2.0 * (self.z @ q.astype(np.float32)) + q @ q
+        d2[index] = np.inf
+        k = min(k, self.n - 1)
+        m = min(k + 16, self.n - 1)  # a margin for float32 rounding in d2
+        idx = np.argpartition(d2, m - 1)[:m] if m < self.n - 1 else np.arange(self.n)
+        idx = idx[idx != index]
+        exact = np.linalg.norm(self.z[idx].astype(np.float64) - q, axis=1)
+        order = np.argsort(exact, kind="stable")[:k]
+        return idx[order], exact[order]
+
+    # --- axes -------------------------------------------------------------------------------
+
+    def axis(self, name: str) -> Axis:
+        """The axis called ``name`` (see the module docstring); BadRequest if there is none."""
+        if not isinstance(name, str) or not 0 < len(name) <= 200:
+            raise BadRequest(f"an axis is a name like pc:0 or z:12, got {name!r}")
+        with self._lock:
+            if name not in self._axes:
+                self._axes[name] = self._make_axis(name)
+            return self._axes[name]
+
+    def _make_axis(self, name: str) -> Axis:
+        kind, _, arg = name.partition(":")
+        if kind in ("z", "pc"):
+            j = _index(arg, self.dim, f"axis {name!r}")
+            if kind == "z":
+                u = np.zeros(self.dim)
+                u[j] = 1.0
+                return self._axis(name, f"z[{j}]", u, 0.0)
+            return self._axis(name, f"pc{j + 1}", self.pc_axes[:, j].copy(), None)
+        if kind == "attr":
+            return self._axis(name, f"{arg} direction", self._attribute_direction(arg), None)
+        if kind == "line":
+            ends = arg.split("-")
+            if len(ends) != 2:
+                raise BadRequest(f"a line axis is line:A-B, got {name!r}")
+            a, b = (self._anchor(e) for e in ends)
+            length = float(np.linalg.norm(b - a))
+            if not length > 1e-9:
+                raise BadRequest(f"axis {name!r}: its two ends are the same point")
+            u = (b - a) / length
+            return self._axis(name, f"{ends[0]}→{ends[1]}", u, float(u @ a))
+        raise BadRequest(f"unknown axis {name!r}: use z:J, pc:K, attr:NAME or line:A-B")
+
+    def _axis(self, name: str, label: str, u: np.ndarray, offset: float | None) -> Axis:
+        offset = float(u @ self.centroid) if offset is None else offset
+        # sigma along u from the principal frame: u' Cov u = sum_k (u . v_k)^2 var_k.
+        sigma = float(np.sqrt(((u @ self.pc_axes) ** 2) @ self.pc_var))
+        return Axis(name, label, u, offset, sigma)
+
+    def _anchor(self, text: str) -> np.ndarray:
+        if text == "centroid":
+            return self.centroid.copy()
+        if text == "origin":
+            return np.zeros(self.dim)
+        return self.real(_index(text, self.n, "a line end"))
+
+    def _attribute_direction(self, name: str) -> np.ndarray:
+        """Unit normal (N,) of a logistic regression for attribute ``name`` on the train split,
+        in z coordinates (fitted on standardised components)."""
+        from sklearn.linear_model import LogisticRegression
+
+        names = list(self.store.attribute_names)
+        if self.store.attributes is None or name not in names:
+            have = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+            raise BadRequest(
+                f"no attribute {name!r} in the store" + (f" (it has {have})" if names else "")
+            )
+        y = np.asarray(self.store.attributes[:, names.index(name)])[self.train]
+        keep = y != 0  # 0 = unknown
+        x = np.asarray(self.z[self.train][keep], dtype=np.float64)
+        pos = y[keep] > 0
+        if min(pos.sum(), (~pos).sum()) < 5:
+            raise BadRequest(f"attribute {name!r}: too few train points with and without it")
+        sd = x.std(axis=0)
+        sd[sd == 0] = 1.0
+        fit = LogisticRegression(max_iter=500).fit((x - x.mean(axis=0)) / sd, pos)
+        w = fit.coef_[0] / sd  # the normal in z coordinates
+        return w / np.linalg.norm(w)
+
+    def plane(self, names: Sequence[str]) -> tuple[Axis, Axis]:
+        """Two axes that span a plane (not parallel)."""
+        if not isinstance(names, (list, tuple)) or len(names) != 2:
+            raise BadRequest("a plane needs two axes")
+        a, b = (self.axis(n) for n in names)
+        if abs(float(a.u @ b.u)) > 0.999:
+            raise BadRequest(f"axes {a.name} and {b.name} are (nearly) parallel: no plane")
+        return a, b
+
+    # --- projections ------------------------------------------------------------------------
+
+    def project(self, z: np.ndarray, axes: tuple[Axis, Axis]) -> np.ndarray:
+        """Coordinates of z (m, N) on the two axes, float64 (m, 2)."""
+        u = np.stack([a.u for a in axes], axis=1)  # (N, 2)
+        off = np.array([a.offset for a in axes])
+        return np.atleast_2d(z).astype(np.float64, copy=False) @ u - off
+
+    def projection(self, axes: tuple[Axis, Axis]) -> np.ndarray:
+        """Every real point's coordinates, float32 (n, 2)."""
+        u = np.stack([a.u for a in axes], axis=1).astype(np.float32)
+        off = np.array([a.offset for a in axes], dtype=np.float32)
+        return self.z @ u - off
+
+    def plane_info(self, axes: tuple[Axis, Axis]) -> dict[str, Any]:
+        """Origin and centroid on the plane, the 1/2/3-sigma ellipses of the train points'
+        projection (Mahalanobis radius 1, 2, 3 under the projected covariance), axis labels."""
+        u = np.stack([a.u for a in axes], axis=1)
+        cov2 = (u.T @ self.pc_axes) * self.pc_var @ (self.pc_axes.T @ u)  # (2, 2)
+        centre = self.project(self.centroid, axes)[0]
+        chol = np.linalg.cholesky(cov2 + np.eye(2) * 1e-12 * np.trace(cov2))
+        t = np.linspace(0, 2 * np.pi, 97)
+        circle = np.stack([np.cos(t), np.sin(t)])
+        ellipses = [(centre[:, None] + k * chol @ circle).round(6).tolist() for k in (1, 2, 3)]
+        return {
+            "axes": [a.name for a in axes],
+            "labels": [a.label for a in axes],
+            "sigma": [a.sigma for a in axes],
+            "origin": self.project(np.zeros(self.dim), axes)[0].tolist(),
+            "centroid": centre.tolist(),
+            "ellipses": ellipses,
+            "components": [_component(a.name) for a in axes],
+        }
+
+    def place(
+        self,
+        base: np.ndarray,
+        axes: tuple[Axis, Axis] | None = None,
+        at: Sequence[float] | None = None,
+        moves: Sequence[tuple[Axis, float]] = (),
+    ) -> np.ndarray:
+        """The point (N,) with coordinates ``at`` on ``axes`` and its other coordinates from
+        ``base`` (the smallest change of ``base`` that puts it there), then moved by
+        ``amount * sigma`` along each axis of ``moves``."""
+        z = np.array(base, dtype=np.float64)
+        if at is not None and axes is not None:
+            u = np.stack([a.u for a in axes], axis=1)
+            want = np.asarray(at, dtype=np.float64) + [a.offset for a in axes]
+            z += u @ np.linalg.solve(u.T @ u, want - u.T @ z)
+        for axis, amount in moves:
+            z += amount * axis.sigma * axis.u
+        return z
+
+    # --- colours, slices, generators ---------------------------------------------------------
+
+    def colour(self, by: str) -> tuple[np.ndarray, dict[str, Any]]:
+        """Per-point values (n,) float32 to colour by, and how to read them."""
+        if by == "split":
+            present = [SPLIT_NAMES[s] for s in range(len(SPLIT_NAMES))]
+            return self.split.astype(np.float32), {"kind": "categorical", "categories": present}
+        if by == "radius":
+            return self.radius.astype(np.float32), {"kind": "continuous", "label": "‖z‖"}
+        if by == "mahalanobis":
+            return self.mahalanobis.astype(np.float32), {"kind": "continuous", "label": "Mahal."}
+        if by == "density":
+            return self._cached("density", self._density), {
+                "kind": "continuous",
+                "label": f"log density ({DENSITY_K}-NN)",
+            }
+        if by.startswith("attr:"):
+            names = list(self.store.attribute_names)
+            name = by[5:]
+            if self.store.attributes is None or name not in names:
+                raise BadRequest(f"no attribute {name!r} in the store")
+            values = np.asarray(self.store.attributes[:, names.index(name)], dtype=np.float32)
+            labels = [f"not {name}", "unknown", name]
+            return values + 1, {"kind": "categorical", "categories": labels}
+        raise BadRequest(f"cannot colour by {by!r}: use {', '.join(COLOURS)} or attr:NAME")
+
+    def _density(self) -> np.ndarray:
+        """log(1 / distance to the K-th nearest of up to 5,000 train points), measured in the
+        16 largest principal coordinates (float32 (n,)); a real point is not its own neighbour."""
+        from sklearn.neighbors import NearestNeighbors
+
+        d = min(DENSITY_DIMS, self.dim)
+        frame = self.pc_axes[:, :d]
+        coords = np.empty((self.n, d), dtype=np.float32)
+        for s in range(0, self.n, _ROWS):
+            coords[s : s + _ROWS] = (self.z[s : s + _ROWS] - self.centroid) @ frame
+        train = np.flatnonzero(self.train)
+        rng = np.random.default_rng(0)
+        ref = np.sort(rng.choice(train, min(DENSITY_REFERENCE, len(train)), replace=False))
+        k = min(DENSITY_K, len(ref) - 1)
+        nn = NearestNeighbors(n_neighbors=k + 1).fit(coords[ref])
+        dist, idx = nn.kneighbors(coords)
+        # Points of the reference set find themselves first: skip that zero distance.
+        own = ref[idx[:, 0]] == np.arange(self.n)
+        kth = np.where(own, dist[:, k], dist[:, k - 1])
+        return (-np.log(np.maximum(kth, 1e-12))).astype(np.float32)
+
+    def default_b(self) -> float:
+        """The cube half-width the study fits to the train radii (`cube`'s b)."""
+        from latentatlas.analysis.radii import fit_cube_b
+
+        return self._cached(
+            "b", lambda: fit_cube_b(self.radius[self.train], self.dim, random_state=0)
+        )
+
+    def slice_mask(self, axes: tuple[Axis, Axis], b: float) -> np.ndarray:
+        """The study's slice of a plane of two components: real points with |z_j| <= b for
+        every j except the two plane axes, bool (n,)."""
+        from latentatlas.analysis.slices import slice_mask
+
+        pair = [_component(a.name) for a in axes]
+        if None in pair:
+            raise BadRequest("the slice needs a plane of two components (axes z:J and z:K)")
+        return slice_mask(self.z, pair, b)
+
+    def samples(self, generator: str, n: int, seed: int) -> np.ndarray:
+        """``n`` samples (n, N) of ``generator`` fitted on the train split (cached)."""
+        from latentatlas.generators import make_generator
+
+        if generator not in OVERLAY_GENERATORS:
+            raise BadRequest(
+                f"unknown generator {generator!r}: use {', '.join(OVERLAY_GENERATORS)}"
+            )
+        key = (generator, n, seed)
+        with self._gen_lock:
+            if key not in self._samples:
+                if generator not in self._generators:
+                    train = np.asarray(self.z[self.train], dtype=np.float64)
+                    self._generators[generator] = make_generator(generator).fit(train)
+                if len(self._samples) >= 8:  # a few overlays, not every one ever asked for
+                    self._samples.pop(next(iter(self._samples)))
+                self._samples[key] = self._generators[generator].sample(n, random_state=seed)
+            return self._samples[key]
+
+    def _cached(self, key: str, make: Callable[[], Any]) -> Any:
+        with self._cache_lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
+
+
+def _index(text: str, size: int, what: str) -> int:
+    if not text.isdigit() or len(text) > 12 or not 0 <= int(text) < size:
+        raise BadRequest(f"{what}: expected an index in 0..{size - 1}, got {text!r}")
+    return int(text)
+
+
+def _component(name: str) -> int | None:
+    kind, _, arg = name.partition(":")
+    return int(arg) if kind == "z" else None

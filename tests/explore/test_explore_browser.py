@@ -1,0 +1,249 @@
+"""``latentatlas explore`` end to end in a real browser: the CLI serves the bundled model on a
+free port; headless Chromium (Debian's ``chromium``, driven by playwright-python, offline) loads
+the page, waits for the points, clicks into the plane, moves a slider, makes a path, overlays a
+generator, exports a box selection, applies a slice, picks a real point and opens the view
+from its URL in a new tab, with no console error and no failed request. Skips only where no
+chromium (or playwright) is installed.
+
+``LATENTATLAS_SCREENSHOT=docs/images/explore.png`` saves the README's screenshot from this run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 60_000  # generous: the suite shares two cores with other work
+
+# Pixels of an <img> (same origin), for "loaded, not blank" and "changed" checks.
+PIXELS = """id => { const img = document.getElementById(id);
+  if (!img.complete || !img.naturalWidth) return null;
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  return Array.from(g.getImageData(0, 0, c.width, c.height).data); }"""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip(
+        "no chromium binary on PATH: install Debian's `chromium` (.ci/run does when apt works)"
+    )
+
+
+@pytest.fixture(scope="module")
+def server():
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "latentatlas", "explore", "celeba64", "--port", "0"]
+    proc = subprocess.Popen(
+        [*cmd, "--no-browser", "--device", "cpu"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert found, line + proc.stdout.read()
+        yield found.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright-python is not installed (pip install -e .[dev])"
+    )
+    executable = _chromium()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, server: str, errors: list[str], failed: list[str]):
+    """A new tab that records console errors and failed requests, and lets nothing but the
+    explorer itself (and data:/blob: URLs) through: the page works offline."""
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith((server, "data:", "blob:"))
+            else (failed.append(route.request.url), route.abort())
+        ),
+    )
+    return page
+
+
+def _decoded(page, action) -> None:
+    """Run ``action`` and wait until the face it asks for has been decoded and shown."""
+    done = page.evaluate("window.__explore.decodes")
+    action()
+    page.wait_for_function(f"window.__explore.decodes > {done}")
+
+
+def _std(pixels: list[int]) -> float:
+    import numpy as np
+
+    rgb = np.asarray(pixels, dtype=float).reshape(-1, 4)[:, :3]
+    return float(rgb.std())
+
+
+@pytest.mark.slow
+def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
+    import numpy as np
+
+    errors: list[str] = []
+    failed: list[str] = []
+    page = _page(browser, server, errors, failed)
+    page.goto(server)
+    page.wait_for_function("window.__explore.ready && window.__explore.firstPaint !== null")
+    # The points are drawn: 10,000 in the WebGL trace, on a canvas.
+    assert page.evaluate("document.getElementById('plot-area').data[0].x.length") == 10000
+    assert page.locator("#plot canvas").count() >= 1
+
+    # 1. Click into the plane: a decoded face appears (loaded, not blank) with its numbers.
+    box = page.locator(".draglayer .nsewdrag").bounding_box()
+    assert box is not None
+    page.wait_for_function("window.__explore.decodes >= 1")  # the centroid, on load
+    _decoded(page, lambda: page.mouse.click(box["x"] + 0.35 * box["width"], box["y"] + 200))
+    first = page.evaluate(PIXELS, "face")
+    assert first and len(first) == 64 * 64 * 4 and _std(first) > 10
+    assert "Mahalanobis distance" in page.locator("#face-info").inner_text()
+    assert "at=" in page.url  # the view is in the URL
+
+    # 2. Move a slider: the face follows.
+    smiling = page.locator('#sliders input[data-axis="attr:Smiling"]')
+    _decoded(page, lambda: smiling.fill("2.5"))
+    second = page.evaluate(PIXELS, "face")
+    assert np.abs(np.subtract(first, second)).mean() > 1
+    assert "mv=attr%3ASmiling%3D2.5" in page.url
+
+    # 3. A path between two decoded points: the strip appears, exportable as PNG.
+    page.click("#set-a")
+    _decoded(page, lambda: page.mouse.click(box["x"] + 0.7 * box["width"], box["y"] + 400))
+    page.click("#set-b")
+    page.fill("#steps", "8")
+    page.click("#make-path")
+    page.wait_for_function("document.getElementById('strip').naturalWidth > 0")
+    assert page.evaluate("document.getElementById('strip').naturalWidth") == 8 * 66 + 2
+    assert page.locator("#strip-png").get_attribute("href").startswith("data:image/png")
+    drawn = "document.querySelector('#overlay polyline').getAttribute('points')"
+    assert len(page.evaluate(drawn).split()) == 8  # the path's 8 points, on the plane
+
+    # 4. A generator's samples in the same projection.
+    page.select_option("#gen", "mvn")
+    page.wait_for_function("document.getElementById('plot-area').data[1].x.length === 2000")
+
+    # README screenshot: the decoded point, its path and the overlay. The real-point panel is
+    # emptied first: reconstructions of real CelebA images are never committed.
+    shot = os.environ.get("LATENTATLAS_SCREENSHOT")
+    if shot:
+        page.mouse.move(1, 1)
+        page.evaluate(
+            "for (const id of ['real-face', 'neighbours']) document.getElementById(id)"
+            ".removeAttribute('src'); document.getElementById('real-info').textContent = "
+            "'hover or pick a real z-point (not shown here: no CelebA reconstruction is "
+            "committed)'"
+        )
+        page.screenshot(path=shot)
+
+    # 4b. Box-select real points (plotly's select tool); export their ids and z-points.
+    page.click('.modebar-btn[data-val="select"]')
+    page.mouse.move(box["x"] + 0.45 * box["width"], box["y"] + 0.45 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.55 * box["width"], box["y"] + 0.55 * box["height"], steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "/^[1-9]\\d* real points selected/.test(document.getElementById('sel-count').textContent)"
+    )
+    selected = int(page.locator("#sel-count").inner_text().split()[0])
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0] == "index,id,split" and len(rows) == selected + 1
+    with page.expect_download() as download:
+        page.click("#export-npy")
+    assert np.load(download.value.path()).shape == (selected, 256)
+    page.click('.modebar-btn[data-val="pan"]')
+
+    # 5. The study's slice in a plane of two components, with its count.
+    page.select_option("#ax", "z:0")
+    page.select_option("#ay", "z:1")
+    page.wait_for_function(
+        "document.getElementById('plot-area').layout.xaxis.title.text === 'z[0]'"
+    )
+    page.fill("#slice-b", "20")
+    page.click("#slice")
+    page.wait_for_function(
+        "/of 10000 real points/.test(document.getElementById('slice-count').textContent)"
+    )
+    count = int(page.locator("#slice-count").inner_text().split()[0])
+    assert 0 < count < 10000
+    assert page.evaluate("document.getElementById('plot-area').data[4].x.length") == count
+
+    # 6. Hover a real point: its reconstruction, id, split, attributes. Then pick it (a click in
+    # pick mode): its neighbours' faces, and it becomes the base of the decoded point.
+    # (The generator overlay off first: hovering one of its samples decodes that sample.)
+    page.select_option("#gen", "")
+    page.wait_for_function("document.getElementById('plot-area').data[1].x.length === 0")
+    page.evaluate(
+        "hoverShown = null; document.getElementById('real-info').textContent = '';"
+        "document.getElementById('neighbours').removeAttribute('src')"
+    )
+    centre = (box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
+    page.mouse.move(centre[0] - 3, centre[1] - 3)
+    page.mouse.move(*centre)
+    page.wait_for_function(
+        "/\\.jpg \\(#\\d+, /.test(document.getElementById('real-info').textContent)"
+    )
+    assert _std(page.evaluate(PIXELS, "real-face")) > 10
+    page.check('input[name="mode"][value="pick"]')
+    _decoded(page, lambda: page.mouse.click(*centre))
+    page.wait_for_function("document.getElementById('neighbours').naturalWidth === 6 * 66 + 2")
+    assert page.locator("#base").input_value() == "selected" and "sel=" in page.url
+    assert "nearest:" in page.locator("#real-info").inner_text()
+
+    # 7. The same URL in a new tab: the same view, decoded again. (A new tab, not a reload of
+    # this one: leaving a page cancels its requests in flight, which would count as failed.)
+    page.check('input[name="mode"][value="decode"]')
+    _decoded(page, lambda: smiling.fill("1.5"))
+    again = _page(browser, server, errors, failed)
+    again.goto(page.url)
+    again.wait_for_function("window.__explore.ready && window.__explore.decodes >= 1")
+    assert again.evaluate("document.getElementById('plot-area').layout.xaxis.title.text") == "z[0]"
+    assert again.locator('#sliders input[data-axis="attr:Smiling"]').input_value() == "1.5"
+    assert again.locator("#base").input_value() == "selected"
+    assert _std(again.evaluate(PIXELS, "face")) > 10
+
+    assert errors == [] and failed == [], (errors, failed)
+    again.close()
+    page.close()
