@@ -63,10 +63,9 @@ def main() -> None:
         )
     if args.chart:
         from latentatlas.report.html import figure_png
-        from latentatlas.report.ladder_chart import ladder_chart
+        from latentatlas.report.ladder_chart import CHART_KEYS, ladder_chart
 
-        keys = [m.key for m in RANKING_METRICS] + ["face_rate", "image.faces.fd"]
-        keys = [k for k in keys if k in ladder["checks"]]
+        keys = [k for k in CHART_KEYS if k in ladder["checks"]]
         with open(args.chart, "wb") as f:
             f.write(figure_png(ladder_chart(ladder["rows"], ladder["checks"], keys)))
         print(f"wrote {args.chart}")

@@ -11,7 +11,16 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from latentatlas.generators.ladder import DIAGONAL, LADDER_TEMPERATURES, SHIFTED, rung_name
-from latentatlas.metrics.catalogue import BY_KEY
+from latentatlas.metrics.catalogue import BY_KEY, METRICS
+
+# What the chart shows: every ranking metric, then the reported image numbers and the face rate,
+# whose failures explain why they do not rank.
+CHART_KEYS: tuple[str, ...] = (
+    *(m.key for m in METRICS if m.ranking),
+    "image.cnn.two_sample_accuracy",
+    "image.faces.fd",
+    "face_rate",
+)
 
 
 def ladder_chart(
