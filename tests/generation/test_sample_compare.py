@@ -343,3 +343,41 @@ def test_compare_where_judges_within_the_condition(tiny_run: Path, tmp_path: Pat
     assert np.allclose(mean, z[keep & (split == 0)].mean(axis=0))
     assert main([*args, "--where", "Nope=1", "--out", str(tmp_path / "w")]) == 2
     assert "no attribute 'Nope'" in capsys.readouterr().err
+
+
+def test_compare_ladder_and_judges(
+    tiny_run: Path, gauss_store: Path, tmp_path: Path, capsys
+) -> None:
+    """--ladder judges the degradation ladder, marks each metric, and leaves metrics that fail it
+    out of the ranking; --judges picks the image judges (with ceiling and floor rows)."""
+    args = ["compare", str(tiny_run), str(gauss_store), "--n", "60", "--generators", "mvn"]
+    out = tmp_path / "v"
+    assert main([*args, "--judges", "attributes", "--ladder", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "degradation ladder" in printed and "face rate (Haar)" in printed
+    verdict = json.loads((out / "verdict.json").read_text())
+    checks = verdict["ladder"]["checks"]
+    names = [r["generator"] for r in verdict["ladder"]["rows"]]
+    assert names == [
+        "mvn@0.25",
+        "mvn@0.5",
+        "mvn@0.75",
+        "mvn@1",
+        "mvn@1.5",
+        "mvn-diagonal",
+        "mvn-shifted",
+    ]
+    failed = {k for k, c in checks.items() if not c["passed"]}
+    assert not failed & set(verdict["ranking"]["metrics"])
+    assert set(verdict["ranking"]["metrics"]) <= {k for k, c in checks.items() if c["passed"]}
+    ref = verdict["image_reference"]
+    assert list(ref["judges"]) == ["attributes"]
+    assert ref["floor"]["attributes"]["fd"] > ref["ceiling"]["attributes"]["fd"]
+    assert "fd_ci" in verdict["rows"][0]["image"]["attributes"]
+    page = (out / "index.html").read_text()
+    assert "The degradation ladder" in page and "ceiling: decoded train codes" in page
+    assert "Not run: faces, cnn" in page
+    # No image judge at all: z-space numbers only.
+    assert main([*args, "--judges", "--quiet", "--out", str(tmp_path / "z")]) == 0
+    z_only = json.loads((tmp_path / "z" / "verdict.json").read_text())
+    assert z_only["image_reference"] is None and "image" not in z_only["rows"][0]
