@@ -18,7 +18,13 @@ z-points are decoded and judged against the *held-out* real z-points (never the 
                   (small = told apart);
 - log-lik         the generator's log-density of the held-out points, nats per dimension
                   (the density-estimation score; None where held-out points fall outside a
-                  bounded support, whose share inside is reported instead).
+                  bounded support, whose share inside is reported instead);
+- image judges    the decoded samples in the feature spaces of networks the autoencoder did not
+                  make, against a ceiling and a floor (see :mod:`latentatlas.judging`).
+
+Every number carries a 95 % interval; :mod:`latentatlas.metrics.ranking` names the winner, and
+``ladder=True`` checks each metric against known degradations first
+(:mod:`latentatlas.metrics.ladder`).
 """
 
 from __future__ import annotations
