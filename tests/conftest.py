@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,42 @@ def shared_celeba() -> Path:
     if not (SHARED_CELEBA / "img_align_celeba").is_dir():
         pytest.skip("../shared/data/celeba is not present")
     return SHARED_CELEBA
+
+
+# Headless Chromium for the browser tests: Debian's system binary, driven by playwright-python,
+# offline (playwright's own browser download is never used).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip(
+        "no chromium binary on PATH: install Debian's `chromium` (.ci/run does when apt works)"
+    )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright-python is not installed (pip install -e .[dev])"
+    )
+    executable = _chromium()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 TINY_MODEL = {"latent_dim": 8, "channels": (8, 16)}

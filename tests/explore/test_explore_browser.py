@@ -12,23 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 60_000  # generous: the suite shares two cores with other work
 
 # Pixels of an <img> (same origin), for "loaded, not blank" and "changed" checks.
@@ -38,16 +27,6 @@ PIXELS = """id => { const img = document.getElementById(id);
   c.width = img.naturalWidth; c.height = img.naturalHeight;
   const g = c.getContext('2d'); g.drawImage(img, 0, 0);
   return Array.from(g.getImageData(0, 0, c.width, c.height).data); }"""
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip(
-        "no chromium binary on PATH: install Debian's `chromium` (.ci/run does when apt works)"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -69,18 +48,6 @@ def server():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright-python is not installed (pip install -e .[dev])"
-    )
-    executable = _chromium()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser, server: str, errors: list[str], failed: list[str]):

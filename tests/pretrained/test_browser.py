@@ -5,20 +5,9 @@ system binary, offline, and skips only where no such binary (or playwright) is i
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = {  # page -> the sections that must show the winner
     "index.html": ["#summary"],
     "compare/index.html": ["#table"],
@@ -26,28 +15,6 @@ PAGES = {  # page -> the sections that must show the winner
     "paths/index.html": [],
 }
 WIDTH = 1024
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip(
-        "no chromium binary on PATH: install Debian's `chromium` (.ci/run does when apt works)"
-    )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright-python is not installed (pip install -e .[dev])"
-    )
-    executable = _chromium()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.slow
