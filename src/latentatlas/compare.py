@@ -143,7 +143,9 @@ def run_compare(
         raise LatentAtlasError(str(e)) from None
     rng = np.random.default_rng([seed, 11])
     size = model.image_size
-    held_images = decode(model, held[: min(n, judge_n)])
+    # The image judges' reference already holds the decoded held-out codes: not decoded twice.
+    m = min(n, judge_n)  # the Haar face rate sees as many images as the judges
+    held_images = ctx["ref_images"][:m] if "ref_images" in ctx else decode(model, held[:m])
     noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
     detector_check = {
         "reconstructions": face_rate(held_images, ctx["detector"]),

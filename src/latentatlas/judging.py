@@ -159,10 +159,13 @@ def attribute_gap(
     """Mean |p_generated - p_reference| over the attributes (the share of images the classifier
     calls positive, from probabilities (n, A) and (m, A)), and the three worst by name."""
 
-    def gap(a: np.ndarray, b: np.ndarray) -> float:
-        return float(np.abs((a > 0.5).mean(axis=0) - (b > 0.5).mean(axis=0)).mean())
+    def shares(proba: np.ndarray) -> np.ndarray:
+        return (proba > 0.5).mean(axis=0)
 
-    p_ref, p_gen = (ref_proba > 0.5).mean(axis=0), (gen_proba > 0.5).mean(axis=0)
+    def gap(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.abs(shares(a) - shares(b)).mean())
+
+    p_ref, p_gen = shares(ref_proba), shares(gen_proba)
     worst = np.argsort(-np.abs(p_gen - p_ref))[:3]
     names = list(getattr(net, "attribute_names_", [f"attribute {i}" for i in range(len(p_ref))]))
     return {

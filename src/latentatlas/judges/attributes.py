@@ -28,6 +28,7 @@ from torch import nn
 from latentatlas.bundled import ATTRIBUTE_JUDGE_FILE, bundled_dir
 from latentatlas.errors import LatentAtlasError
 from latentatlas.models.checkpoint import NO_VERIFY_HINT, load_checkpoint, save_checkpoint
+from latentatlas.models.tensors import to_tensor_resized
 
 KIND = "attribute-judge"
 __all__ = [
@@ -106,16 +107,10 @@ def check_images(images: np.ndarray) -> None:
 
 
 def images_to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 (n, H, W, 3), H = W → float (n, 3, size, size) in [0, 1], resized bilinearly
-    (antialiased when shrinking, as the cache's own downscaling averages pixels too)."""
+    """uint8 (n, H, W, 3), H = W → float (n, 3, size, size) in [0, 1] (see
+    :func:`~latentatlas.models.tensors.to_tensor_resized`)."""
     check_images(images)
-    # A copy: memmap slices are read-only, which torch.from_numpy warns about.
-    x = torch.from_numpy(np.array(images, dtype=np.uint8)).permute(0, 3, 1, 2).float() / 255.0
-    if images.shape[1] != size:
-        x = F.interpolate(
-            x, size=(size, size), mode="bilinear", align_corners=False, antialias=True
-        ).clamp_(0.0, 1.0)
-    return x
+    return to_tensor_resized(images, size).clamp_(0.0, 1.0)
 
 
 class AttributeJudge:

@@ -21,7 +21,7 @@ from scipy import stats
 
 from latentatlas.analysis._rng import RandomState, as_rng, subsample_indices
 from latentatlas.errors import LatentAtlasError
-from latentatlas.metrics.ranking import wilson_interval
+from latentatlas.metrics.intervals import wilson_interval
 
 if TYPE_CHECKING:
     import torch
@@ -106,12 +106,14 @@ def image_two_sample_test(
 
     import torch
 
+    from latentatlas.models.tensors import to_tensor_resized
+
     threads = torch.get_num_threads()
     # One thread: small convolutions gain little from more, and a sum's order (hence the last
     # bit of a weight, hence an occasional prediction) may depend on the thread count.
     torch.set_num_threads(1)
     try:
-        X = torch.cat([_resize(A, size), _resize(B, size)])
+        X = torch.cat([to_tensor_resized(A, size), to_tensor_resized(B, size)])
         y = torch.cat([torch.zeros(k), torch.ones(k)])
         accs: list[float] = []
         hits = 0
@@ -152,19 +154,6 @@ def _check_images(images: Any, name: str) -> np.ndarray:
     if arr.dtype != np.uint8:
         raise LatentAtlasError(f"{name} must be uint8 images, got {arr.dtype}")
     return arr
-
-
-def _resize(images: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 (n, H, W, 3) -> float32 (n, 3, size, size) in [0, 1]."""
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
-    if x.shape[-2:] == (size, size):
-        return x.contiguous()
-    # Antialiased: plain bilinear downscaling aliases fine texture (noise, hair) into patterns
-    # that differ between sets only by chance.
-    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
 
 def _make_cnn() -> torch.nn.Module:

@@ -39,6 +39,22 @@ def to_tensor(images: np.ndarray, device: torch.device, channels: int = 3) -> to
     return x
 
 
+def to_tensor_resized(
+    images: np.ndarray, size: int, device: torch.device | None = None
+) -> torch.Tensor:
+    """uint8 (B, H, W, 3) → float (B, 3, size, size) in [0, 1], unchanged when already
+    size × size. Resized bilinearly *with antialiasing*: plain bilinear downscaling aliases fine
+    texture (noise, hair) into patterns, and a cache's own downscaling averages pixels too."""
+    import torch.nn.functional as F
+
+    x = to_tensor(images, device or torch.device("cpu"))
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    return x
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """float (B, C, H, W) in [0, 1] → uint8 (B, H, W, 3); grey (C = 1) repeated to RGB."""
     x = x.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
