@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentatlas.core.files import allocate_npy
 from latentatlas.data.synthetic import cartoon_face
-from latentatlas.files import allocate_npy
 
 SIZE, POOL, CHUNK = 64, 512, 8192
 
@@ -66,7 +66,7 @@ def encoder_compute(n_images: int, batch: int) -> float:
 
 def worker(cache: str, out: str, batch: int) -> None:
     """One encode process: times encode() and reports its own peak memory."""
-    from latentatlas.pipeline.encode import encode
+    from latentatlas.models.encode import encode
 
     t0 = time.perf_counter()
     encode("celeba64", cache, out, batch_size=batch, device="cpu", progress=False)

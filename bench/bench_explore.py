@@ -34,8 +34,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 
 
 def make_store(n: int, out: Path) -> Path:
+    from latentatlas.data.store import load_store
     from latentatlas.generators import make_generator
-    from latentatlas.store import load_store
 
     train = np.asarray(load_store("celeba64").subset("train"), dtype=np.float64)
     z = make_generator("mvn").fit(train).sample(n, random_state=0).astype(np.float32)

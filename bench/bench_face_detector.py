@@ -84,7 +84,7 @@ def main() -> int:
         print(f"skipped: no CelebA images under {args.celeba} (pass --celeba)")
         return 0
 
-    from latentatlas.faces import FaceDetector
+    from latentatlas.verdict.judges.haar import FaceDetector
 
     sets = make_sets(args.celeba, args.n, args.seed)
     for params in GRID if args.grid else GRID[:1]:

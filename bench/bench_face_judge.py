@@ -30,9 +30,9 @@ import numpy as np
 import torch
 
 from latentatlas.data.prepare import load_image
-from latentatlas.judges.faces import FaceDescriptorJudge
-from latentatlas.pipeline.decode import decode
-from latentatlas.pretrained import celeba64
+from latentatlas.models.decode import decode
+from latentatlas.models.pretrained import celeba64
+from latentatlas.verdict.judges.descriptor import FaceDescriptorJudge
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "celeba"
 
@@ -84,16 +84,16 @@ def parts(model: object, held: np.ndarray, n: int) -> None:
     """CPU ms per image of the landmarks and of the network, one chip per call vs one batch."""
     import dlib
 
-    from latentatlas.judges import faces
+    from latentatlas.verdict.judges import descriptor
 
-    _, predictor, network = faces._load_models()
-    images = [faces._to_chip_size(x) for x in decode(model, held[:n])]
-    box = dlib.rectangle(*faces.FACE_BOX)
+    _, predictor, network = descriptor._load_models()
+    images = [descriptor._to_chip_size(x) for x in decode(model, held[:n])]
+    box = dlib.rectangle(*descriptor.FACE_BOX)
     start = time.process_time()
     shapes = [predictor(x, box) for x in images]
     landmarks = time.process_time() - start
     pairs = zip(images, shapes, strict=True)
-    chips = [dlib.get_face_chip(x, s, size=faces.CHIP_SIZE) for x, s in pairs]
+    chips = [dlib.get_face_chip(x, s, size=descriptor.CHIP_SIZE) for x, s in pairs]
     start = time.process_time()
     one = [network.compute_face_descriptor(c) for c in chips]
     single = time.process_time() - start

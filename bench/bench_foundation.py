@@ -23,8 +23,8 @@ from latentatlas.data.prepare import crop_box, prepare
 from latentatlas.data.sources import find_source
 from latentatlas.data.synthetic import make_celeba_layout
 from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
-from latentatlas.pipeline.encode import encode
-from latentatlas.pipeline.train import TrainConfig, train
+from latentatlas.models.encode import encode
+from latentatlas.models.train import TrainConfig, train
 
 SIZE, BATCH = 64, 64
 

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from latentatlas.generators import GENERATORS
-from latentatlas.judges.image_two_sample import image_two_sample_test
-from latentatlas.pipeline.decode import decode
-from latentatlas.pretrained import celeba64
+from latentatlas.models.decode import decode
+from latentatlas.models.pretrained import celeba64
+from latentatlas.verdict.judges.image_two_sample import image_two_sample_test
 
 
 def main() -> None:

@@ -4,9 +4,9 @@
                                  [--chart ladder.png]
 
 Judges mvn at temperatures 0.25, 0.5, 0.75, 1, 1.5, mvn with only its diagonal and mvn shifted
-one sigma along the first principal axis (``latentatlas.generators.ladder``) exactly as
+one sigma along the first principal axis (``latentatlas.verdict.ladder``) exactly as
 ``latentatlas compare --ladder`` does, with every installed image judge, and prints each
-metric's value per rung and whether it passes (``latentatlas.metrics.ladder``). The suite runs
+metric's value per rung and whether it passes (``latentatlas.verdict.ladder``). The suite runs
 the same check with smaller samples (tests/verdict/test_ladder.py). Needs no dataset.
 """
 
@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import time
 
-from latentatlas.compare import judge_ladder, split_for_verdict
-from latentatlas.judges import available_judges
-from latentatlas.judging import judging_context
-from latentatlas.metrics.catalogue import BY_KEY
-from latentatlas.metrics.ranking import RANKING_METRICS
-from latentatlas.numbers import fmt
-from latentatlas.pretrained import celeba64
+from latentatlas.core.numbers import fmt
+from latentatlas.models.pretrained import celeba64
+from latentatlas.verdict.catalogue import BY_KEY
+from latentatlas.verdict.compare import judge_ladder, split_for_verdict
+from latentatlas.verdict.judges import available_judges
+from latentatlas.verdict.ranking import RANKING_METRICS
+from latentatlas.verdict.scoring import judging_context
 
 
 def main() -> None:
@@ -62,8 +62,8 @@ def main() -> None:
             f"{verdict}"
         )
     if args.chart:
-        from latentatlas.report.html import figure_png
-        from latentatlas.report.ladder_chart import CHART_KEYS, ladder_chart
+        from latentatlas.core.html import figure_png
+        from latentatlas.verdict.charts import CHART_KEYS, ladder_chart
 
         keys = [k for k in CHART_KEYS if k in ladder["checks"]]
         with open(args.chart, "wb") as f:

@@ -31,9 +31,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="write decoded sample grids here")
     args = ap.parse_args()
 
-    from latentatlas.imaging import save_png, square_grid
-    from latentatlas.pipeline.decode import decode
-    from latentatlas.pretrained import celeba64
+    from latentatlas.core.imaging import save_png, square_grid
+    from latentatlas.models.decode import decode
+    from latentatlas.models.pretrained import celeba64
 
     model, store = celeba64()
     Z = np.asarray(store.subset("train"), dtype=np.float64)

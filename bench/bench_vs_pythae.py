@@ -35,7 +35,8 @@ pydantic 2.
 
 latentatlas's generators are every entry of ``GENERATORS`` and ``PRIORS`` (``--ours`` picks
 some), fitted and sampled exactly as ``latentatlas compare`` does. Everyone gets the same n and
-seed, and the same judge (``latentatlas.judging.judge``, against the 1,032 held-out z-points).
+seed, and the same judge (``latentatlas.verdict.scoring.judge``, against the 1,032 held-out
+z-points).
 The held-out log-likelihood (nats per dimension) uses ``score_samples`` for ours, the fitted
 scikit-learn mixture inside pythae's GMM sampler, and ``prior.log_prob(f(z)) + log|det J|`` for
 the flows; the two-stage VAE has no tractable likelihood.
@@ -61,12 +62,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentatlas.compare import split_for_verdict
 from latentatlas.generators import GENERATORS, PRIORS, make_generator
-from latentatlas.judging import judge, judging_context
+from latentatlas.models.decode import decode, reencode
+from latentatlas.models.pretrained import celeba64
 from latentatlas.models.tensors import to_uint8
-from latentatlas.pipeline.decode import decode, reencode
-from latentatlas.pretrained import celeba64
+from latentatlas.verdict.compare import split_for_verdict
+from latentatlas.verdict.scoring import judge, judging_context
 
 PYTHAE_SAMPLERS = ("gmm", "maf", "iaf", "twostage")
 DEFAULT_EPOCHS = {"maf": 20, "iaf": 1, "twostage": 15}

@@ -9,7 +9,7 @@ import torch
 
 from latentatlas.data.prepare import prepare
 from latentatlas.data.synthetic import make_celeba_layout
-from latentatlas.pipeline.train import TrainConfig, train
+from latentatlas.models.train import TrainConfig, train
 
 # Keep torch to one thread per test process: the suite runs on 2 shared cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

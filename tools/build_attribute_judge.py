@@ -7,8 +7,8 @@
 
 1. checks that CACHE holds the bundled store's images (same ids, split and attributes), so the
    judge's held-out images are the autoencoder's held-out images;
-2. trains :func:`latentatlas.judges.train_attributes.train_attribute_judge` on the train split
-   (real images, not reconstructions);
+2. trains :func:`latentatlas.verdict.judges.train_attributes.train_attribute_judge` on the train
+   split (real images, not reconstructions);
 3. rounds the weights to float16, reloads them and measures accuracy per attribute on the
    held-out split against the majority-class baseline;
 4. writes ``attribute_judge.pt`` beside the model, its sha256 into ``MANIFEST.json`` and a section
@@ -32,24 +32,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentatlas import __version__, atomic
-from latentatlas.bundled import ATTRIBUTE_JUDGE_FILE, bundled_dir
+from latentatlas import __version__
+from latentatlas.core import atomic
+from latentatlas.core.bundled import ATTRIBUTE_JUDGE_FILE, bundled_dir
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.files import file_sha256
 from latentatlas.data.cache import load_cache
-from latentatlas.errors import LatentAtlasError
-from latentatlas.files import file_sha256
-from latentatlas.judges.attributes import (
+from latentatlas.data.store import TRAIN, load_store
+from latentatlas.models.decode import decode
+from latentatlas.models.pretrained import celeba64
+from latentatlas.verdict.judges.attributes import (
     JudgeConfig,
     load_attribute_judge,
     save_attribute_judge,
 )
-from latentatlas.judges.train_attributes import (
+from latentatlas.verdict.judges.train_attributes import (
     JudgeTrainConfig,
     evaluate_attribute_judge,
     train_attribute_judge,
 )
-from latentatlas.pipeline.decode import decode
-from latentatlas.pretrained import celeba64
-from latentatlas.store import TRAIN, load_store
 
 BEGIN, END = "<!-- attribute-judge -->", "<!-- /attribute-judge -->"
 
@@ -76,13 +77,13 @@ def card_section(
 ## attribute_judge.pt: the attribute judge
 
 An image judge for `latentatlas compare`, independent of the autoencoder: a small CNN
-(`latentatlas.judges.attributes`: {len(judge_cfg.channels)} blocks of 3x3 conv with stride 2,
-batch norm and ReLU, channels {list(judge_cfg.channels)}, on {side} input;
+(`latentatlas.verdict.judges.attributes`: {len(judge_cfg.channels)} blocks of 3x3 conv with
+stride 2, batch norm and ReLU, channels {list(judge_cfg.channels)}, on {side} input;
 flattened, one linear layer to {judge_cfg.feature_dim} penultimate features (ReLU, the
 judge's `features`), one linear layer to the 40 attribute logits; {n_params:,} parameters,
 float16) trained on the **real** images of the {result["n_train"]} train-split images (never on
 reconstructions), with a masked binary cross-entropy, AdamW, cosine learning rate and
-horizontal flips. `latentatlas.judges.attributes.load_attribute_judge()` loads it and checks
+horizontal flips. `latentatlas.verdict.judges.attributes.load_attribute_judge()` loads it and checks
 its sha256; images of another size are resized bilinearly to {side}.
 
 | | |

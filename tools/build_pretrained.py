@@ -26,14 +26,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentatlas import __version__, atomic
+from latentatlas import __version__
+from latentatlas.core import atomic
 from latentatlas.data.cache import load_cache
 from latentatlas.data.sources import find_source
+from latentatlas.data.store import TRAIN, load_store, save_store
 from latentatlas.models.checkpoint import file_sha256, load_checkpoint, load_model, save_checkpoint
-from latentatlas.pipeline.encode import encode
-from latentatlas.pipeline.train import evaluate
-from latentatlas.pretrained import CHECKPOINT_FILE, STORE_DIR, bundled_dir
-from latentatlas.store import TRAIN, load_store, save_store
+from latentatlas.models.encode import encode
+from latentatlas.models.pretrained import CHECKPOINT_FILE, STORE_DIR, bundled_dir
+from latentatlas.models.train import evaluate
 
 
 def source_checksum(src: Path) -> str:

@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from latentatlas.analysis import as_rng, check_points, jsonable
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.rng import as_rng
+from latentatlas.core.validation import check_points
 
 
 def test_check_points_converts_and_validates():

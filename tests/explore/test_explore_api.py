@@ -14,7 +14,7 @@ from PIL import Image
 
 from latentatlas.cli import main
 from latentatlas.explore import create_app, load_explorer
-from latentatlas.pipeline.decode import decode
+from latentatlas.models.decode import decode
 
 PLANE = {"ax": "pc:0", "ay": "pc:1"}
 
@@ -308,7 +308,7 @@ def test_own_model_and_store(tiny_run, tiny_cache, tmp_path) -> None:
     """Any model the other verbs take: a freshly trained tiny AE (N = 8, 16x16) and its store."""
     from starlette.testclient import TestClient
 
-    from latentatlas.pipeline.encode import encode
+    from latentatlas.models.encode import encode
 
     encode(tiny_run, tiny_cache, tmp_path / "store", device="cpu", progress=False)
     c = TestClient(create_app(load_explorer(tiny_run, tmp_path / "store", "cpu")))

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.models import load_latent_model
-from latentatlas.pipeline.encode import encode
+from latentatlas.models.encode import encode
 
 # One thread everywhere: the single- and two-process runs then do the same float arithmetic.
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from latentatlas.cli import main
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.data.cache import load_cache
-from latentatlas.errors import LatentAtlasError
+from latentatlas.data.store import TRAIN, load_store, save_store
 from latentatlas.models.checkpoint import load_model
+from latentatlas.models.encode import encode
 from latentatlas.models.tensors import to_tensor
-from latentatlas.pipeline.encode import encode
-from latentatlas.store import TRAIN, load_store, save_store
 
 
 @pytest.fixture(scope="module")

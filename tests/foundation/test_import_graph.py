@@ -87,7 +87,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_graph_sees_the_imports() -> None:
     graph = import_graph()
-    assert "latentatlas.models" in graph["latentatlas.pipeline.encode"]
+    assert "latentatlas.models" in graph["latentatlas.models.encode"]
     assert "latentatlas.models.protocol" in graph["latentatlas.models.loaders"]
     # A function-level import is an edge too.
     assert "latentatlas.models.checkpoint" in graph["latentatlas.models.loaders"]
@@ -110,8 +110,8 @@ def test_numpy_layers_and_bundled_names_never_import_torch() -> None:
 
     code = (
         "import sys\n"
-        "import latentatlas.analysis, latentatlas.bundled, latentatlas.metrics\n"
-        "import latentatlas.pretrained, latentatlas.store\n"
+        "import latentatlas.analysis, latentatlas.core.bundled, latentatlas.metrics\n"
+        "import latentatlas.models.pretrained, latentatlas.data.store\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from latentatlas.cli import main
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.data import prepare as prepare_mod
 from latentatlas.data.cache import load_cache
 from latentatlas.data.prepare import crop_box, prepare
 from latentatlas.data.synthetic import make_celeba_layout, make_image_folder
-from latentatlas.errors import LatentAtlasError
 
 
 def _png_bomb(path: Path, width: int = 100_000, height: int = 100_000) -> None:

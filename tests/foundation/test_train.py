@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from latentatlas.cli import main
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.models.checkpoint import load_checkpoint, load_model
-from latentatlas.pipeline.train import TrainConfig, train
+from latentatlas.models.train import TrainConfig, train
 
 TINY_ARGS = ["--latent-dim", "8", "--channels", "8,16", "--batch-size", "16", "--quiet"]
 

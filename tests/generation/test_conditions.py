@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from latentatlas.cli import main
-from latentatlas.conditions import describe, parse_where, select, where_mask
-from latentatlas.errors import LatentAtlasError
-from latentatlas.pretrained import celeba64
-from latentatlas.store import ZStore
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.data.conditions import describe, parse_where, select, where_mask
+from latentatlas.data.store import ZStore
+from latentatlas.models.pretrained import celeba64
 
 
 @pytest.fixture(scope="module")

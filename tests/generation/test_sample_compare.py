@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from latentatlas.cli import main
-from latentatlas.compare import disagreements
-from latentatlas.faces import FaceDetector
+from latentatlas.data.store import load_store, save_store
 from latentatlas.generators import load_generator
-from latentatlas.judging import judge
-from latentatlas.store import load_store, save_store
+from latentatlas.verdict.compare import disagreements
+from latentatlas.verdict.judges.haar import FaceDetector
+from latentatlas.verdict.scoring import judge
 
 
 @pytest.fixture(scope="module")
@@ -289,12 +289,15 @@ def test_plane_paths_and_interpolation(
     assert main(["path", str(tiny_run), str(gauss_store), "--out", str(tmp_path / "x")]) == 2
 
 
-def test_cli_generator_names_match_the_registry() -> None:
-    from latentatlas.cli import GENERATOR_NAMES, PRIOR_NAMES
+def test_cli_generator_choices_are_the_registry() -> None:
+    from latentatlas.cli import build_parser
     from latentatlas.generators import GENERATORS, PRIORS
 
-    assert GENERATOR_NAMES == tuple(GENERATORS)
-    assert PRIOR_NAMES == tuple(PRIORS)
+    parser = build_parser()
+    verbs = parser._subparsers._group_actions[0].choices
+    for verb, dest in (("sample", "generator"), ("compare", "generators")):
+        action = next(a for a in verbs[verb]._actions if a.dest == dest)
+        assert tuple(action.choices) == (*GENERATORS, *PRIORS)
 
 
 def test_principal_plane_path_is_labelled(

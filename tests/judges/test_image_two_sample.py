@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from latentatlas.errors import LatentAtlasError
-from latentatlas.judges.image_two_sample import image_two_sample_test
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.verdict.judges.image_two_sample import image_two_sample_test
 
 
 def smooth_images(
@@ -98,8 +98,8 @@ def test_bad_input_is_one_line(
 
 @pytest.fixture(scope="module")
 def bundled() -> dict[str, np.ndarray]:
-    from latentatlas.pipeline.decode import decode
-    from latentatlas.pretrained import celeba64
+    from latentatlas.models.decode import decode
+    from latentatlas.models.pretrained import celeba64
 
     model, store = celeba64()
     rng = np.random.default_rng(0)

@@ -13,12 +13,12 @@ import torch
 from model_verbs import one_line_error, verbs_end_to_end
 
 from latentatlas.cli import main
-from latentatlas.compare import run_compare
+from latentatlas.data.store import load_store
+from latentatlas.generators.sampling import sample
 from latentatlas.models import ModelSpec, load_latent_model
+from latentatlas.models.encode import encode
 from latentatlas.models.tensors import to_tensor
-from latentatlas.pipeline.encode import encode
-from latentatlas.sampling import sample
-from latentatlas.store import load_store
+from latentatlas.verdict.compare import run_compare
 
 diffusers = pytest.importorskip("diffusers")
 

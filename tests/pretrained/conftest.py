@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from latentatlas.demo import run_demo
+from latentatlas.atlas.demo import run_demo
 
 # A reduced demo, run once for the demo test and the browser test: the collapsed N(0, I), the
 # cube, mvn, the study's pca and an exact duplicate of mvn (PCAEllipsoid(bound="ball") rejects

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from latentatlas.atlas.demo import summary_lines
 from latentatlas.cli import main
-from latentatlas.demo import summary_lines
-from latentatlas.metrics.ranking import RULE
+from latentatlas.data.store import TRAIN
 from latentatlas.models.checkpoint import file_sha256
-from latentatlas.pipeline.decode import decode, reencode
-from latentatlas.pretrained import bundled_dir, celeba64
-from latentatlas.store import TRAIN
+from latentatlas.models.decode import decode, reencode
+from latentatlas.models.pretrained import bundled_dir, celeba64
+from latentatlas.verdict.ranking import RULE
 
 BUNDLE = bundled_dir("celeba64")
 
@@ -164,7 +164,7 @@ def test_demo_pages_carry_no_absolute_paths(reduced_demo) -> None:
 
 
 def test_display_name_is_relative(tmp_path: Path) -> None:
-    from latentatlas.compare import display_name
+    from latentatlas.verdict.compare import display_name
 
     run = tmp_path / "run"
     run.mkdir()

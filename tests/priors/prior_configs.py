@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentatlas.priors import Flow, LatentDiffusion, TwoStageVAE
+from latentatlas.generators.learned import Flow, LatentDiffusion, TwoStageVAE
 
 # The test blobs' centres (see conftest.blobs).
 CENTRES = np.array([[-4.0, -1.0], [4.0, 1.0]])

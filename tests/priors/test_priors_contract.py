@@ -18,7 +18,7 @@ from latentatlas.generators import (
     make_generator,
     save_generator,
 )
-from latentatlas.priors import Flow, LatentDiffusion, TwoStageVAE
+from latentatlas.generators.learned import Flow, LatentDiffusion, TwoStageVAE
 
 
 def test_numpy_layer_never_imports_torch():

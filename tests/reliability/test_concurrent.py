@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from faults import one_line_error
 
-from latentatlas import atomic
 from latentatlas.cli import main
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core import atomic
+from latentatlas.core.errors import LatentAtlasError
 
 TINY = ["--latent-dim", "8", "--channels", "8,16", "--batch-size", "16", "--quiet"]
 
@@ -72,7 +72,7 @@ def test_two_prepares_into_one_new_path(
 def test_two_encodes_into_one_new_path(
     tiny_run: Path, tiny_cache: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    import latentatlas.pipeline.encode as enc
+    import latentatlas.models.encode as enc
 
     out = tmp_path / "store"
     real = enc.write_store_extras

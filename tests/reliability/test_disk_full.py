@@ -13,8 +13,8 @@ import pytest
 from faults import cli_code, fill, one_line_error, run_python
 
 from latentatlas.cli import main
-from latentatlas.files import file_sha256
-from latentatlas.store import load_store
+from latentatlas.core.files import file_sha256
+from latentatlas.data.store import load_store
 
 
 def _enospc(*args, **kwargs):
@@ -53,7 +53,7 @@ def test_prepare_on_a_really_full_disk_is_an_error_not_a_bus_error(
 ) -> None:
     # With the up-front check out of the way, the memory map meets the full disk itself: the
     # file is allocated before mapping, so this is ENOSPC, not SIGBUS (exit 135) or a hang.
-    before = "import latentatlas.atomic as a; a.check_space = lambda *args, **kw: None"
+    before = "import latentatlas.core.atomic as a; a.check_space = lambda *args, **kw: None"
     argv = ["prepare", str(image_folder), "--out", str(small_fs / "c"), "--size", "192"]
     argv += ["--workers", workers]
     done = run_python(cli_code(argv, before), timeout=120)
@@ -80,7 +80,7 @@ def test_encode_on_a_really_full_disk_is_an_error_not_a_bus_error(
     small_fs: Path, tiny_run: Path, tiny_cache: Path
 ) -> None:
     fill(small_fs, 1024)  # z.npy needs 96 x 8 x 4 bytes and a header: more than is left
-    before = "import latentatlas.atomic as a; a.check_space = lambda *args, **kw: None"
+    before = "import latentatlas.core.atomic as a; a.check_space = lambda *args, **kw: None"
     argv = ["encode", str(tiny_run), str(tiny_cache), "--out", str(small_fs / "z"), "--quiet"]
     done = run_python(cli_code(argv, before), timeout=120)
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])

@@ -14,11 +14,11 @@ import torch
 from faults import one_line_error
 
 from latentatlas.cli import main
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.files import file_sha256
 from latentatlas.data.cache import load_cache
-from latentatlas.errors import LatentAtlasError
-from latentatlas.files import file_sha256
+from latentatlas.data.store import load_store, save_store
 from latentatlas.models.checkpoint import load_checkpoint, load_model, save_checkpoint
-from latentatlas.store import load_store, save_store
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_a_damaged_cache_is_named(tiny_cache: Path, tiny_run: Path, tmp_path: Pa
 
 
 def test_the_bundled_assets_verify_against_their_manifest(monkeypatch) -> None:
-    import latentatlas.files as files
+    import latentatlas.core.files as files
 
     hashed = []
     real = files.file_sha256

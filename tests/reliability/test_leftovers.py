@@ -11,8 +11,8 @@ from pathlib import Path
 
 from faults import cli_code, dead_pid, run_python
 
-from latentatlas import atomic
 from latentatlas.cli import main
+from latentatlas.core import atomic
 from latentatlas.models.checkpoint import load_checkpoint
 
 TINY = ["--latent-dim", "8", "--channels", "8,16", "--batch-size", "16", "--quiet"]

@@ -84,7 +84,7 @@ def test_every_numeric_option_is_checked_before_any_work(
     argv: list[str], tmp_path: Path, monkeypatch, capsys
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("latentatlas.demo.run_demo", lambda *a, **k: pytest.fail("worked"))
+    monkeypatch.setattr("latentatlas.atlas.demo.run_demo", lambda *a, **k: pytest.fail("worked"))
     assert main(argv) == 2
     line = one_line_error(capsys.readouterr().err, argv[0])
     assert argv[-2] in line or "--b" in line
@@ -114,7 +114,8 @@ def test_plane_and_between_exclude_each_other(tmp_path: Path, capsys) -> None:
 def test_path_options_of_another_kind_are_refused(
     extra: list[str], tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    monkeypatch.setattr("latentatlas.sampling.path", lambda *a, **k: pytest.fail("worked"))
+    fail = lambda *a, **k: pytest.fail("worked")  # noqa: E731
+    monkeypatch.setattr("latentatlas.generators.sampling.path", fail)
     assert main(["path", "celeba64", "celeba64", "--out", str(tmp_path / "p"), *extra]) == 2
     one_line_error(capsys.readouterr().err, "path")
 

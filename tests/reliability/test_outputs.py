@@ -14,7 +14,7 @@ import pytest
 from faults import mount_tmpfs, one_line_error, unmount
 
 from latentatlas.cli import main
-from latentatlas.files import file_sha256
+from latentatlas.core.files import file_sha256
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from faults import run_python
 
-from latentatlas import atomic
-from latentatlas.store import load_store, save_store
+from latentatlas.core import atomic
+from latentatlas.data.store import load_store, save_store
 
 # The steps of atomic_dir's swap, in order, and which version each leaves behind.
 STEPS = {"built": "old", "aside": "old", "swapped": "new", "cleaned": "new"}
@@ -38,7 +38,7 @@ def test_a_kill_at_every_step_of_the_swap(tmp_path: Path, step: str) -> None:
     _write_version(out, "old")
     code = f"""
 from pathlib import Path
-from latentatlas import atomic
+from latentatlas.core import atomic
 with atomic.atomic_dir({str(out)!r}, overwrite=True) as tmp:
     for name in ("part1.txt", "part2.txt", "version.txt"):
         (tmp / name).write_text("new")
@@ -57,7 +57,7 @@ def test_a_store_read_after_a_kill_mid_swap_is_the_previous_one(tmp_path: Path) 
     save_store(out, z_old, np.arange(20).astype(str), np.zeros(20))
     code = f"""
 import numpy as np
-from latentatlas.store import save_store
+from latentatlas.data.store import save_store
 save_store({str(out)!r}, np.ones((20, 3)) + np.arange(20)[:, None], np.arange(20).astype(str),
            np.zeros(20), overwrite=True)
 """

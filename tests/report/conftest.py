@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from report_data import FAST, synthetic_z
 
-from latentatlas.store import save_store
+from latentatlas.data.store import save_store
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +40,7 @@ def store16(z16: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def atlas16(store16: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     from latentatlas.atlas import run_atlas
-    from latentatlas.store import load_store
+    from latentatlas.data.store import load_store
 
     out = tmp_path_factory.mktemp("atlas") / "report"
     summary = run_atlas(

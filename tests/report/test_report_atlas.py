@@ -9,7 +9,7 @@ import pytest
 from report_data import FAST, flat, synthetic_z
 
 from latentatlas.atlas import check_pairs, parse_pairs, run_atlas
-from latentatlas.report.html import fmt
+from latentatlas.core.html import fmt
 
 SECTION_IDS = [
     "components",
@@ -100,7 +100,7 @@ def test_summary_matches_direct_analysis_calls(store16: Path, atlas16: tuple[Pat
         slice_mask,
         slice_scan,
     )
-    from latentatlas.store import load_store
+    from latentatlas.data.store import load_store
 
     _, s = atlas16
     z = np.asarray(load_store(store16).z, dtype=np.float64)
@@ -170,7 +170,7 @@ def test_summary_matches_direct_analysis_calls(store16: Path, atlas16: tuple[Pat
 def test_fragmentation_section_and_summary(store16: Path, atlas16: tuple[Path, dict]) -> None:
     from latentatlas.analysis import fragmentation
     from latentatlas.atlas.helpers import rng
-    from latentatlas.store import load_store
+    from latentatlas.data.store import load_store
 
     out, s = atlas16
     f = s["fragmentation"]
@@ -282,8 +282,8 @@ def test_conclusions_open_the_page_with_numbers_from_the_summary(
 def test_every_plot_has_axis_labels(
     store16: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from latentatlas.report.html import Page
-    from latentatlas.store import load_store
+    from latentatlas.core.html import Page
+    from latentatlas.data.store import load_store
 
     unlabelled: list[str] = []
     original = Page.figure

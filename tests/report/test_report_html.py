@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from latentatlas.report.html import Page, figure_png
+from latentatlas.core.html import Page, figure_png
 
 
 def _grid_png() -> bytes:

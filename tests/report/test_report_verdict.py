@@ -14,8 +14,8 @@ from report_data import FAST, flat
 
 from latentatlas.atlas import load_verdict, run_atlas
 from latentatlas.cli import main
-from latentatlas.report.html import fmt
-from latentatlas.store import load_store
+from latentatlas.core.html import fmt
+from latentatlas.data.store import load_store
 
 FIXTURE = Path(__file__).parent / "data" / "verdict" / "verdict.json"
 ARGS = ["--seed", "3", "--pairs", "0,1", "5,9", "--sample", str(FAST["sample"])]

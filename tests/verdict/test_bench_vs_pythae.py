@@ -11,7 +11,7 @@ import torch
 
 pytest.importorskip("pythae", reason="pythae is a bench-only extra: pip install -e '.[bench]'")
 
-from latentatlas.pretrained import celeba64  # noqa: E402
+from latentatlas.models.pretrained import celeba64  # noqa: E402
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_vs_pythae.py"
 

@@ -6,10 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentatlas.generators import LADDER_TEMPERATURES, degradation_ladder
-from latentatlas.generators.ladder import DIAGONAL, SHIFTED, rung_name
-from latentatlas.metrics.catalogue import BY_KEY
-from latentatlas.metrics.ladder import check_all, check_ladder
+from latentatlas.verdict.catalogue import BY_KEY
+from latentatlas.verdict.ladder import (
+    DIAGONAL,
+    LADDER_TEMPERATURES,
+    SHIFTED,
+    check_all,
+    check_ladder,
+    degradation_ladder,
+    rung_name,
+)
 
 
 def _rows(values: dict[str, float], half: float = 0.01) -> dict[str, dict]:
@@ -94,9 +100,9 @@ LADDER_N, LADDER_JUDGE_N = 300, 200
 
 @pytest.fixture(scope="module")
 def bundled_ladder() -> dict:
-    from latentatlas.compare import judge_ladder, split_for_verdict
-    from latentatlas.judging import judging_context
-    from latentatlas.pretrained import celeba64
+    from latentatlas.models.pretrained import celeba64
+    from latentatlas.verdict.compare import judge_ladder, split_for_verdict
+    from latentatlas.verdict.scoring import judging_context
 
     model, store = celeba64()
     train, held = split_for_verdict(store, 0)
@@ -113,7 +119,7 @@ def bundled_ladder() -> dict:
 
 @pytest.mark.slow
 def test_every_ranking_metric_passes_the_ladder_on_the_bundled_model(bundled_ladder) -> None:
-    from latentatlas.metrics.ranking import RANKING_METRICS
+    from latentatlas.verdict.ranking import RANKING_METRICS
 
     checks = bundled_ladder["checks"]
     assert len(RANKING_METRICS) == 4

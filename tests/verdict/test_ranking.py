@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentatlas.metrics.catalogue import BY_KEY
-from latentatlas.metrics.ranking import (
+from latentatlas.verdict.catalogue import BY_KEY
+from latentatlas.verdict.ranking import (
     RANKING_METRICS,
     RULE,
     rank_generators,
@@ -146,10 +146,10 @@ def test_spread_ratio() -> None:
 @pytest.mark.slow
 def test_temperature_01_never_wins_on_the_bundled_model() -> None:
     """Real numbers: mvn at temperature 1 and 0.1, and the cube, judged as compare does."""
-    from latentatlas.compare import judge_generator, split_for_verdict
     from latentatlas.generators import MultivariateNormal, make_generator
-    from latentatlas.judging import judging_context
-    from latentatlas.pretrained import celeba64
+    from latentatlas.models.pretrained import celeba64
+    from latentatlas.verdict.compare import judge_generator, split_for_verdict
+    from latentatlas.verdict.scoring import judging_context
 
     model, store = celeba64()
     train, held = split_for_verdict(store, 0)

@@ -8,7 +8,7 @@ from PIL import Image, ImageFilter
 
 pytest.importorskip("cv2")
 
-from latentatlas.faces import FaceDetector, _load_cascade, face_rate  # noqa: E402
+from latentatlas.verdict.judges.haar import FaceDetector, _load_cascade, face_rate  # noqa: E402
 
 
 def _noise(n: int, seed: int = 0) -> np.ndarray:

@@ -1,12 +1,11 @@
 """Analyses of a z-point distribution (numpy/scipy/scikit-learn only, no torch).
 
 Every function takes an ``(n, N)`` array-like and returns plain numbers or a frozen dataclass
-with a JSON-ready ``to_dict()``; random steps take ``random_state``.
+with a JSON-ready ``to_dict()``; random steps take ``random_state``. The input checks, random
+streams and JSON conversion they share live in :mod:`latentatlas.core` (``validation``,
+``rng``, ``jsonable``).
 """
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._rng import as_rng
-from latentatlas.analysis._validate import check_points
 from latentatlas.analysis.correlation import CorrelationResult, correlations
 from latentatlas.analysis.distribution import (
     ComponentStats,
@@ -58,12 +57,10 @@ __all__ = [
     "ShapeResult",
     "SliceScan",
     "TheoryTable",
-    "as_rng",
     "attribute_separation",
     "auto_pairs",
     "betweenness",
     "bic_components",
-    "check_points",
     "component_stats",
     "confidence_ellipse",
     "correlations",
@@ -76,7 +73,6 @@ __all__ = [
     "fragmentation",
     "fragmentation_verdict",
     "henze_zirkler",
-    "jsonable",
     "knn_components",
     "normality",
     "principal_points",

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._validate import check_points
 from latentatlas.analysis.gaussian import MahalanobisModel, mean_covariance
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.validation import check_points
 
 ABS_R_QUANTILES = (0.5, 0.9, 0.99)
 

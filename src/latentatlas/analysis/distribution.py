@@ -9,15 +9,15 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._rng import RandomState, as_rng, subsample_indices
-from latentatlas.analysis._validate import check_fraction, check_points
 from latentatlas.analysis.gaussian import (
     BLOCK_ROWS,
     MahalanobisModel,
     _whitening,
     single_threaded_blas,
 )
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.rng import RandomState, as_rng, subsample_indices
+from latentatlas.core.validation import check_fraction, check_points
 
 # Shapiro–Wilk's p-value approximation is only valid up to n = 5000 (scipy warns beyond).
 SHAPIRO_MAX_N = 5000

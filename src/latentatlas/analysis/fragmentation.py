@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._rng import RandomState, as_rng, subsample_indices
-from latentatlas.analysis._validate import check_fraction, check_points, check_same_dim
 from latentatlas.analysis.gaussian import MahalanobisModel
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.rng import RandomState, as_rng, subsample_indices
+from latentatlas.core.validation import check_fraction, check_points, check_same_dim
 
 KS = (5, 10, 20)
 TS = (0.0, 0.25, 0.5, 0.75, 1.0)

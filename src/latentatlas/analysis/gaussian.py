@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
-from latentatlas.analysis._validate import check_points
+from latentatlas.core.validation import check_points
 
 # Rows per block when streaming over a large (n, N) array: 8192 x 256 float64 is 16 MB, so the
 # temporaries stay small while each matmul is still big enough for BLAS to run at full speed.

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from latentatlas.analysis._validate import check_points
+from latentatlas.core.validation import check_points
 
 
 def confidence_ellipse(mean2, cov2, n_sigma: float, n_points: int = 128) -> np.ndarray:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._rng import RandomState
-from latentatlas.analysis._validate import check_points
 from latentatlas.analysis.theory import cube_radii
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.rng import RandomState
+from latentatlas.core.validation import check_points
 
 # Multiples of the fitted b shown next to it by default.
 DEFAULT_MULTIPLES = (0.5, 1.0, 1.5, 2.0)

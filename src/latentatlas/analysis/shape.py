@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._validate import check_points
 from latentatlas.analysis.gaussian import BLOCK_ROWS, MahalanobisModel, single_threaded_blas
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.validation import check_points
 
 VARIANCE_LEVELS = (0.5, 0.9, 0.99)
 

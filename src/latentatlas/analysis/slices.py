@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._rng import RandomState, as_rng
-from latentatlas.analysis._validate import check_points
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.rng import RandomState, as_rng
+from latentatlas.core.validation import check_points
 
 DEFAULT_SIZES = (1000, 5000, 20000, 80000)
 # Rows per block when building the (rows, N) out-of-bounds mask.

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._rng import RandomState, as_rng
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.rng import RandomState, as_rng
 
 THEORY_KEYS = ("mean_r2", "mean_r", "sigma_r", "rel_width")
 DEFAULT_NS = (2, 3, 10, 32, 256, 1024)

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._validate import check_fraction, check_points, check_same_dim
 from latentatlas.analysis.gaussian import MahalanobisModel
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.validation import check_fraction, check_points, check_same_dim
 
 
 def void_shares(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from latentatlas.atlas.context import AtlasContext
 
 if TYPE_CHECKING:
-    from latentatlas.report.html import Page
+    from latentatlas.core.html import Page
 
 
 def _where(closer: float) -> str:
@@ -31,7 +31,7 @@ def _where(closer: float) -> str:
 
 def conclusions(summary: dict[str, Any]) -> dict[str, Any]:
     """Five sentences and the numbers they show (rounded as shown)."""
-    from latentatlas.report.html import fmt
+    from latentatlas.core.html import fmt
 
     sh, radii, voids = summary["shape"], summary["radii"], summary["voids"]
     comp, corr = summary["components"], summary["correlations"]
@@ -95,7 +95,7 @@ def conclusions(summary: dict[str, Any]) -> dict[str, Any]:
 def conclusion_lines(summary: dict[str, Any]) -> list[str]:
     """What ``analyze`` and ``demo`` print: the page's opening lines, plus the winner and its
     rule when the atlas carries a verdict."""
-    from latentatlas.metrics.ranking import winner_sentence
+    from latentatlas.verdict.ranking import winner_sentence
 
     lines = list(summary["conclusions"]["lines"])
     if "verdict" in summary:
@@ -111,7 +111,7 @@ def section_conclusions(ctx: AtlasContext, page: Page) -> None:
     sec = page.section("conclusions", "In plain words")
     page.bullets(sec, result["lines"], "conclusions")
     if ctx.verdict is not None:
-        from latentatlas.metrics.ranking import winner_sentence
+        from latentatlas.verdict.ranking import winner_sentence
 
         ranking = ctx.summary["verdict"]["ranking"]
         page.verdict_line(sec, winner_sentence(ranking, ctx.verdict["rows"]), ranking["rule"])

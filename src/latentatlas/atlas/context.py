@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas.store import ZStore
+from latentatlas.data.store import ZStore
 
 
 @dataclass

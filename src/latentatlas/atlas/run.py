@@ -4,48 +4,27 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from latentatlas import atomic
 from latentatlas.atlas.conclusions import section_conclusions
 from latentatlas.atlas.context import AtlasContext
 from latentatlas.atlas.helpers import blas_limit, check_pairs
-from latentatlas.atlas.prepare import prepare
-from latentatlas.atlas.sections_distribution import (
-    section_components,
-    section_correlations,
-    section_shape,
-)
-from latentatlas.atlas.sections_fragmentation import load_decoder, section_fragmentation
-from latentatlas.atlas.sections_geometry import section_projections, section_slices
-from latentatlas.atlas.sections_radii import section_generator, section_radii, section_theory
-from latentatlas.atlas.sections_verdict import load_verdict, section_verdict, verdict_link
-from latentatlas.atlas.sections_voids import section_voids
-from latentatlas.store import ZStore
+from latentatlas.atlas.inputs import prepare
+from latentatlas.atlas.sections import SECTIONS, VERDICT_SECTION, Section
+from latentatlas.atlas.sections.fragmentation import load_decoder
+from latentatlas.atlas.sections.verdict import load_verdict, verdict_link
+from latentatlas.core import atomic
+from latentatlas.data.store import ZStore
 
 if TYPE_CHECKING:
-    from latentatlas.report.html import Page
+    from latentatlas.core.html import Page
 
-Stage = Callable[[AtlasContext, "Page"], None]
-
-# In the order of the study; the progress bar names each stage.
-STAGES: tuple[tuple[str, Stage], ...] = (
-    ("fit b, pairs, artificial points", prepare),
-    ("1 components", section_components),
-    ("2 correlations", section_correlations),
-    ("3 shape and position", section_shape),
-    ("4 radii", section_radii),
-    ("5 cube theory", section_theory),
-    ("6 generator", section_generator),
-    ("7 projections", section_projections),
-    ("8 slices", section_slices),
-    ("9 voids", section_voids),
-    ("10 fragmentation", section_fragmentation),
-)
+# The first stage prepares what the sections share; then the sections, in the order of the study.
+STAGES: tuple[tuple[str, Section], ...] = (("fit b, pairs, artificial points", prepare), *SECTIONS)
 
 
 def run_atlas(
@@ -110,8 +89,8 @@ def run_atlas(
     from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
-    from latentatlas.analysis import jsonable
-    from latentatlas.report.html import Page
+    from latentatlas.core.html import Page
+    from latentatlas.core.jsonable import jsonable
 
     out_dir = Path(out_dir)
     # Checked before the minutes of analysis, not after (atomic_dir would refuse at the end).
@@ -141,7 +120,7 @@ def run_atlas(
     if verdict is not None:
         ctx.verdict, verdict_dir = load_verdict(verdict)
         ctx.verdict_link = verdict_link(verdict_dir, out_dir)
-        stages.append(("11 verdict", section_verdict))
+        stages.append(VERDICT_SECTION)
 
     page = Page(f"latentatlas: where {ctx.n:,} z-points of dimension N = {ctx.dim} live")
     bar = tqdm(stages, desc="atlas", file=sys.stderr, disable=not progress, unit="section")
@@ -169,7 +148,7 @@ def _context(
     **sizes: int,
 ) -> AtlasContext:
     """Validate the input and settings (one-line ValueErrors) before any analysis runs."""
-    from latentatlas.analysis import check_points
+    from latentatlas.core.validation import check_points
 
     store = Z if isinstance(Z, ZStore) else None
     if source is None:

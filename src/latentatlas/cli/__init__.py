@@ -15,16 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from latentatlas import __version__
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core.errors import LatentAtlasError
 
 if TYPE_CHECKING:
     from latentatlas.models.protocol import ModelSpec
-
-# The generator registry's names (latentatlas.generators.GENERATORS, which imports scikit-learn):
-# spelled out here so that --help stays instant; a test keeps the two in step.
-GENERATOR_NAMES = ("cube", "normal", "normal-fit", "percomponent", "mvn", "pca", "gmm", "kde")
-# The learned priors (latentatlas.generators.PRIORS, torch); a test keeps these in step too.
-PRIOR_NAMES = ("flow", "diffusion", "vae2")
 
 VERBS = (
     "prepare",

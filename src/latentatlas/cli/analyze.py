@@ -73,10 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas import atomic
     from latentatlas.atlas import parse_pairs, run_atlas
-    from latentatlas.errors import LatentAtlasError
-    from latentatlas.store import load_store
+    from latentatlas.core import atomic
+    from latentatlas.core.errors import LatentAtlasError
+    from latentatlas.data.store import load_store
 
     try:
         # Parsed before loading so a typo fails at once; ranges are checked against N later.
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['shape']['origin_mahalanobis']:.4g}"
     )
     from latentatlas.atlas.conclusions import conclusion_lines
-    from latentatlas.report.open_hint import open_hint
+    from latentatlas.core.open_hint import open_hint
 
     for line in conclusion_lines(summary):
         print(f"  {line}")

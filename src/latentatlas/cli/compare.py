@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 
 from latentatlas.cli import (
-    GENERATOR_NAMES,
-    PRIOR_NAMES,
     add_model_args,
     add_verify_flags,
     int_at_least,
     model_spec,
 )
-from latentatlas.judges import FACE_N, IMAGE_JUDGES, JUDGE_N
+from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES
+from latentatlas.verdict.judges import FACE_N, IMAGE_JUDGES, JUDGE_N
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas.compare import run_compare
+    from latentatlas.verdict.compare import run_compare
 
     verdict = run_compare(
         model_spec(args),
@@ -104,10 +103,10 @@ def run(args: argparse.Namespace) -> int:
         face_n=args.face_n,
         ladder=args.ladder,
     )
-    from latentatlas.metrics.catalogue import BY_KEY
-    from latentatlas.metrics.ranking import winner_sentence
-    from latentatlas.numbers import fmt, fmt_ci
-    from latentatlas.report.open_hint import open_hint
+    from latentatlas.core.numbers import fmt, fmt_ci
+    from latentatlas.core.open_hint import open_hint
+    from latentatlas.verdict.catalogue import BY_KEY
+    from latentatlas.verdict.ranking import winner_sentence
 
     ranking = verdict["ranking"]
     rows = {r["generator"]: r for r in verdict["rows"]}

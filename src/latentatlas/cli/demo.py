@@ -28,13 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas.demo import run_demo, summary_lines
+    from latentatlas.atlas.demo import run_demo, summary_lines
 
     result = run_demo(args.out, args.seed, args.overwrite, progress=not args.quiet, n=args.n)
     print(f"wrote {result['index']}")
     for line in summary_lines(result):
         print(f"  {line}")
-    from latentatlas.report.open_hint import open_hint
+    from latentatlas.core.open_hint import open_hint
 
     print(open_hint(result["index"]))
     return 0

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas.pipeline.encode import encode
+    from latentatlas.models.encode import encode
 
     store = encode(
         model_spec(args),

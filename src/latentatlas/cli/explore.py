@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas.errors import LatentAtlasError
+    from latentatlas.core.errors import LatentAtlasError
     from latentatlas.explore import load_explorer, serve
 
     spec = model_spec(args)

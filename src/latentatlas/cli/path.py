@@ -88,8 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas.errors import LatentAtlasError
-    from latentatlas.sampling import path
+    from latentatlas.core.errors import LatentAtlasError
+    from latentatlas.generators.sampling import path
 
     kind = args.kind or ("lerp" if args.between else "segment")
     # Options of another kind of path would be silently ignored: refuse them before any work.
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         allow_mismatch=args.allow_mismatch,
         frame=args.frame,
     )
-    from latentatlas.report.open_hint import open_hint
+    from latentatlas.core.open_hint import open_hint
 
     print(f"wrote {args.out}/strip.png and labelled.png: {info['steps']} points, {kind}")
     print(open_hint(f"{args.out}/labelled.png"))

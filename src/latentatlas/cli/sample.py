@@ -6,13 +6,12 @@ import argparse
 import json
 
 from latentatlas.cli import (
-    GENERATOR_NAMES,
-    PRIOR_NAMES,
     add_model_args,
     add_verify_flags,
     int_at_least,
     model_spec,
 )
+from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas.errors import LatentAtlasError
-    from latentatlas.sampling import sample
+    from latentatlas.core.errors import LatentAtlasError
+    from latentatlas.generators.sampling import sample
 
     try:
         params = json.loads(args.params) if args.params else {}
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except TypeError as e:  # an unknown hyper-parameter name
         raise LatentAtlasError(f"--params: {e}") from None
-    from latentatlas.report.open_hint import open_hint
+    from latentatlas.core.open_hint import open_hint
 
     cond = info.get("where")
     given = f" given {cond['condition']} ({cond['n_train_matching']} train points)" if cond else ""

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import math
 
-    from latentatlas.errors import LatentAtlasError
+    from latentatlas.core.errors import LatentAtlasError
 
     if args.dim < 1:
         raise LatentAtlasError(f"--N must be at least 1, got {args.dim}")
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         raise LatentAtlasError(f"--mc must be at least 100, got {args.mc}")
 
     if args.out:
-        from latentatlas import atomic
+        from latentatlas.core import atomic
 
         atomic.check_new(args.out, args.overwrite)  # before the Monte Carlo, not after
 
@@ -72,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
     print(tt.to_text())
 
     if args.out:
-        from latentatlas import atomic
-        from latentatlas.analysis._json import jsonable
-        from latentatlas.report.figures import shell_figure
-        from latentatlas.report.html import figure_png
+        from latentatlas.atlas.figures import shell_figure
+        from latentatlas.core import atomic
+        from latentatlas.core.html import figure_png
+        from latentatlas.core.jsonable import jsonable
 
         try:
             with atomic.atomic_dir(args.out, overwrite=args.overwrite) as tmp:
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                 )
         except FileExistsError:
             raise LatentAtlasError(f"{args.out} exists; use --overwrite to replace it") from None
-        from latentatlas.report.open_hint import open_hint
+        from latentatlas.core.open_hint import open_hint
 
         print(f"wrote {args.out}/theory.png and theory.json")
         print(open_hint(f"{args.out}/theory.png"))

@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas.pipeline.train import TrainConfig, train
+    from latentatlas.models.train import TrainConfig, train
 
     model_kwargs = {"latent_dim": args.latent_dim}
     if args.channels:

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas import atomic, files
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core import atomic, files
+from latentatlas.core.errors import LatentAtlasError
 
 FORMAT = "latentatlas-cache/1"
 IMAGES, IDS, SPLIT, ATTRIBUTES, MANIFEST = (

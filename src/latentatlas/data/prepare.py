@@ -16,10 +16,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from latentatlas import atomic, files
+from latentatlas.core import atomic, files
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.data import cache as cache_format
 from latentatlas.data.sources import Source, assign_split, find_source
-from latentatlas.errors import LatentAtlasError
 
 # CelebA's usual face crop: the centred 140x140 box of a 178x218 aligned image.
 CELEBA_FULL = (178, 218)

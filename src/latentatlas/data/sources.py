@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentatlas.errors import LatentAtlasError
-from latentatlas.store import SPLIT_NAMES, TRAIN, VAL
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.data.store import SPLIT_NAMES, TRAIN, VAL
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 CELEBA_IMAGES = "img_align_celeba"

@@ -15,12 +15,12 @@ import webbrowser
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core.errors import LatentAtlasError
 
 if TYPE_CHECKING:
+    from latentatlas.data.store import ZStore
     from latentatlas.explore.app import Explorer
     from latentatlas.models import ModelSpec
-    from latentatlas.store import ZStore
 
 __all__ = ["bind", "create_app", "load_explorer", "serve"]
 
@@ -38,7 +38,7 @@ def load_explorer(
     """The model (any loader) and the store, checked to belong together, ready to serve."""
     from latentatlas.explore.app import Explorer
     from latentatlas.explore.space import LatentSpace
-    from latentatlas.pairing import load_model_and_store
+    from latentatlas.models.pairing import load_model_and_store
 
     m, _, st = load_model_and_store(
         model, store, device, verify=verify, allow_mismatch=allow_mismatch

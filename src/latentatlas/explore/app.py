@@ -37,7 +37,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.data.store import SPLIT_NAMES
 from latentatlas.explore.space import (
     COLOURS,
     OVERLAY_GENERATORS,
@@ -45,7 +46,6 @@ from latentatlas.explore.space import (
     BadRequest,
     LatentSpace,
 )
-from latentatlas.store import SPLIT_NAMES
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 4 * 2**20  # bytes of a request body (an export of 200k indices is ~1.4 MB)
@@ -76,7 +76,7 @@ class Explorer:
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         """float (m, N) -> uint8 (m, S, S, 3)."""
-        from latentatlas.pipeline.decode import decode
+        from latentatlas.models.decode import decode
 
         with self._decode_lock:
             try:
@@ -185,7 +185,7 @@ def _png(image: np.ndarray | Image.Image) -> bytes:
 
 
 def _strip(images: np.ndarray, pad: int = 2) -> bytes:
-    from latentatlas.imaging import image_grid
+    from latentatlas.core.imaging import image_grid
 
     return _png(image_grid([images], pad=pad))
 

@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas.errors import LatentAtlasError
-from latentatlas.store import SPLIT_NAMES, TRAIN, ZStore
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.data.store import SPLIT_NAMES, TRAIN, ZStore
+from latentatlas.generators.registry import GENERATOR_NAMES
 
 # Generators the explorer overlays: the fast ones (the learned priors take minutes to fit).
-OVERLAY_GENERATORS = ("cube", "normal", "normal-fit", "percomponent", "mvn", "pca", "gmm", "kde")
+OVERLAY_GENERATORS = GENERATOR_NAMES
 COLOURS = ("split", "radius", "mahalanobis", "density")
 DENSITY_K = 10  # neighbours behind the local density
 DENSITY_REFERENCE = 5000  # train points the density counts neighbours among
@@ -333,7 +334,7 @@ class LatentSpace:
 
     def samples(self, generator: str, n: int, seed: int) -> np.ndarray:
         """``n`` samples (n, N) of ``generator`` fitted on the train split (cached)."""
-        from latentatlas.generators import make_generator
+        from latentatlas.generators.registry import make_generator
 
         if generator not in OVERLAY_GENERATORS:
             raise BadRequest(

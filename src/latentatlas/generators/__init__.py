@@ -1,109 +1,83 @@
-"""Generators of artificial z-points (scikit-learn style: fit, then sample), paths through the
-latent space, save/load, and a registry of named default configurations for the CLI."""
+"""Generators of artificial z-points (scikit-learn style: ``fit(Z)``, then ``sample(n)``).
+
+Modules:
+
+    base        BaseGenerator: the estimator contract every generator follows
+    uniform     UniformCube, the naive generator
+    normal      IsotropicNormal, PerComponentNormal, MultivariateNormal, ShiftedNormal
+    pca         PCAEllipsoid: sampling in the PCA frame within ellipse limits
+    mixture     GaussianMixture
+    kde         KernelDensity
+    learned/    the learned priors (torch): a normalizing flow, latent diffusion, a two-stage VAE
+    registry    the short names (cube, mvn, flow ...) the CLI, compare and the explorer use
+    io          save/load as JSON + arrays (no pickle); class names -> classes
+    paths       straight, spherical and planar paths through the latent space
+    sampling    ``latentatlas sample`` / ``path``: fit, sample, decode, write (torch, lazily)
+    path_page   the paths page of decoded strips
+
+numpy and scikit-learn only: nothing here imports torch at import time (``learned/`` does).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from latentatlas.generators.base import BaseGenerator, NotFittedError
-from latentatlas.generators.io import (
-    GENERATOR_CLASSES,
-    PRIOR_CLASSES,
-    generator_class,
-    load_generator,
-    save_generator,
-)
-from latentatlas.generators.kde import KernelDensity
-from latentatlas.generators.ladder import LADDER_TEMPERATURES, degradation_ladder
-from latentatlas.generators.mixture import GaussianMixture
-from latentatlas.generators.normal import (
-    IsotropicNormal,
-    MultivariateNormal,
-    PerComponentNormal,
-    ShiftedNormal,
-)
-from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
-from latentatlas.generators.pca import PCAEllipsoid
-from latentatlas.generators.uniform import UniformCube
+from latentatlas.core.lazy import lazy_exports
 
-# Short CLI name -> default configuration, from the naive generators to the fitted ones.
-GENERATORS: dict[str, Callable[[], BaseGenerator]] = {
-    "cube": lambda: UniformCube(b="auto"),
-    "normal": lambda: IsotropicNormal(),
-    "normal-fit": lambda: IsotropicNormal(scale="fit"),
-    "percomponent": lambda: PerComponentNormal(),
-    "mvn": lambda: MultivariateNormal(),
-    "pca": lambda: PCAEllipsoid(),
-    "gmm": lambda: GaussianMixture(),
-    "kde": lambda: KernelDensity(),
+# Public name -> the module that defines it. Imported on first use (PEP 562), so that the CLI can
+# read the registry's names without importing scikit-learn: `--help` stays instant.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("BaseGenerator", "NotFittedError"), "base"),
+    **dict.fromkeys(
+        (
+            "GENERATOR_CLASSES",
+            "PRIOR_CLASSES",
+            "generator_class",
+            "load_generator",
+            "save_generator",
+        ),
+        "io",
+    ),
+    "KernelDensity": "kde",
+    "GaussianMixture": "mixture",
+    **dict.fromkeys(
+        ("IsotropicNormal", "MultivariateNormal", "PerComponentNormal", "ShiftedNormal"), "normal"
+    ),
+    **dict.fromkeys(("lerp", "plane_circle", "plane_segment", "slerp"), "paths"),
+    "PCAEllipsoid": "pca",
+    **dict.fromkeys(
+        (
+            "COMPARE_DEFAULT",
+            "GENERATORS",
+            "GENERATOR_NAMES",
+            "PRIORS",
+            "PRIOR_NAMES",
+            "make_generator",
+            "with_progress",
+        ),
+        "registry",
+    ),
+    "UniformCube": "uniform",
 }
-
-
-def _prior(class_name: str) -> Callable[[], BaseGenerator]:
-    def factory() -> BaseGenerator:
-        cls = generator_class(class_name)
-        assert cls is not None
-        return cls()
-
-    return factory
-
-
-# The learned priors (latentatlas.priors, torch; minutes to fit): kept apart from GENERATORS,
-# whose every entry `compare` fits by default. Factories import torch only when called.
-PRIORS: dict[str, Callable[[], BaseGenerator]] = {
-    "flow": _prior("Flow"),
-    "diffusion": _prior("LatentDiffusion"),
-    "vae2": _prior("TwoStageVAE"),
-}
-
-
-# What `compare` fits when no --generators are given: every generator and the flow (seconds to
-# fit); the diffusion model and the two-stage VAE take 1.5-3 minutes each on 2 CPU cores.
-COMPARE_DEFAULT: tuple[str, ...] = (*GENERATORS, "flow")
-
-
-def make_generator(name: str, **params) -> BaseGenerator:
-    """A fresh generator by its CLI name (:data:`GENERATORS` or :data:`PRIORS`), with ``params``
-    overriding the default configuration.
-
-    Raises
-    ------
-    ValueError
-        Unknown name (the message lists the valid ones) or unknown parameter.
-    """
-    factory = GENERATORS.get(name) or PRIORS.get(name)
-    if factory is None:
-        names = ", ".join([*GENERATORS, *PRIORS])
-        raise ValueError(f"unknown generator {name!r}; choose from {names}")
-    return factory().set_params(**params)
-
-
-def with_progress(gen: BaseGenerator, progress: bool) -> BaseGenerator:
-    """``gen`` with its own progress bar (a learned prior's training loop) on or off; generators
-    without one are returned as they are."""
-    if "progress" in gen.get_params():
-        gen.set_params(progress=progress)
-    return gen
-
 
 __all__ = [
     "COMPARE_DEFAULT",
     "GENERATORS",
     "GENERATOR_CLASSES",
+    "GENERATOR_NAMES",
     "BaseGenerator",
     "GaussianMixture",
     "IsotropicNormal",
     "KernelDensity",
-    "LADDER_TEMPERATURES",
     "MultivariateNormal",
     "NotFittedError",
     "PCAEllipsoid",
     "PRIORS",
     "PRIOR_CLASSES",
+    "PRIOR_NAMES",
     "PerComponentNormal",
     "ShiftedNormal",
     "UniformCube",
-    "degradation_ladder",
     "generator_class",
     "lerp",
     "load_generator",
@@ -114,3 +88,36 @@ __all__ = [
     "slerp",
     "with_progress",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from latentatlas.generators.base import BaseGenerator, NotFittedError
+    from latentatlas.generators.io import (
+        GENERATOR_CLASSES,
+        PRIOR_CLASSES,
+        generator_class,
+        load_generator,
+        save_generator,
+    )
+    from latentatlas.generators.kde import KernelDensity
+    from latentatlas.generators.mixture import GaussianMixture
+    from latentatlas.generators.normal import (
+        IsotropicNormal,
+        MultivariateNormal,
+        PerComponentNormal,
+        ShiftedNormal,
+    )
+    from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
+    from latentatlas.generators.pca import PCAEllipsoid
+    from latentatlas.generators.registry import (
+        COMPARE_DEFAULT,
+        GENERATOR_NAMES,
+        GENERATORS,
+        PRIOR_NAMES,
+        PRIORS,
+        make_generator,
+        with_progress,
+    )
+    from latentatlas.generators.uniform import UniformCube

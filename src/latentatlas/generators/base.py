@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.analysis._rng import RandomState, as_rng
-from latentatlas.analysis._validate import check_points, check_positive
+from latentatlas.core.jsonable import jsonable
+from latentatlas.core.rng import RandomState, as_rng
+from latentatlas.core.validation import check_points, check_positive
 
 __all__ = ["BaseGenerator", "NotFittedError", "summarise_array"]
 

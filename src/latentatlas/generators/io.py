@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentatlas.analysis._json import jsonable
-from latentatlas.atomic import atomic_dir, write_json, write_with
+from latentatlas.core.atomic import atomic_dir, write_json, write_with
+from latentatlas.core.jsonable import jsonable
 from latentatlas.generators.base import BaseGenerator
 from latentatlas.generators.kde import KernelDensity
 from latentatlas.generators.mixture import GaussianMixture
@@ -55,9 +55,9 @@ GENERATOR_CLASSES: dict[str, type[BaseGenerator]] = {
 # The learned priors (torch), by class name -> "module:Class", imported only when one is loaded
 # or saved, so that this numpy layer never imports torch by itself.
 PRIOR_CLASSES: dict[str, str] = {
-    "Flow": "latentatlas.priors.flow:Flow",
-    "LatentDiffusion": "latentatlas.priors.diffusion:LatentDiffusion",
-    "TwoStageVAE": "latentatlas.priors.two_stage_vae:TwoStageVAE",
+    "Flow": "latentatlas.generators.learned.flow:Flow",
+    "LatentDiffusion": "latentatlas.generators.learned.diffusion:LatentDiffusion",
+    "TwoStageVAE": "latentatlas.generators.learned.two_stage_vae:TwoStageVAE",
 }
 
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special
 
-from latentatlas.analysis._rng import as_rng
-from latentatlas.analysis._validate import check_fraction, check_points, check_positive
 from latentatlas.analysis.gaussian import MahalanobisModel, single_threaded_blas
+from latentatlas.core.rng import as_rng
+from latentatlas.core.validation import check_fraction, check_points, check_positive
 from latentatlas.generators.base import BaseGenerator, summarise_array
 from latentatlas.generators.normal import LOG_2PI, frame_coordinates
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn import mixture
 
-from latentatlas.analysis._validate import check_points
 from latentatlas.analysis.gaussian import single_threaded_blas
+from latentatlas.core.validation import check_points
 from latentatlas.generators.base import BaseGenerator, summarise_array
 
 __all__ = ["GaussianMixture"]

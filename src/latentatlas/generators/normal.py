@@ -8,8 +8,8 @@ from numbers import Real
 import numpy as np
 from sklearn.covariance import ledoit_wolf_shrinkage
 
-from latentatlas.analysis._validate import check_fraction, check_points
 from latentatlas.analysis.gaussian import mean_covariance, single_threaded_blas
+from latentatlas.core.validation import check_fraction, check_points
 from latentatlas.generators.base import BaseGenerator, summarise_array
 
 __all__ = [

@@ -10,8 +10,8 @@ from numbers import Real
 import numpy as np
 from scipy import special
 
-from latentatlas.analysis._validate import check_points, check_positive
 from latentatlas.analysis.gaussian import BLOCK_ROWS, MahalanobisModel
+from latentatlas.core.validation import check_points, check_positive
 from latentatlas.generators.base import BaseGenerator, summarise_array
 from latentatlas.generators.normal import frame_coordinates, standard_normal_logpdf
 

@@ -8,8 +8,8 @@ from numbers import Real
 import numpy as np
 from scipy import special
 
-from latentatlas.analysis._validate import check_points
 from latentatlas.analysis.radii import fit_cube_b
+from latentatlas.core.validation import check_points
 from latentatlas.generators.base import BaseGenerator
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas.analysis._rng import RandomState, as_rng, subsample_indices
-from latentatlas.analysis._validate import check_fraction, check_points, check_same_dim
+from latentatlas.core.rng import RandomState, as_rng, subsample_indices
+from latentatlas.core.validation import check_fraction, check_points, check_same_dim
 
 
 def copy_distance(

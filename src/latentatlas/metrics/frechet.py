@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas.analysis._rng import RandomState
-from latentatlas.analysis._validate import check_points, check_same_dim
+from latentatlas.core.rng import RandomState
+from latentatlas.core.validation import check_points, check_same_dim
 from latentatlas.metrics.intervals import bootstrap_interval
 
 __all__ = ["frechet_distance", "frechet_test"]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from latentatlas.analysis._rng import RandomState, as_rng
+from latentatlas.core.rng import RandomState, as_rng
 
 Z95 = 1.959963984540054
 

@@ -33,7 +33,7 @@ from contextlib import nullcontext
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from latentatlas.analysis._validate import check_points, check_same_dim
+from latentatlas.core.validation import check_points, check_same_dim
 
 _EPS64 = 2.0**-53
 # Candidate pairs handled at once (each costs ~40 bytes of index/bound arrays).

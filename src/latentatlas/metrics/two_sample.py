@@ -24,8 +24,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from latentatlas.analysis._rng import RandomState, as_rng, subsample_indices
-from latentatlas.analysis._validate import check_points, check_same_dim
+from latentatlas.core.rng import RandomState, as_rng, subsample_indices
+from latentatlas.core.validation import check_points, check_same_dim
 from latentatlas.metrics.intervals import wilson_interval
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from latentatlas import atomic, files
-from latentatlas.bundled import bundled_checksums, resolve
-from latentatlas.errors import LatentAtlasError
-from latentatlas.files import file_sha256
+from latentatlas.core import atomic, files
+from latentatlas.core.bundled import bundled_checksums, resolve
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.files import file_sha256
 from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
 
 FORMAT = "latentatlas-checkpoint/1"

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.models.protocol import ModelSpec, TorchLatentModel, as_spec
 
 
@@ -55,8 +55,8 @@ def as_latent_model(model: Any) -> TorchLatentModel:
 def spec_kind(spec: ModelSpec) -> str:
     """``factory``, ``torchscript``, ``diffusers``, ``pythae`` or ``checkpoint`` (the default,
     today's)."""
-    from latentatlas.models.diffusers_kl import is_diffusers_folder
-    from latentatlas.models.pythae_folder import is_pythae_folder
+    from latentatlas.models.diffusers import is_diffusers_folder
+    from latentatlas.models.pythae import is_pythae_folder
 
     if spec.is_factory:
         return "factory"
@@ -115,11 +115,11 @@ def load_latent_model(
     elif kind == "torchscript":
         model = _load_torchscript(spec, device)
     elif kind == "diffusers":
-        from latentatlas.models.diffusers_kl import load_autoencoder_kl
+        from latentatlas.models.diffusers import load_autoencoder_kl
 
         model = load_autoencoder_kl(spec, device)
     elif kind == "pythae":
-        from latentatlas.models.pythae_folder import load_pythae
+        from latentatlas.models.pythae import load_pythae
 
         model = load_pythae(spec, device)
     else:
@@ -129,7 +129,7 @@ def load_latent_model(
 
 
 def _load_checkpoint(spec: ModelSpec, device: torch.device, verify: bool) -> TorchLatentModel:
-    from latentatlas.files import file_sha256
+    from latentatlas.core.files import file_sha256
     from latentatlas.models.checkpoint import checkpoint_path, load_model
 
     # Loaded first: a missing or unreadable file is the error to report, not the flags.
@@ -239,7 +239,7 @@ def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def _load_torchscript(spec: ModelSpec, device: torch.device) -> TorchLatentModel:
-    from latentatlas.files import file_sha256
+    from latentatlas.core.files import file_sha256
 
     label = spec.source
     try:

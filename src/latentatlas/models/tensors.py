@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from latentatlas.errors import LatentAtlasError
+from latentatlas.core.errors import LatentAtlasError
 
 
 def resolve_device(name: str = "auto") -> torch.device:

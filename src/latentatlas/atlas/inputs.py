@@ -1,0 +1,78 @@
+"""The first stage: the cube size b, the pairs, the artificial points and the input summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from latentatlas import __version__
+from latentatlas.atlas.context import AtlasContext
+from latentatlas.atlas.helpers import check_pairs, rng
+
+if TYPE_CHECKING:
+    from latentatlas.core.html import Page
+
+
+def prepare(ctx: AtlasContext, page: Page) -> None:
+    """What every later section uses; writes ``input`` and ``settings`` of the summary."""
+    from latentatlas.analysis import MahalanobisModel, auto_pairs, radius_comparison
+    from latentatlas.generators import UniformCube
+
+    # b is always fitted (the page reports it); a given b is compared with its multiples.
+    given = None if ctx.b_arg == "auto" else float(ctx.b_arg)
+    ctx.radii = radius_comparison(
+        ctx.z,
+        bs=None if given is None else [m * given for m in (0.5, 1.0, 1.5, 2.0)],
+        b_fit="auto",
+        random_state=ctx.seed,
+        n_mc=ctx.mc,
+    )
+    ctx.b_fitted = float(ctx.radii.b_fitted)
+    ctx.b = ctx.b_fitted if given is None else given
+    # One Gaussian fit (a covariance pass over all n points) shared by normality, correlations,
+    # shape and voids.
+    ctx.model = MahalanobisModel().fit(ctx.z)
+    max_pairs = ctx.dim * (ctx.dim - 1) // 2
+    ctx.auto_pairs = check_pairs(auto_pairs(ctx.z, k=min(3, max_pairs)), ctx.dim)
+    ctx.pairs = check_pairs(ctx.user_pairs + ctx.auto_pairs, ctx.dim)
+    # With a numeric b, fit only learns N: one row spares a validation pass over all n points.
+    gen = UniformCube(b=ctx.b).fit(ctx.z[:1])
+    ctx.fake = gen.sample(ctx.sample, random_state=ctx.seed)
+    ctx.plot_idx = np.sort(
+        rng(ctx.seed, 1).choice(ctx.n, size=min(ctx.n, ctx.plot_points), replace=False)
+    )
+    ctx.summary["latentatlas_version"] = __version__
+    ctx.summary["input"] = _input_summary(ctx)
+    ctx.summary["settings"] = {
+        "b": "auto" if ctx.b_arg == "auto" else float(ctx.b_arg),
+        "b_used": ctx.b,
+        "b_fitted": ctx.b_fitted,
+        "seed": ctx.seed,
+        "sample": ctx.sample,
+        "prdc_sample": ctx.prdc_sample,
+        "plot_points": min(ctx.n, ctx.plot_points),
+        "plot_artificial_points": ctx.fake_plot_points,
+        "mc": ctx.mc,
+        "normality_sample": ctx.normality_sample,
+        "pairs_user": [list(p) for p in ctx.user_pairs],
+        "pairs_auto": [list(p) for p in ctx.auto_pairs],
+        "pairs": [list(p) for p in ctx.pairs],
+    }
+
+
+def _input_summary(ctx: AtlasContext) -> dict:
+    split = None
+    meta = ctx.store.meta if ctx.store is not None else {}
+    # Only a store directory (store.json has "format") has a real split; a bare .npy is all
+    # "train" by convention, which would read as a fact on the page.
+    if "format" in meta:
+        codes = np.bincount(np.asarray(ctx.store.split), minlength=3)
+        split = {"train": int(codes[0]), "val": int(codes[1]), "test": int(codes[2])}
+    out = {"source": ctx.source, "n": ctx.n, "N": ctx.dim, "split": split}
+    # Provenance of an encoded store (absent for a bare .npy): which model, which images.
+    keys = ("checkpoint", "model_sha256", "source", "image_size")
+    encoded = {k: meta[k] for k in keys if "format" in meta and k in meta}
+    if encoded:
+        out["encoded"] = encoded
+    return out

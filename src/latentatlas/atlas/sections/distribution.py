@@ -1,0 +1,239 @@
+"""Sections 1-3: the components one by one, their correlations, the shape and position."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from latentatlas.atlas.context import AtlasContext
+
+if TYPE_CHECKING:
+    from latentatlas.core.html import Page
+
+
+def section_components(ctx: AtlasContext, page: Page) -> None:
+    from latentatlas.analysis import component_stats, extreme_components, normality
+    from latentatlas.atlas import figures
+
+    st = component_stats(ctx.z)
+    ctx.stats = st
+    extreme = [int(j) for j in extreme_components(st, k=min(4, ctx.dim))]
+    chosen = []
+    for pair in ctx.pairs:
+        for j in pair:
+            if j not in chosen and len(chosen) < 4:
+                chosen.append(j)
+    shown = chosen + [j for j in extreme if j not in chosen]
+    tags = {j: "chosen" for j in chosen} | {j: "extreme" for j in extreme if j not in chosen}
+    norm = normality(ctx.z, sample=ctx.normality_sample, random_state=ctx.seed, model=ctx.model)
+    nd = norm.to_dict()
+
+    shapiro = np.asarray(norm.shapiro_p)
+    mean, std = np.asarray(st.mean), np.asarray(st.std)
+    skew, kurt = np.asarray(st.skewness), np.asarray(st.kurtosis)
+    per_component = st.to_dict()
+    overall = {
+        "mean_of_means": float(mean.mean()),
+        "max_abs_mean": float(np.abs(mean).max()),
+        "min_std": float(std.min()),
+        "median_std": float(np.median(std)),
+        "max_std": float(std.max()),
+        # nan-aware there: a constant component has NaN skewness/kurtosis
+        "max_abs_skewness": per_component["max_abs_skewness"],
+        "max_abs_excess_kurtosis": per_component["max_abs_kurtosis"],
+    }
+    shown_rows = [
+        {
+            "component": j,
+            "tag": tags[j],
+            "mean": float(mean[j]),
+            "std": float(std[j]),
+            "skewness": float(skew[j]),
+            "excess_kurtosis": float(kurt[j]),
+            "min": float(st.minimum[j]),
+            "max": float(st.maximum[j]),
+            "shapiro_p": float(shapiro[j]),
+        }
+        for j in shown
+    ]
+    ctx.summary["components"] = {
+        "overall": overall,
+        "shown": shown_rows,
+        "extreme": extreme,
+        "chosen": chosen,
+        "normality": nd,
+        "per_component": per_component,
+    }
+
+    sec = page.section(
+        "components",
+        "1. Component distributions",
+        "Each latent component on its own: moments, histograms against a fitted normal, and "
+        "normality tests per component (Shapiro–Wilk) and jointly (Henze–Zirkler, on the core "
+        "left after trimming Mahalanobis outliers).",
+    )
+    page.key_values(
+        sec,
+        [
+            ("mean of the component means", overall["mean_of_means"]),
+            ("largest |component mean|", overall["max_abs_mean"]),
+            (
+                "component std: min / median / max",
+                (overall["min_std"], overall["median_std"], overall["max_std"]),
+            ),
+            ("largest |skewness|", overall["max_abs_skewness"]),
+            ("largest |excess kurtosis|", overall["max_abs_excess_kurtosis"]),
+        ],
+        "All components",
+    )
+    cols = {j: ctx.z[:, j] for j in shown}
+    page.figure(
+        sec,
+        "components_hist",
+        figures.component_histograms(cols, mean, std, tags),
+        f"Histograms of {len(chosen)} chosen (from the pairs) and {len(shown) - len(chosen)} most "
+        "non-normal components, the normal with the same mean and std in black.",
+        f"Most non-normal: z[{extreme[0]}] with skewness {skew[extreme[0]]:.3g} and excess "
+        f"kurtosis {kurt[extreme[0]]:.3g} (normal: 0 and 0).",
+    )
+    page.table(
+        sec,
+        [
+            "component",
+            "shown as",
+            "mean",
+            "std",
+            "skewness",
+            "excess kurtosis",
+            "min",
+            "max",
+            "Shapiro–Wilk p",
+        ],
+        [list(r.values()) for r in shown_rows],
+        "Shown components",
+    )
+    page.figure(
+        sec,
+        "normality",
+        figures.normality_summary(shapiro, float(nd["alpha"]), skew, kurt),
+        "Left: per-component Shapiro–Wilk p-values, sorted (dashed: alpha). "
+        "Right: skewness against excess kurtosis per component (a normal sits at 0, 0).",
+        f"Normality rejected for {nd['share_rejected']:.1%} of components at alpha "
+        f"{nd['alpha']:g}; Henze–Zirkler p = {float(nd['hz_p_value']):.3g}.",
+    )
+    page.key_values(
+        sec,
+        [
+            ("points used (subsample)", nd["n_used"]),
+            ("trimmed as outliers (Mahalanobis radius)", nd["n_trimmed"]),
+            ("trim radius", nd["trim_radius"]),
+            ("share of components rejected (Shapiro–Wilk)", nd["share_rejected"]),
+            ("Henze–Zirkler statistic", nd["hz_statistic"]),
+            ("Henze–Zirkler p-value", nd["hz_p_value"]),
+            ("alpha", nd["alpha"]),
+        ],
+        "Normality",
+    )
+
+
+def section_correlations(ctx: AtlasContext, page: Page) -> None:
+    from latentatlas.analysis import correlations
+    from latentatlas.atlas import figures
+
+    cr = correlations(ctx.z, top=10, model=ctx.model)
+    ctx.corr = cr
+    cd = cr.to_dict()
+    ctx.summary["correlations"] = cd
+    sec = page.section(
+        "correlations",
+        "2. Correlations",
+        "Pearson correlations between components: how far the distribution is from an "
+        "axis-aligned one.",
+    )
+    page.figure(
+        sec,
+        "correlations",
+        figures.correlation_figure(np.asarray(cr.corr), np.asarray(cr.abs_r)),
+        "Left: correlation matrix of the components. Right: histogram of |r| over all "
+        f"{len(cr.abs_r)} component pairs.",
+        f"Mean |r| = {float(cr.mean_abs_r):.3g}, median {float(cr.median_abs_r):.3g}, "
+        f"max {float(cr.max_abs_r):.3g}.",
+    )
+    page.key_values(
+        sec,
+        [
+            ("mean |r|", cd["mean_abs_r"]),
+            ("median |r|", cd["median_abs_r"]),
+            ("max |r|", cd["max_abs_r"]),
+        ],
+        "Off-diagonal |r|",
+    )
+    for label, key in (("positive", "top_positive"), ("negative", "top_negative")):
+        rows = [list(t) for t in cd[key]]
+        if rows:
+            page.table(sec, ["j1", "j2", "r"], rows, f"Strongest {label} correlations")
+
+
+def section_shape(ctx: AtlasContext, page: Page) -> None:
+    from latentatlas.analysis import shape
+    from latentatlas.atlas import figures
+
+    sh = shape(ctx.z, b=ctx.b, model=ctx.model)
+    ctx.shape = sh
+    sd = sh.to_dict()
+    # The histogram needs the real points' distances; a subsample draws the same picture at a
+    # fraction of the cost (the shares themselves come from shape() over all points).
+    d_real = np.asarray(ctx.model.distance(ctx.z[ctx.plot_idx]))
+    semi = np.asarray(sh.semi_axes)
+    extra = {
+        "semi_axis_max": float(semi.max()),
+        "semi_axis_min": float(semi.min()),
+        "semi_axis_ratio": float(semi.max() / semi.min()) if semi.min() > 0 else float("inf"),
+        "histogram_points": int(d_real.size),
+    }
+    ctx.summary["shape"] = sd | extra
+    sec = page.section(
+        "shape",
+        "3. Shape and position",
+        "Centroid, principal axes (PCA) and where the origin — the centre of naive random "
+        "vectors — lies relative to the bulk of the real points.",
+    )
+    axes_for = sd["axes_for"]
+    page.key_values(
+        sec,
+        [
+            ("centroid distance from the origin ‖mean‖", sd["centroid_norm"]),
+            ("principal axes holding 50 % of the variance", axes_for["0.5"]),
+            ("principal axes holding 90 %", axes_for["0.9"]),
+            ("principal axes holding 99 %", axes_for["0.99"]),
+            ("largest 1σ semi-axis", extra["semi_axis_max"]),
+            ("smallest 1σ semi-axis", extra["semi_axis_min"]),
+            ("ratio largest / smallest", extra["semi_axis_ratio"]),
+            ("Mahalanobis distance of the origin", sd["origin_mahalanobis"]),
+            ("share of real points further out than the origin", sd["share_further_than_origin"]),
+            (
+                f"share of real points inside the cube [-b, b]^N, b = {ctx.b:.4g}",
+                sd["share_in_cube"],
+            ),
+        ],
+        "Shape and position",
+    )
+    page.figure(
+        sec,
+        "pca",
+        figures.pca_figure(np.asarray(sh.eigenvalues), np.asarray(sh.explained_ratio)),
+        "Left: PCA eigenvalue spectrum. Right: cumulative explained variance (dotted, dashed, "
+        "dash-dotted: 50, 90, 99 %).",
+        f"{axes_for['0.5']}, {axes_for['0.9']} and {axes_for['0.99']} of {ctx.dim} axes hold "
+        "50, 90 and 99 % of the variance.",
+    )
+    page.figure(
+        sec,
+        "origin",
+        figures.origin_figure(d_real, float(sh.origin_mahalanobis), ctx.dim),
+        f"Mahalanobis distances of {d_real.size} real points from the centroid; the origin's in "
+        f"yellow; chi({ctx.dim}) is what a normal distribution would give.",
+        f"Origin at Mahalanobis distance {float(sh.origin_mahalanobis):.3g}; "
+        f"{float(sh.share_further_than_origin):.2%} of real points lie further out.",
+    )

@@ -1,0 +1,91 @@
+"""The generators by short name (``cube``, ``mvn``, ``flow`` ...): the one registry that the CLI,
+``compare``, the demo and the explorer read.
+
+Each name is a default configuration of a class of :mod:`latentatlas.generators.io`. Importing
+this module imports no generator (no scikit-learn, no torch), so the CLI's ``--help`` stays
+instant: a class is imported when its factory is first called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from latentatlas.generators.base import BaseGenerator
+
+__all__ = [
+    "COMPARE_DEFAULT",
+    "GENERATORS",
+    "GENERATOR_NAMES",
+    "PRIORS",
+    "PRIOR_NAMES",
+    "make_generator",
+    "with_progress",
+]
+
+Factory = Callable[[], "BaseGenerator"]
+
+
+def _factory(class_name: str, **params: Any) -> Factory:
+    def factory() -> BaseGenerator:
+        from latentatlas.generators.io import generator_class
+
+        cls = generator_class(class_name)
+        assert cls is not None, class_name
+        return cls(**params)
+
+    factory.__qualname__ = f"{class_name}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+    return factory
+
+
+# Short name -> default configuration, from the naive generators to the fitted ones.
+GENERATORS: dict[str, Factory] = {
+    "cube": _factory("UniformCube", b="auto"),
+    "normal": _factory("IsotropicNormal"),
+    "normal-fit": _factory("IsotropicNormal", scale="fit"),
+    "percomponent": _factory("PerComponentNormal"),
+    "mvn": _factory("MultivariateNormal"),
+    "pca": _factory("PCAEllipsoid"),
+    "gmm": _factory("GaussianMixture"),
+    "kde": _factory("KernelDensity"),
+}
+
+# The learned priors (latentatlas.generators.learned, torch; minutes to fit): kept apart from
+# GENERATORS, whose every entry `compare` fits by default.
+PRIORS: dict[str, Factory] = {
+    "flow": _factory("Flow"),
+    "diffusion": _factory("LatentDiffusion"),
+    "vae2": _factory("TwoStageVAE"),
+}
+
+GENERATOR_NAMES: tuple[str, ...] = tuple(GENERATORS)
+PRIOR_NAMES: tuple[str, ...] = tuple(PRIORS)
+
+# What `compare` fits when no --generators are given: every generator and the flow (seconds to
+# fit); the diffusion model and the two-stage VAE take 1.5-3 minutes each on 2 CPU cores.
+COMPARE_DEFAULT: tuple[str, ...] = (*GENERATOR_NAMES, "flow")
+
+
+def make_generator(name: str, **params: Any) -> BaseGenerator:
+    """A fresh generator by its short name (:data:`GENERATORS` or :data:`PRIORS`), with
+    ``params`` overriding the default configuration.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the valid ones) or unknown parameter.
+    """
+    factory = GENERATORS.get(name) or PRIORS.get(name)
+    if factory is None:
+        names = ", ".join([*GENERATORS, *PRIORS])
+        raise ValueError(f"unknown generator {name!r}; choose from {names}")
+    return factory().set_params(**params)
+
+
+def with_progress(gen: BaseGenerator, progress: bool) -> BaseGenerator:
+    """``gen`` with its own progress bar (a learned prior's training loop) on or off; generators
+    without one are returned as they are."""
+    if "progress" in gen.get_params():
+        gen.set_params(progress=progress)
+    return gen

@@ -1,0 +1,80 @@
+"""Rank and world size of this process under ``torchrun`` (gloo on CPU, nccl on GPU)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.models.tensors import resolve_device
+
+
+class Distributed:
+    """Rank/world of this process; initialises the process group when started by torchrun."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.active = self.world > 1
+        # nccl collectives take tensors on the GPU, gloo ones on the CPU.
+        self.device = device if device.type == "cuda" else torch.device("cpu")
+        if self.active and not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.active:
+            dist.barrier()
+
+    def broadcast(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank."""
+        if not self.active:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0, device=self.device)
+        return box[0]
+
+    def agree(self, error: BaseException | None) -> None:
+        """Raise on every rank when any rank failed, so that no rank waits forever for one that
+        has stopped: the failed rank re-raises its own error, the others a pointer to it."""
+        if self.active:
+            flag = torch.tensor([0 if error is None else 1], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            failed = bool(flag.item())
+        else:
+            failed = error is not None
+        if error is not None:
+            raise error
+        if failed:
+            raise LatentAtlasError("another process of this torchrun failed (see its error)")
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Run a block on every rank; it fails on every rank if it fails on any."""
+        try:
+            yield
+        except Exception as e:
+            self.agree(e)
+        self.agree(None)
+
+    def close(self) -> None:
+        if self.active and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def device_for_rank(name: str) -> torch.device:
+    """The device ``name``, with torchrun's LOCAL_RANK choosing the GPU when none is named."""
+    device = resolve_device(name)
+    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device

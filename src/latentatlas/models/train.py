@@ -1,0 +1,331 @@
+"""Training loop of the autoencoder: Adam on a reconstruction loss, one checkpoint per epoch.
+
+Runs in one process, or in several under ``torchrun`` (DistributedDataParallel: gloo on CPU,
+nccl on GPU); each process then takes its share of every batch and rank 0 alone validates and
+writes. A run killed at any point resumes from its last complete epoch with ``resume=True``:
+the weights, the optimizer state, the epoch and step counters, the history and the RNG state are
+in the checkpoint, and each epoch's shuffle is derived from (seed, epoch) alone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from contextlib import ExitStack, nullcontext
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from latentatlas.core import atomic
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.imaging import image_grid, save_png
+from latentatlas.data.cache import ImageCache, load_cache
+from latentatlas.data.store import TRAIN
+from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
+from latentatlas.models.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from latentatlas.models.distributed import Distributed, device_for_rank
+from latentatlas.models.tensors import to_tensor, to_uint8
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 12
+    batch_size: int = 64  # global: split across processes under torchrun
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.05  # cosine decay from lr to lr * min_lr_ratio over the run
+    loss: str = "mse"  # "mse" or "bce"
+    seed: int = 0
+    device: str = "auto"
+    grid_images: int = 8  # validation images in each epoch's reconstruction grid
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("mse", "bce"):
+            raise LatentAtlasError(f"loss must be 'mse' or 'bce', got {self.loss!r}")
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise LatentAtlasError("epochs, batch size and learning rate must be positive")
+
+
+def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    progress = min(step / max(total_steps, 1), 1.0)
+    return cfg.lr * (
+        cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    )
+
+
+def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    # float32 on purpose: BCE is unsafe under autocast and the loss is cheap.
+    recon = recon.float()
+    if kind == "bce":
+        return F.binary_cross_entropy(recon, x)
+    return F.mse_loss(recon, x)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffle of one epoch, a function of (seed, epoch) only: resumes replay it exactly."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=g)
+
+
+@torch.no_grad()
+def evaluate(
+    model: ConvAutoencoder,
+    cache: ImageCache,
+    idx: np.ndarray,
+    device: torch.device,
+    batch_size: int = 256,
+) -> float:
+    """Mean squared error per pixel (images in [0, 1]) over the images ``idx``."""
+    model.eval()
+    total, count = 0.0, 0
+    for start in range(0, len(idx), batch_size):
+        x = to_tensor(cache.images[idx[start : start + batch_size]], device)
+        total += F.mse_loss(model(x).float(), x, reduction="sum").item()
+        count += x.numel()
+    return total / max(count, 1)
+
+
+def train(
+    cache_dir: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    cfg: TrainConfig | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    overwrite: bool = False,
+    verify: bool = True,
+) -> dict[str, Any] | None:
+    """Train (or resume) a run; returns a summary on rank 0 and None on the other ranks.
+
+    Rank 0 holds a lock on ``run_dir`` throughout, so a second run into it fails at once.
+    """
+    cfg = cfg or TrainConfig()
+    run_dir = Path(run_dir)
+    with ExitStack() as stack:
+        # Only rank 0 writes, so only rank 0 checks the folder and locks it (the other ranks
+        # would otherwise see rank 0's lock file as a foreign one).
+        if int(os.environ.get("RANK", "0")) == 0:
+            if os.path.lexists(run_dir) and not run_dir.is_dir():
+                raise LatentAtlasError(f"{run_dir} is a file, not a run folder")
+            if resume and not (run_dir / CHECKPOINT_NAME).is_file():
+                raise LatentAtlasError(
+                    f"nothing to resume: {run_dir / CHECKPOINT_NAME} does not exist "
+                    "(start the run without --resume)"
+                )
+            created = not run_dir.exists()
+            # Locked before its contents are judged: a second run sees the lock, whatever the
+            # first one has written so far.
+            stack.enter_context(atomic.run_lock(run_dir))
+            try:
+                check_run_dir(run_dir, resume, overwrite)
+            except LatentAtlasError:
+                if created:
+                    shutil.rmtree(run_dir, ignore_errors=True)
+                raise
+            for name in (CHECKPOINT_NAME, "history.json"):
+                atomic.recover(run_dir / name)  # temp files of killed runs
+        return _train(cache_dir, run_dir, cfg, model_kwargs, resume, progress, verify)
+
+
+def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse what would mix two runs in one folder (called with the folder locked)."""
+    ckpt_file = run_dir / CHECKPOINT_NAME
+    if resume:
+        return
+    if overwrite:
+        atomic.check_writable(ckpt_file)
+        return
+    if ckpt_file.exists():
+        raise LatentAtlasError(
+            f"{run_dir} already holds a checkpoint: pass --resume to continue it, "
+            "or choose another --out"
+        )
+    if run_dir.is_dir():
+        others = [
+            p.name
+            for p in run_dir.iterdir()
+            if p.name != atomic.LOCK_NAME and not p.name.endswith((".tmp", ".old"))
+        ]
+        if others:
+            raise LatentAtlasError(
+                f"{run_dir} holds other files ({', '.join(sorted(others)[:3])}"
+                f"{', ...' if len(others) > 3 else ''}): choose an empty or new --out, "
+                "or pass --overwrite to train into it anyway"
+            )
+    atomic.check_writable(ckpt_file)
+
+
+def _train(
+    cache_dir: str | os.PathLike,
+    run_dir: Path,
+    cfg: TrainConfig,
+    model_kwargs: dict[str, Any] | None,
+    resume: bool,
+    progress: bool,
+    verify: bool,
+) -> dict[str, Any] | None:
+    ckpt_file = run_dir / CHECKPOINT_NAME
+    cache = load_cache(cache_dir, verify=verify)
+    train_idx = np.flatnonzero(cache.split == TRAIN)
+    val_idx = np.flatnonzero(cache.split != TRAIN)
+    device = device_for_rank(cfg.device)
+    ddp = Distributed(device)
+    per_rank_batch = max(1, cfg.batch_size // ddp.world)
+    steps_per_epoch = len(train_idx) // (per_rank_batch * ddp.world)
+    if steps_per_epoch == 0:
+        raise LatentAtlasError(
+            f"{cache_dir}: {len(train_idx)} training images, fewer than one batch of "
+            f"{per_rank_batch * ddp.world}"
+        )
+
+    state = load_checkpoint(ckpt_file, verify=verify) if resume else None
+    if state is not None:
+        try:
+            model_cfg = AEConfig.from_dict(state["model_config"])
+            # The stored run keeps its hyper-parameters; only the epoch count may be extended.
+            cfg = TrainConfig(
+                **{**state["train_config"], "epochs": cfg.epochs, "device": cfg.device}
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise LatentAtlasError(f"{ckpt_file}: cannot resume ({_first_line(e)})") from None
+    else:
+        try:
+            model_cfg = AEConfig(image_size=cache.size, **(model_kwargs or {}))
+        except ValueError as e:
+            raise LatentAtlasError(f"model does not fit {cache_dir}: {e}") from None
+    if model_cfg.image_size != cache.size:
+        raise LatentAtlasError(
+            f"the model takes {model_cfg.image_size}px images but {cache_dir} holds {cache.size}px"
+        )
+
+    torch.manual_seed(cfg.seed)
+    model = ConvAutoencoder(model_cfg).to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start_epoch, step, history = 0, 0, []
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            start_epoch, step, history = state["epoch"], state["step"], list(state["history"])
+            torch.set_rng_state(state["torch_rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise LatentAtlasError(
+                f"{ckpt_file}: cannot resume, its config and weights disagree ({_first_line(e)})"
+            ) from None
+        if ddp.main:
+            # A kill between the checkpoint and history.json leaves the latter one epoch behind.
+            atomic.write_json(run_dir / "history.json", history)
+    net = model
+    if ddp.active:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    )
+    total_steps = steps_per_epoch * cfg.epochs
+    grid_idx = val_idx[: cfg.grid_images]
+    if ddp.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    for epoch in range(start_epoch, cfg.epochs):
+        net.train()
+        order = train_idx[epoch_order(len(train_idx), cfg.seed, epoch).numpy()]
+        t0, running = time.perf_counter(), None
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            unit="batch",
+            disable=not (progress and ddp.main),
+            leave=False,
+        )
+        for i in bar:
+            batch = order[i * per_rank_batch * ddp.world : (i + 1) * per_rank_batch * ddp.world]
+            mine = np.sort(batch[ddp.rank :: ddp.world])  # sorted: sequential memmap reads
+            x = to_tensor(cache.images[mine], device)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(cfg, step, total_steps)
+            with autocast:
+                recon = net(x)
+            loss = reconstruction_loss(recon, x, cfg.loss)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+            bar.set_postfix(loss=f"{running:.5f}")
+        bar.close()
+        seconds = time.perf_counter() - t0
+
+        if ddp.main:
+            val_mse = evaluate(model, cache, val_idx, device) if len(val_idx) else float("nan")
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": running,
+                    "val_mse": val_mse,
+                    "seconds": round(seconds, 2),
+                    "images_per_second": round(
+                        steps_per_epoch * per_rank_batch * ddp.world / seconds, 1
+                    ),
+                }
+            )
+            if len(grid_idx):
+                _save_grid(
+                    model, cache, grid_idx, device, run_dir / "recon" / f"epoch_{epoch + 1:03d}.png"
+                )
+            save_checkpoint(
+                ckpt_file,
+                {
+                    "model_config": model_cfg.to_dict(),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "train_config": asdict(cfg),
+                    "epoch": epoch + 1,
+                    "step": step,
+                    "history": history,
+                    "torch_rng": torch.get_rng_state(),
+                    "data": {
+                        "cache": str(Path(cache_dir).resolve()),
+                        "source": cache.manifest.get("source"),
+                        "n_train": len(train_idx),
+                        "n_val": len(val_idx),
+                    },
+                    "world_size": ddp.world,
+                    "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                },
+            )
+            atomic.write_json(run_dir / "history.json", history)
+            if progress:
+                tqdm.write(
+                    f"epoch {epoch + 1}/{cfg.epochs}: train {cfg.loss} {running:.5f}, "
+                    f"val MSE {val_mse:.5f}, {seconds:.0f}s"
+                )
+        ddp.barrier()
+
+    ddp.close()
+    if not ddp.main:
+        return None
+    return {"checkpoint": str(ckpt_file), "epoch": max(cfg.epochs, start_epoch), "history": history}
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+@torch.no_grad()
+def _save_grid(
+    model: ConvAutoencoder, cache: ImageCache, idx: np.ndarray, device: torch.device, path: Path
+) -> None:
+    model.eval()
+    originals = np.asarray(cache.images[idx])
+    recon = to_uint8(model(to_tensor(originals, device)))
+    save_png(image_grid([originals, recon]), path)

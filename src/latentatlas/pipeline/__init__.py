@@ -1,1 +1,0 @@
-"""Training, encoding and decoding around the models of :mod:`latentatlas.models` (torch)."""

@@ -1,0 +1,264 @@
+"""The verdict: every generator side by side, judged with numbers (``latentatlas compare``).
+
+For each generator, fitted on the store's train split and sampled with the same n and seed, the
+z-points are decoded and judged against the *held-out* real z-points (never the fitted ones):
+
+- face rate       share of decoded images in which the offline face detector finds a face,
+                  validated by its rate on decoded held-out reconstructions (the ceiling) and
+                  on noise images (the floor);
+- two-sample acc. cross-validated accuracy of an MLP telling generated from held-out z-points
+                  (0.5 = indistinguishable, 1.0 = fully separated);
+- Mahalanobis tail share beyond the 99th percentile of the held-out points' distances;
+- P / R / D / C   k-NN precision, recall, density, coverage (Naeem et al. 2020);
+- drift           median ‖E(D(z)) − z‖ relative to the same for held-out real points;
+- copy distance   median nearest-training-point distance relative to held-out points';
+- spread          RMS distance of the samples to their mean relative to held-out points' (a
+                  collapsed generator scores far below 1 and ranks last, see metrics.ranking);
+- MMD p           permutation p-value of an RBF-kernel MMD test, samples vs held-out points
+                  (small = told apart);
+- log-lik         the generator's log-density of the held-out points, nats per dimension
+                  (the density-estimation score; None where held-out points fall outside a
+                  bounded support, whose share inside is reported instead);
+- image judges    the decoded samples in the feature spaces of networks the autoencoder did not
+                  make, against a ceiling and a floor (see :mod:`latentatlas.verdict.scoring`).
+
+Every number carries a 95 % interval; :mod:`latentatlas.verdict.ranking` names the winner, and
+``ladder=True`` checks each metric against known degradations first
+(:mod:`latentatlas.verdict.ladder`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from latentatlas.core import atomic
+from latentatlas.core.bundled import NAMES
+from latentatlas.core.errors import LatentAtlasError
+from latentatlas.data.conditions import Condition, select
+from latentatlas.data.store import ZStore
+from latentatlas.generators import (
+    COMPARE_DEFAULT,
+    GENERATORS,
+    PRIORS,
+    make_generator,
+    save_generator,
+    with_progress,
+)
+from latentatlas.models import (
+    ModelSpec,
+    TorchLatentModel,
+    as_spec,
+    input_paths,
+    spec_kind,
+)
+from latentatlas.models.decode import decode, reencode
+from latentatlas.models.pairing import load_model_and_store
+from latentatlas.verdict.judges.haar import face_rate
+from latentatlas.verdict.ladder import check_all, degradation_ladder
+from latentatlas.verdict.page import write_verdict_page
+from latentatlas.verdict.ranking import rank_verdict
+from latentatlas.verdict.scoring import FACE_N, JUDGE_N, judge, judging_context, likelihood_row
+
+GRID_SIDE = 8
+
+
+def split_for_verdict(
+    store: ZStore, seed: int, heldout_share: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) z-points; a store without held-out points (a bare .npy) is split here."""
+    train, held = store.subset("train"), store.subset("heldout")
+    if len(held) == 0:
+        order = np.random.default_rng([seed, 7]).permutation(store.n)
+        cut = max(1, int(round(heldout_share * store.n)))
+        z = np.asarray(store.z)
+        train, held = z[order[cut:]], z[order[:cut]]
+    if len(train) < 2 or len(held) < 10:
+        raise LatentAtlasError(
+            f"need held-out real z-points to judge against: {len(train)} train, "
+            f"{len(held)} held out"
+        )
+    return np.asarray(train, dtype=np.float64), np.asarray(held, dtype=np.float64)
+
+
+def run_compare(
+    checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel,
+    store: str | os.PathLike | ZStore,
+    out: str | os.PathLike,
+    generators: Sequence[str] | None = None,
+    n: int = 1000,
+    seed: int = 0,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: bool = True,
+    verify: bool = True,
+    allow_mismatch: bool = False,
+    where: Condition | str | None = None,
+    judges: Sequence[str] | None = None,
+    judge_n: int = JUDGE_N,
+    face_n: int = FACE_N,
+    ladder: bool = False,
+) -> dict[str, Any]:
+    """Fit, sample, decode and judge every generator; writes ``out/index.html``,
+    ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters.
+
+    ``where`` (``"Smiling=1"``) restricts the store first: the generators are fitted on the
+    matching train z-points and judged against the matching held-out ones. ``judges`` names the
+    image judges (default every one installed; ``()`` for none), which see the first
+    ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``ladder`` also judges
+    the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics that fail it are then
+    left out of this verdict's ranking."""
+    out = Path(out)
+    store_path = None if isinstance(store, ZStore) else store
+    atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
+    names = list(generators or COMPARE_DEFAULT)
+    known = [*GENERATORS, *PRIORS]
+    unknown = [g for g in names if g not in known]
+    if unknown:
+        raise LatentAtlasError(f"unknown generator {unknown[0]!r}; choose from {', '.join(known)}")
+    left_out = [g for g in PRIORS if g not in names]
+    if n < 20:
+        raise LatentAtlasError(f"--n must be at least 20 for the two-sample test, got {n}")
+    if min(judge_n, face_n) < 20:
+        raise LatentAtlasError(
+            f"--judge-n and --face-n must be at least 20, got {judge_n}/{face_n}"
+        )
+    model, _, st = load_model_and_store(
+        checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch
+    )
+    st = select(st, where)
+    train, held = split_for_verdict(st, seed)
+    try:
+        ctx = judging_context(
+            model, train, held, judges=judges, judge_n=judge_n, face_n=face_n, seed=seed
+        )
+    except ValueError as e:
+        raise LatentAtlasError(str(e)) from None
+    rng = np.random.default_rng([seed, 11])
+    size = model.image_size
+    # The image judges' reference already holds the decoded held-out codes: not decoded twice.
+    m = min(n, judge_n)  # the Haar face rate sees as many images as the judges
+    held_images = ctx["ref_images"][:m] if "ref_images" in ctx else decode(model, held[:m])
+    noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
+    detector_check = {
+        "reconstructions": face_rate(held_images, ctx["detector"]),
+        "noise": face_rate(noise, ctx["detector"]),
+        "n": len(held_images),
+    }
+    grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out points, decoded
+    rows: list[dict[str, Any]] = []
+    seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
+
+    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
+        for name in tqdm(names, desc="compare", unit="generator", disable=not progress):
+            gen = with_progress(make_generator(name), progress)
+            row, z, images = judge_generator(name, gen, model, ctx, n, seed)
+            # Two generators that draw the same points are one result twice: marked, tied in
+            # the ranking, and shown once on the page.
+            row["duplicate_of"] = seen.setdefault(z.astype(np.float32).tobytes(), name)
+            if row["duplicate_of"] == name:
+                row["duplicate_of"] = None
+            rows.append(row)
+            grids[name] = images[: GRID_SIDE**2]
+            save_generator(gen, tmp / "generators" / name)
+            np.save(tmp / "generators" / name / "samples.npy", z.astype(np.float32))
+        verdict = {
+            "checkpoint": display_name(checkpoint, out),
+            "n": n,
+            "seed": seed,
+            "n_train": len(train),
+            "n_heldout": len(held),
+            "where": st.meta.get("where"),
+            "left_out": left_out,
+            "detector": {
+                "name": type(ctx["detector"]).__name__,
+                "params": ctx["detector"].get_params(),
+                **detector_check,
+            },
+            "image_reference": ctx.get("image_reference"),
+            "rows": rows,
+            "disagreements": disagreements(rows),
+        }
+        if ladder:
+            verdict["ladder"] = judge_ladder(model, ctx, n, seed, progress)
+        verdict["ranking"] = rank_verdict(verdict)
+        atomic.write_json(tmp / "verdict.json", verdict)
+        write_verdict_page(verdict, grids, tmp)
+    return verdict
+
+
+def judge_generator(
+    name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Fit ``gen`` on the context's train points, draw ``n`` samples, decode and judge them.
+
+    Returns (the verdict row, the samples (n, N), the decoded images (n, S, S, 3))."""
+    t0 = time.perf_counter()
+    gen.fit(ctx["train"])
+    z = gen.sample(n, random_state=seed)
+    images = decode(model, z)
+    row = {"generator": name, "class": type(gen).__name__, "n": n}
+    row.update(judge(z, images, reencode(model, z), ctx, seed))
+    row.update(likelihood_row(gen, ctx["held"], seed))
+    row["fitted"] = gen.fitted_params()
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    return row, z, images
+
+
+def judge_ladder(
+    model: Any, ctx: dict[str, Any], n: int, seed: int, progress: bool = False
+) -> dict[str, Any]:
+    """Judge the degradation ladder like any generator; ``{"rows": [...], "checks": {metric
+    key: check_ladder result}}``."""
+    rungs = degradation_ladder().items()
+    rows = [
+        judge_generator(name, gen, model, ctx, n, seed)[0]
+        for name, gen in tqdm(rungs, desc="ladder", unit="rung", disable=not progress)
+    ]
+    return {"rows": rows, "checks": check_all({r["generator"]: r for r in rows})}
+
+
+def display_name(checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel, out: Path) -> str:
+    """The model as reports name it: the bundled name, a factory's ``package.module:factory``,
+    or its path relative to ``out`` (no absolute machine paths in files that are shared or
+    published)."""
+    from latentatlas.models.checkpoint import checkpoint_path
+
+    if isinstance(checkpoint, TorchLatentModel):
+        if checkpoint.spec is None:
+            return checkpoint.name
+        checkpoint = checkpoint.spec
+    spec = as_spec(checkpoint)
+    source = spec.source
+    if (source in NAMES and not Path(source).exists()) or spec.is_factory:
+        return source
+    path = checkpoint_path(source) if spec_kind(spec) == "checkpoint" else Path(source)
+    target = os.path.abspath(path)
+    try:
+        return Path(os.path.relpath(target, os.path.abspath(out))).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return Path(target).name
+
+
+def disagreements(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Where the latent k-NN metrics and the decoded face rate tell different stories."""
+    notes = []
+    for r in rows:
+        if r["precision"] >= 0.5 and r["face_rate"] < 0.5:
+            notes.append(
+                f"{r['generator']}: latent precision {r['precision']:.2f} says the points "
+                f"sit in the data region, yet only {r['face_rate']:.0%} decode to faces."
+            )
+        elif r["precision"] < 0.2 and r["face_rate"] >= 0.5:
+            notes.append(
+                f"{r['generator']}: latent precision is only {r['precision']:.2f}, yet "
+                f"{r['face_rate']:.0%} decode to faces: in 256 dimensions k-NN balls "
+                "miss points that the decoder still maps to faces."
+            )
+    return notes

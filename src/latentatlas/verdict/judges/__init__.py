@@ -1,0 +1,68 @@
+"""Image-space judges: networks that the autoencoder being judged did not make.
+
+A verdict computed in the autoencoder's own latent space cannot see what its decoder does with a
+point, and a Fréchet distance on z cannot reject a full-covariance normal, which matches mean and
+covariance by construction. The judges here map decoded images ``(n, H, W, 3) uint8`` to feature
+vectors ``(n, d)`` float64 in a space of their own, over which :mod:`latentatlas.metrics` computes
+Fréchet distances, precision/recall/density/coverage and classifier two-sample tests:
+
+- ``attributes``: a small CNN that latentatlas trained on *real* CelebA images to predict the 40
+  CelebA attributes, bundled beside ``celeba64`` (penultimate features, and attribute
+  probabilities);
+- ``faces``: dlib's ResNet face descriptor (128-d), optional (``pip install
+  'latentatlas[judge]'``);
+- the image-space classifier two-sample test, which needs no pretrained weights at all (a small
+  CNN trained to tell two sets of images apart, cross-validated).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class ImageJudge(Protocol):
+    """What the verdict needs from a feature network."""
+
+    #: Short name used in verdict.json keys and on the page ("attributes", "faces").
+    name: str
+    #: One line for the page: what the network is and what it was trained on.
+    title: str
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """images (n, H, W, 3) uint8, any H = W -> features (n, d) float64."""
+        ...
+
+
+# Judge name -> "module:factory", imported on first use (torch, dlib), so that this module loads
+# without either. "cnn" is not a feature network: it is the image-space two-sample test.
+FEATURE_JUDGES: dict[str, str] = {
+    "attributes": "latentatlas.verdict.judges.attributes:load_attribute_judge",
+    "faces": "latentatlas.verdict.judges.descriptor:FaceDescriptorJudge",
+}
+IMAGE_JUDGES: tuple[str, ...] = (*FEATURE_JUDGES, "cnn")
+
+# Decoded images per generator the image judges see; the face descriptor costs ~60 ms an image on
+# one core, so it sees fewer.
+JUDGE_N = 500
+FACE_N = 100
+
+
+def make_judge(name: str) -> ImageJudge:
+    """The feature judge called ``name`` (``attributes`` or ``faces``), loaded."""
+    import importlib
+
+    if name not in FEATURE_JUDGES:
+        raise ValueError(f"unknown feature judge {name!r}; choose from {', '.join(FEATURE_JUDGES)}")
+    module, factory = FEATURE_JUDGES[name].split(":")
+    return getattr(importlib.import_module(module), factory)()
+
+
+def available_judges() -> tuple[str, ...]:
+    """The image judges that can run here: all but ``faces`` when dlib or its models are not
+    installed (``pip install 'latentatlas[judge]'``)."""
+    from latentatlas.verdict.judges import descriptor
+
+    return tuple(j for j in IMAGE_JUDGES if j != "faces" or descriptor.available())

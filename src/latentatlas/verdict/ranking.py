@@ -1,0 +1,171 @@
+"""The one rule that names the best generator of a verdict (compare, the atlas, the demo).
+
+Face rate alone would crown a collapsed generator: samples shrunk towards the mean (N(0, I) on a
+model whose data sits far from the origin, or any generator at temperature 0.1) can still decode
+to one average face, and the Haar face rate fails the degradation ladder for that reason. So
+collapse is named outright first: a generator whose samples spread less than half as far about
+their mean as real points do ranks last, whatever its other numbers. The rest are ranked on every
+*ranking metric* (:data:`latentatlas.verdict.catalogue.METRICS` entries with ``ranking=True``:
+calibrated numbers, each with a 95 % interval, each shown to respond to the ladder) and ordered by
+their mean rank, the usual way to combine metrics on different scales without weighting them.
+Any single metric saturates somewhere (the z two-sample accuracy cannot tell mvn from pca; a
+Fréchet distance on z cannot reject mvn at all); together they separate more, and ties are named
+where no metric separates two generators beyond its interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from latentatlas.metrics.intervals import wilson_interval
+from latentatlas.verdict.catalogue import METRICS, VerdictMetric, overlap, present
+
+RULE = (
+    "Rule: collapsed generators (samples' spread about their mean below half the real points') "
+    "rank last; on each ranking metric (those listed, every one shown to respond to the "
+    "degradation ladder) a generator's rank is 1 + the number of generators better than it with "
+    "95 % intervals apart; the order is by mean rank over the metrics (ties broken by the mean "
+    "of plain ranks); a generator whose intervals overlap the group leader's on every ranking "
+    "metric is tied with it; identical samples tie with the generator they duplicate."
+)
+
+RANKING_METRICS: tuple[VerdictMetric, ...] = tuple(m for m in METRICS if m.ranking)
+
+__all__ = [
+    "COLLAPSE",
+    "RANKING_METRICS",
+    "RULE",
+    "rank_generators",
+    "rank_verdict",
+    "spread_ratio",
+    "wilson_interval",
+    "winner_sentence",
+]
+
+# Spread ratio below which samples count as collapsed: real-vs-real it is 1 up to sampling noise.
+COLLAPSE = 0.5
+
+
+def spread_ratio(z: np.ndarray, real: np.ndarray) -> float:
+    """RMS distance of ``z`` to its own mean over the same for ``real`` (1 = as spread as real
+    points; N(0, I) on a model whose z-points spread over tens of units scores about 0.1)."""
+
+    def rms(x: np.ndarray) -> float:
+        x = np.asarray(x, dtype=np.float64)
+        return float(np.sqrt(((x - x.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+    return rms(z) / rms(real)
+
+
+def rank_generators(
+    rows: Sequence[Mapping[str, Any]],
+    metrics: Sequence[VerdictMetric] | None = None,
+    excluded: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Order a verdict's rows by :data:`RULE`.
+
+    rows: verdict rows with ``generator``, ``spread``, optionally ``duplicate_of``, and the
+    metrics' values and ``_ci`` intervals. metrics: the candidates (default: the catalogue's
+    ranking metrics); those in ``excluded`` (keys; e.g. failed on this run's ladder) and those
+    missing from any non-collapsed row are not used.
+
+    Returns ``{"rule", "metrics", "winner", "order", "ranks", "mean_rank", "tied_with_winner",
+    "groups", "collapsed"}``: ``metrics`` lists the keys used, ``ranks`` maps each generator to
+    its group's rank (1 = best; tied generators share it), ``order`` lists the generators best
+    first.
+    """
+    by_name = {r["generator"]: r for r in rows}
+    originals = [r for r in rows if not r.get("duplicate_of") or r["duplicate_of"] not in by_name]
+
+    def collapsed(r: Mapping[str, Any]) -> bool:
+        spread = r.get("spread")
+        return spread is not None and spread < COLLAPSE
+
+    candidates = [m for m in (metrics or RANKING_METRICS) if m.key not in set(excluded)]
+    used = present([r for r in originals if not collapsed(r)] or originals, candidates)
+    mean_rank = dict.fromkeys((r["generator"] for r in originals), 0.0)
+    plain = dict.fromkeys(mean_rank, 0.0)
+    for m in used:
+        bad = [m.badness(v) if (v := m.value(r)) is not None else math.inf for r in originals]
+        ci = [m.badness_interval(r) or (math.inf, math.inf) for r in originals]
+        for i, r in enumerate(originals):
+            beaten_by = sum(
+                1 for j in range(len(originals)) if bad[j] < bad[i] and ci[j][1] < ci[i][0]
+            )
+            mean_rank[r["generator"]] += (1 + beaten_by) / len(used)
+        for r, rank in zip(originals, stats.rankdata(bad, method="average"), strict=True):
+            plain[r["generator"]] += float(rank) / len(used)
+
+    def tied(leader: Mapping[str, Any], r: Mapping[str, Any]) -> bool:
+        for m in used:
+            a, b = m.badness_interval(leader), m.badness_interval(r)
+            if a is None or b is None or not overlap(a, b):
+                return False
+        return True
+
+    groups: list[list[Mapping[str, Any]]] = []
+
+    def key(r: Mapping[str, Any]) -> tuple:
+        return collapsed(r), mean_rank[r["generator"]], plain[r["generator"]]
+
+    for r in sorted(originals, key=key):
+        leader = groups[-1][0] if groups else None
+        # A group is tied with its leader (its best member), so ties never chain on.
+        if leader is not None and collapsed(leader) == collapsed(r) and tied(leader, r):
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    order: list[str] = []
+    ranks: dict[str, int] = {}
+    named: list[list[str]] = []
+    for i, group in enumerate(groups, start=1):
+        names = []
+        for r in group:
+            names.append(r["generator"])
+            names += [d["generator"] for d in rows if d.get("duplicate_of") == r["generator"]]
+        for name in names:
+            ranks[name] = i
+        order += names
+        named.append(names)
+    for name in order:
+        if name not in mean_rank:  # a duplicate scores what its original scores
+            mean_rank[name] = mean_rank[by_name[name]["duplicate_of"]]
+    return {
+        "rule": RULE,
+        "metrics": [m.key for m in used],
+        "collapsed": [name for name in order if collapsed(by_name[name])],
+        "winner": order[0] if order else None,
+        "order": order,
+        "ranks": ranks,
+        "mean_rank": {name: round(mean_rank[name], 3) for name in order},
+        "tied_with_winner": named[0][1:] if named else [],
+        "groups": named,
+    }
+
+
+def rank_verdict(verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`rank_generators` on a verdict as ``compare`` writes it (or ``load_verdict`` reads):
+    metrics that failed the verdict's own ladder run, if it has one, are left out."""
+    checks = (verdict.get("ladder") or {}).get("checks", {})
+    failed = [key for key, c in checks.items() if not c["passed"]]
+    return rank_generators(verdict["rows"], excluded=failed)
+
+
+def winner_sentence(ranking: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
+    """One line naming the winner, its key numbers and any ties (the rule goes next to it)."""
+    if ranking["winner"] is None:
+        return "No generator to rank."
+    winner = ranking["winner"]
+    used = ranking.get("metrics", [])
+    text = f"Best generator: {winner}"
+    if used:
+        text += f" (mean rank {ranking['mean_rank'][winner]:.3g} over {len(used)} metrics)"
+    tied = ranking["tied_with_winner"]
+    if tied:
+        text += f"; tied with {', '.join(tied)}"
+    return text + "."
