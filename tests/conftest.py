@@ -4,10 +4,12 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from latentatlas.data.prepare import prepare
+from latentatlas.data.store import save_store
 from latentatlas.data.synthetic import make_celeba_layout
 from latentatlas.models.train import TrainConfig, train
 
@@ -81,3 +83,23 @@ def tiny_run(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         tiny_cache, out, TrainConfig(epochs=3, batch_size=16, lr=5e-3), TINY_MODEL, progress=False
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def gauss_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 correlated z-points in N = 8 (the tiny model's latent size), 30 % held out."""
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(8, 8))
+    z = rng.normal(size=(300, 8)) @ A + 3.0
+    split = (np.arange(300) % 10 < 3).astype(np.uint8)
+    out = tmp_path_factory.mktemp("gs") / "store"
+    save_store(out, z, np.array([f"img{i:03d}" for i in range(300)]), split)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    """The bundled celeba64 model and store, loaded once per test process."""
+    from latentatlas.models.pretrained import celeba64
+
+    return celeba64()
