@@ -6,13 +6,19 @@ covariance by construction. The judges here map decoded images ``(n, H, W, 3) ui
 vectors ``(n, d)`` float64 in a space of their own, over which :mod:`latentatlas.metrics` computes
 Fréchet distances, precision/recall/density/coverage and classifier two-sample tests:
 
+Modules, one a judge:
+
 - ``attributes``: a small CNN that latentatlas trained on *real* CelebA images to predict the 40
   CelebA attributes, bundled beside ``celeba64`` (penultimate features, and attribute
-  probabilities);
-- ``faces``: dlib's ResNet face descriptor (128-d), optional (``pip install
+  probabilities); ``train_attributes`` trains and evaluates it;
+- ``descriptor``: dlib's ResNet face descriptor (128-d), optional (``pip install
   'latentatlas[judge]'``);
-- the image-space classifier two-sample test, which needs no pretrained weights at all (a small
-  CNN trained to tell two sets of images apart, cross-validated).
+- ``image_two_sample``: the image-space classifier two-sample test, which needs no pretrained
+  weights at all (a small CNN trained to tell two sets of images apart, cross-validated);
+- ``haar``: OpenCV's Haar face detector, behind the face rate (a sanity check, not ranked).
+
+To add a feature judge: a class with ``name``, ``title`` and ``features(images)``
+(:class:`ImageJudge`), registered in :data:`FEATURE_JUDGES`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,16 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+__all__ = [
+    "FACE_N",
+    "FEATURE_JUDGES",
+    "IMAGE_JUDGES",
+    "JUDGE_N",
+    "ImageJudge",
+    "available_judges",
+    "make_judge",
+]
 
 
 @runtime_checkable
