@@ -26,6 +26,13 @@ def image_grid(rows: list[np.ndarray], pad: int = 2, fill: int = 255) -> Image.I
     return Image.fromarray(canvas)
 
 
+def png_bytes(image: np.ndarray | Image.Image) -> bytes:
+    """``image`` (a Pillow image, or a uint8 (H, W, 3) array) as the bytes of a PNG file."""
+    buf = io.BytesIO()
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def square_grid(images: np.ndarray, side: int = 8) -> Image.Image:
     """The first ``side * side`` uint8 (n, H, W, 3) images, ``side`` per row."""
     images = images[: side * side]

@@ -2,7 +2,15 @@
 
 :func:`load_explorer` loads a model and its z-point store (as every verb does) into an
 :class:`~latentatlas.explore.app.Explorer`; :func:`create_app` makes its ASGI app and
-:func:`serve` runs it with uvicorn on 127.0.0.1.
+:func:`serve` runs it with uvicorn on 127.0.0.1 (:func:`bind` opens its socket).
+
+Modules:
+
+- :mod:`~latentatlas.explore.space`: the geometry (axes, projections, placed points, circle
+  paths, distances, slices, generator overlays) over one store; numpy, no HTTP.
+- :mod:`~latentatlas.explore.app`: the Starlette app: routes, request checks, answers.
+- :mod:`~latentatlas.explore.commands`: the ``latentatlas path`` command line a path strip offers.
+- ``static/``: the page (HTML, JavaScript, CSS) the app serves.
 """
 
 from __future__ import annotations

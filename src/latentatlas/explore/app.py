@@ -22,23 +22,27 @@ import csv
 import io
 import json
 import math
-import shlex
 import threading
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.imaging import image_grid, png_bytes
 from latentatlas.data.store import SPLIT_NAMES
+from latentatlas.explore.commands import path_command
 from latentatlas.explore.space import (
     COLOURS,
     OVERLAY_GENERATORS,
@@ -178,28 +182,25 @@ def point_z(ex: Explorer, spec: Any) -> tuple[np.ndarray, tuple[Axis, Axis] | No
     return space.place(z, axes, at, parsed), axes
 
 
-def _png(image: np.ndarray | Image.Image) -> bytes:
-    buf = io.BytesIO()
-    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buf, format="PNG")
-    return buf.getvalue()
+def _strip_png(images: np.ndarray, pad: int = 2) -> bytes:
+    return png_bytes(image_grid([images], pad=pad))
 
 
-def _strip(images: np.ndarray, pad: int = 2) -> bytes:
-    from latentatlas.core.imaging import image_grid
-
-    return _png(image_grid([images], pad=pad))
-
-
-def _stats(ex: Explorer, z: np.ndarray) -> dict[str, float]:
-    d = float(ex.space.mahalanobis_of(z)[0])
-    return {
-        "mahalanobis": d,
-        "further": ex.space.further_share(d),
-        "radius": float(np.linalg.norm(z)),
-    }
+def _parse_float(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadRequest(f"{what} must be a number, got {text!r}") from None
+    return _number(value, what)
 
 
-# --- handlers ------------------------------------------------------------------------------
+# --- handlers: handler(explorer, request) -> response ------------------------------------------
+# Plain functions run in Starlette's thread pool (numpy, torch); the async ones read a request
+# body, then hand their blocking work to that pool themselves.
+
+
+def _file(path: Path, request: Request) -> Response:
+    return FileResponse(path)
 
 
 def _meta(ex: Explorer, request: Request) -> Response:
@@ -250,103 +251,64 @@ def _colour(ex: Explorer, request: Request) -> Response:
 
 async def _decode(ex: Explorer, request: Request) -> Response:
     spec = await _body(request)
-    return await _run(request, lambda: _decode_sync(ex, spec))
+    return await run_in_threadpool(_decode_point, ex, spec)
 
 
-def _decode_sync(ex: Explorer, spec: Any) -> Response:
+def _decode_point(ex: Explorer, spec: Any) -> Response:
     z, axes = point_z(ex, spec)
     image = ex.decode(z[None])[0]
-    info: dict[str, Any] = _stats(ex, z)
+    info: dict[str, Any] = ex.space.stats(z)
     if axes is not None:
         info["coords"] = ex.space.project(z, axes)[0].tolist()
-    return Response(_png(image), media_type="image/png", headers={"X-Point": json.dumps(info)})
+    return Response(png_bytes(image), media_type="image/png", headers={"X-Point": json.dumps(info)})
 
 
-async def _strip_handler(ex: Explorer, request: Request) -> Response:
+async def _strip(ex: Explorer, request: Request) -> Response:
     body = _fields(await _body(request), "the request", ("points",))
     points = body.get("points")
     if not isinstance(points, list) or not 1 <= len(points) <= MAX_STRIP:
         raise BadRequest(f"'points' must be a list of 1..{MAX_STRIP} points")
+    return await run_in_threadpool(_decode_strip, ex, points)
 
-    def work() -> Response:
-        z = np.stack([point_z(ex, p)[0] for p in points])
-        return Response(_strip(ex.decode(z)), media_type="image/png")
 
-    return await _run(request, work)
+def _decode_strip(ex: Explorer, points: list[Any]) -> Response:
+    z = np.stack([point_z(ex, p)[0] for p in points])
+    return Response(_strip_png(ex.decode(z)), media_type="image/png")
 
 
 async def _path(ex: Explorer, request: Request) -> Response:
     body = _fields(await _body(request), "the request", ("a", "b", "kind", "steps"))
-
-    def work() -> Response:
-        from latentatlas.generators.paths import lerp, slerp
-
-        kind = body.get("kind", "lerp")
-        if kind not in PATH_KINDS:
-            raise BadRequest(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
-        steps = _integer(body.get("steps", 12), "steps", 2, MAX_PATH_STEPS)
-        (za, axes), (zb, _) = point_z(ex, body.get("a")), point_z(ex, body.get("b"))
-        if kind == "circle":
-            if axes is None:
-                raise BadRequest("a circle needs point a with 'axes' (the plane it turns in)")
-            ca, cb = ex.space.project(np.stack([za, zb]), axes)
-            r = float(np.linalg.norm(cb - ca))
-            if not r > 0:
-                raise BadRequest("a circle needs two points apart on the plane")
-            start = math.atan2(*(cb - ca)[::-1])
-            angles = start + 2 * np.pi * np.arange(steps) / steps
-            at = ca + r * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-            z = np.stack([ex.space.place(za, axes, p) for p in at])
-        else:
-            z = (lerp if kind == "lerp" else slerp)(za, zb, steps)
-        coords = ex.space.project(z, axes).tolist() if axes is not None else None
-        png = _strip(ex.decode(z))
-        return JSONResponse(
-            {
-                "png": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-                "coords": coords,
-                "steps": steps,
-                "kind": kind,
-                "cli": cli_command(ex, body, kind, steps),
-            }
-        )
-
-    return await _run(request, work)
+    return await run_in_threadpool(_decode_path, ex, body)
 
 
-def cli_command(ex: Explorer, body: dict[str, Any], kind: str, steps: int) -> str | None:
-    """The ``latentatlas path`` command that draws the same strip, where one can: lerp/slerp
-    between two real points, or a segment between two plane points of one component or principal
-    plane with the same base and no moves."""
-    a, b = body.get("a"), body.get("b")
-    model, store = shlex.quote(ex.model_arg), shlex.quote(ex.store_arg)
-    head = f"latentatlas path {model} {store} --out PATH --steps {steps}"
+def _decode_path(ex: Explorer, body: dict[str, Any]) -> Response:
+    from latentatlas.generators.paths import lerp, slerp
 
-    def real(p: dict[str, Any]) -> int | None:
-        plain = set(p) <= {"base"} or (set(p) <= {"base", "axes", "moves"} and not p.get("moves"))
-        base = p.get("base")
-        return base if plain and isinstance(base, int) and not isinstance(base, bool) else None
-
-    ia, ib = real(a), real(b)
-    if kind in ("lerp", "slerp") and ia is not None and ib is not None:
-        ids = " ".join(shlex.quote(str(ex.space.ids[i])) for i in (ia, ib))
-        return f"{head} --kind {kind} --between {ids}"
-    if kind != "lerp" or a.get("moves") or b.get("moves") or "at" not in a or "at" not in b:
-        return None
-    if a.get("axes") != b.get("axes") or a.get("base", "centroid") != b.get("base", "centroid"):
-        return None
-    kinds = {name.partition(":")[0] for name in a["axes"]}
-    if len(kinds) != 1 or kinds - {"z", "pc"}:
-        return None
-    base = a.get("base", "centroid")
-    if base != "centroid":
-        if not isinstance(base, int) or isinstance(base, bool):
-            return None
-        base = shlex.quote(str(ex.space.ids[base]))
-    pair = ",".join(name.partition(":")[2] for name in a["axes"])
-    frame = " --frame principal" if kinds == {"pc"} else ""
-    start, end = (",".join(repr(float(v)) for v in p["at"]) for p in (a, b))
-    return f"{head} --kind segment --plane {pair}{frame} --base {base} --start={start} --end={end}"
+    kind = body.get("kind", "lerp")
+    if kind not in PATH_KINDS:
+        raise BadRequest(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
+    steps = _integer(body.get("steps", 12), "steps", 2, MAX_PATH_STEPS)
+    (za, axes), (zb, _) = point_z(ex, body.get("a")), point_z(ex, body.get("b"))
+    if kind == "circle":
+        if axes is None:
+            raise BadRequest("a circle needs point a with 'axes' (the plane it turns in)")
+        z = ex.space.circle(za, zb, axes, steps)
+    else:
+        z = (lerp if kind == "lerp" else slerp)(za, zb, steps)
+    coords = ex.space.project(z, axes).tolist() if axes is not None else None
+    png = _strip_png(ex.decode(z))
+    cli = path_command(
+        body["a"], body["b"], kind, steps, model=ex.model_arg, store=ex.store_arg, ids=ex.space.ids
+    )
+    return JSONResponse(
+        {
+            "png": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+            "coords": coords,
+            "steps": steps,
+            "kind": kind,
+            "cli": cli,
+        }
+    )
 
 
 def _real(ex: Explorer, request: Request) -> Response:
@@ -401,14 +363,6 @@ def _slice(ex: Explorer, request: Request) -> Response:
     )
 
 
-def _parse_float(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadRequest(f"{what} must be a number, got {text!r}") from None
-    return _number(value, what)
-
-
 async def _export(ex: Explorer, request: Request) -> Response:
     body = _fields(await _body(request), "the request", ("indices", "format"))
     space = ex.space
@@ -437,28 +391,7 @@ async def _export(ex: Explorer, request: Request) -> Response:
     )
 
 
-async def _run(request: Request, work: Any) -> Response:
-    """Run blocking work (numpy, torch) off the event loop."""
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(work)
-
-
 # --- app -------------------------------------------------------------------------------------
-
-
-def _sync(ex: Explorer, fn: Any) -> Any:
-    async def endpoint(request: Request) -> Response:
-        return await _run(request, lambda: fn(ex, request))
-
-    return endpoint
-
-
-def _async(ex: Explorer, fn: Any) -> Any:
-    async def endpoint(request: Request) -> Response:
-        return await fn(ex, request)
-
-    return endpoint
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:
@@ -481,6 +414,10 @@ def _plotly_js() -> Path:
     return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 
+# Not Starlette's TrustedHostMiddleware: it refuses in plain text ("Invalid host header"), where
+# every refusal of this API is JSON; and up to Starlette 1.3 at least (pyproject allows >= 0.37)
+# it cut the Host header at its first ':', so "[::1]:8765" became "[" and the IPv6 loopback could
+# not be allowed (later releases parse the brackets, starlette issue #3357).
 class _AllowedHosts:
     """Refuse requests whose Host header names another machine (JSON 400): a web page that
     rebinds its own domain to 127.0.0.1 must not read the explorer's answers."""
@@ -490,8 +427,6 @@ class _AllowedHosts:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            from starlette.datastructures import Headers
-
             host = Headers(scope=scope).get("host", "").lower()
             host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":")[0]
             if host not in self.hosts:
@@ -504,27 +439,24 @@ class _AllowedHosts:
 def create_app(explorer: Explorer, hosts: Sequence[str] | None = None) -> Starlette:
     """The explorer's ASGI app; ``hosts``: the Host header names it answers (None: any)."""
     ex = explorer
-    plotly_js = _plotly_js()
-    get = ["GET"]
+    get, post = ["GET"], ["POST"]
     routes = [
-        Route("/", lambda request: FileResponse(STATIC / "index.html"), methods=get),
-        Route("/vendor/plotly.min.js", lambda request: FileResponse(plotly_js), methods=get),
-        Route("/api/meta", _sync(ex, _meta), methods=get),
-        Route("/api/plane", _sync(ex, _plane_info), methods=get),
-        Route("/api/projection", _sync(ex, _projection), methods=get),
-        Route("/api/colour", _sync(ex, _colour), methods=get),
-        Route("/api/real/{index}", _sync(ex, _real), methods=get),
-        Route("/api/samples", _sync(ex, _samples), methods=get),
-        Route("/api/slice", _sync(ex, _slice), methods=get),
-        Route("/api/decode", _async(ex, _decode), methods=["POST"]),
-        Route("/api/strip", _async(ex, _strip_handler), methods=["POST"]),
-        Route("/api/path", _async(ex, _path), methods=["POST"]),
-        Route("/api/export", _async(ex, _export), methods=["POST"]),
+        Route("/", partial(_file, STATIC / "index.html"), methods=get),
+        Route("/vendor/plotly.min.js", partial(_file, _plotly_js()), methods=get),
+        Route("/api/meta", partial(_meta, ex), methods=get),
+        Route("/api/plane", partial(_plane_info, ex), methods=get),
+        Route("/api/projection", partial(_projection, ex), methods=get),
+        Route("/api/colour", partial(_colour, ex), methods=get),
+        Route("/api/real/{index}", partial(_real, ex), methods=get),
+        Route("/api/samples", partial(_samples, ex), methods=get),
+        Route("/api/slice", partial(_slice, ex), methods=get),
+        Route("/api/decode", partial(_decode, ex), methods=post),
+        Route("/api/strip", partial(_strip, ex), methods=post),
+        Route("/api/path", partial(_path, ex), methods=post),
+        Route("/api/export", partial(_export, ex), methods=post),
         # StaticFiles resolves every path inside STATIC and refuses any that leaves it.
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    from starlette.middleware import Middleware
-
     middleware = [] if hosts is None else [Middleware(_AllowedHosts, hosts=hosts)]
     return Starlette(
         middleware=middleware,

@@ -1,6 +1,6 @@
-"""The geometry behind the explorer: axes, projections, points placed on a plane, Mahalanobis
-distances, neighbours, slices and generator overlays, for one z-point store (numpy and
-scikit-learn only; the decoder lives in :mod:`latentatlas.explore.app`).
+"""The geometry behind the explorer: axes, projections, points placed on a plane, circle paths,
+Mahalanobis distances, neighbours, slices and generator overlays, for one z-point store (numpy and
+scikit-learn only, no HTTP; the decoder lives in :mod:`latentatlas.explore.app`).
 
 An *axis* is a unit vector ``u`` (N,) with an offset ``o``: a point's coordinate on it is
 ``u @ z - o``. Axis names (the API and the URL use them):
@@ -19,6 +19,7 @@ An *axis* is a unit vector ``u`` (N,) with an offset ``o``: a point's coordinate
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,16 @@ class LatentSpace:
         """Share of train points whose Mahalanobis distance exceeds ``distance``."""
         t = self._train_mahal
         return float(len(t) - np.searchsorted(t, distance, side="right")) / len(t)
+
+    def stats(self, z: np.ndarray) -> dict[str, float]:
+        """How far out the point z (N,) lies: its Mahalanobis distance, the share of train points
+        further out, and its radius |z|."""
+        d = float(self.mahalanobis_of(z)[0])
+        return {
+            "mahalanobis": d,
+            "further": self.further_share(d),
+            "radius": float(np.linalg.norm(z)),
+        }
 
     def real(self, index: int) -> np.ndarray:
         """The real z-point ``index``, float64 (N,)."""
@@ -267,6 +278,14 @@ class LatentSpace:
             z += amount * axis.sigma * axis.u
         return z
 
+    def circle(
+        self, a: np.ndarray, b: np.ndarray, axes: tuple[Axis, Axis], steps: int
+    ) -> np.ndarray:
+        """``steps`` points (steps, N) round the circle on the plane ``axes`` about a's projection
+        through b's (see :func:`circle_path`), each with its other coordinates from ``a``."""
+        ca, cb = self.project(np.stack([a, b]), axes)
+        return np.stack([self.place(a, axes, p) for p in circle_path(ca, cb, steps)])
+
     # --- colours, slices, generators ---------------------------------------------------------
 
     def colour(self, by: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -356,6 +375,19 @@ class LatentSpace:
             if key not in self._cache:
                 self._cache[key] = make()
             return self._cache[key]
+
+
+def circle_path(centre: np.ndarray, through: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` points (steps, 2) evenly spaced, counter-clockwise, round the circle about
+    ``centre`` (2,) that passes through ``through`` (2,), starting there; BadRequest if the two
+    coincide."""
+    offset = through - centre
+    r = float(np.linalg.norm(offset))
+    if not r > 0:
+        raise BadRequest("a circle needs two points apart on the plane")
+    start = math.atan2(offset[1], offset[0])
+    angles = start + 2 * np.pi * np.arange(steps) / steps
+    return centre + r * np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
 def _index(text: str, size: int, what: str) -> int:

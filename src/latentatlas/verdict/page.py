@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from latentatlas.core.html import Page, Section
-from latentatlas.core.imaging import square_grid
+from latentatlas.core.imaging import png_bytes, square_grid
 from latentatlas.verdict.charts import ladder_chart, verdict_chart
 from latentatlas.verdict.ranking import rank_verdict, winner_sentence
 from latentatlas.verdict.tables import add_image_tables, add_ranking_table
@@ -273,9 +272,7 @@ def slug(name: str) -> str:
 
 
 def _png(images: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    square_grid(images).save(buf, format="PNG")
-    return buf.getvalue()
+    return png_bytes(square_grid(images))
 
 
 def _flat(d: Mapping[str, Any], prefix: str = ""):

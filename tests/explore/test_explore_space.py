@@ -1,0 +1,89 @@
+"""The explorer's geometry and command lines without a server or a model: circle paths
+(explore.space) and the ``latentatlas path`` line a strip offers (explore.commands)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentatlas.data.store import ZStore
+from latentatlas.explore.commands import path_command
+from latentatlas.explore.space import BadRequest, LatentSpace, circle_path
+
+
+@pytest.mark.parametrize("steps", [2, 3, 8, 13])
+def test_circle_path_goes_round_its_circle(steps) -> None:
+    centre, through = np.array([1.0, 2.0]), np.array([4.0, 6.0])
+    xy = circle_path(centre, through, steps)
+    assert xy.shape == (steps, 2)
+    # On the circle about the centre through the given point, starting at that point.
+    np.testing.assert_allclose(np.linalg.norm(xy - centre, axis=1), 5.0)
+    np.testing.assert_allclose(xy[0], through)
+    # Evenly spaced, counter-clockwise: each step turns by one steps-th of a full turn.
+    angles = np.unwrap(np.arctan2(*(xy - centre).T[::-1]))
+    np.testing.assert_allclose(np.diff(angles), 2 * np.pi / steps)
+
+
+def test_circle_path_needs_two_points_apart() -> None:
+    with pytest.raises(BadRequest, match="two points apart"):
+        circle_path(np.array([1.0, 2.0]), np.array([1.0, 2.0]), 8)
+
+
+def test_space_circle_keeps_the_other_coordinates() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(50, 6)).astype(np.float32)
+    space = LatentSpace(ZStore(z, np.array([f"p{i}" for i in range(50)]), np.zeros(50, int)))
+    axes = space.plane(["z:1", "z:4"])
+    a, b = space.real(3), space.real(7)
+    path = space.circle(a, b, axes, 6)
+    assert path.shape == (6, 6)
+    np.testing.assert_allclose(space.project(path, axes), circle_path(a[[1, 4]], b[[1, 4]], 6))
+    np.testing.assert_array_equal(path[:, [0, 2, 3, 5]], np.tile(a[[0, 2, 3, 5]], (6, 1)))
+
+
+IDS = ["000001.jpg", "000002.jpg", "it's.jpg"]
+
+
+def _cmd(a, b, kind="lerp", steps=5):
+    return path_command(a, b, kind, steps, model="my model", store="st", ids=IDS)
+
+
+def test_path_command_between_real_points() -> None:
+    head = "latentatlas path 'my model' st --out PATH --steps 5"
+    assert _cmd({"base": 0}, {"base": 2}, "slerp") == (
+        f"{head} --kind slerp --between 000001.jpg 'it'\"'\"'s.jpg'"
+    )
+    assert _cmd({"base": 0, "axes": ["z:0", "z:1"]}, {"base": 1}).endswith(
+        "--kind lerp --between 000001.jpg 000002.jpg"
+    )
+
+
+def test_path_command_segment_on_a_plane() -> None:
+    a = {"axes": ["pc:0", "pc:3"], "at": [-1.5, 2]}
+    b = {"axes": ["pc:0", "pc:3"], "at": [3, 0.25]}
+    assert _cmd(a, b) == (
+        "latentatlas path 'my model' st --out PATH --steps 5 --kind segment --plane 0,3"
+        " --frame principal --base centroid --start=-1.5,2.0 --end=3.0,0.25"
+    )
+    za, zb = {**a, "axes": ["z:2", "z:5"], "base": 1}, {**b, "axes": ["z:2", "z:5"], "base": 1}
+    assert _cmd(za, zb).endswith("--plane 2,5 --base 000002.jpg --start=-1.5,2.0 --end=3.0,0.25")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "kind"),
+    [
+        ({"axes": ["z:0", "z:1"], "at": [0, 0]}, {"axes": ["z:0", "z:1"], "at": [1, 1]}, "slerp"),
+        ({"axes": ["z:0", "z:1"], "at": [0, 0]}, {"axes": ["z:0", "z:2"], "at": [1, 1]}, "lerp"),
+        ({"axes": ["z:0", "pc:1"], "at": [0, 0]}, {"axes": ["z:0", "pc:1"], "at": [1, 1]}, "lerp"),
+        ({"axes": ["z:0", "z:1"], "at": [0, 0], "moves": [["z:3", 1.0]]}, {"base": 1}, "lerp"),
+        (
+            {"axes": ["z:0", "z:1"], "at": [0, 0], "base": 1},
+            {"axes": ["z:0", "z:1"], "at": [1, 1]},
+            "lerp",
+        ),
+        ({"base": 0}, {"base": 1}, "circle"),
+        ({"base": True}, {"base": 1}, "lerp"),
+    ],
+)
+def test_path_command_none_where_the_cli_cannot_draw_it(a, b, kind) -> None:
+    assert _cmd(a, b, kind) is None
