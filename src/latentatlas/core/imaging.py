@@ -40,9 +40,7 @@ def square_grid(images: np.ndarray, side: int = 8) -> Image.Image:
 
 
 def save_png(image: Image.Image, path: str | os.PathLike) -> Path:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return atomic.write_bytes(path, buf.getvalue())
+    return atomic.write_bytes(path, png_bytes(image))
 
 
 def labelled_strip(
