@@ -76,7 +76,7 @@ def test_autoencoder_kl_from_python(tiny_cache: Path, tiny_kl: Path, tmp_path: P
     assert store.meta["model_sha256"] == model.checksum
     sample(model, store, tmp_path / "s", "cube", n=4, progress=False)
     verdict = run_compare(
-        str(tiny_kl), tmp_path / "store", tmp_path / "v", ["cube"], n=20, progress=False
+        str(tiny_kl), tmp_path / "store", tmp_path / "v", generators=["cube"], n=20, progress=False
     )
     assert verdict["rows"][0]["generator"] == "cube"
 

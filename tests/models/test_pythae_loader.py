@@ -48,7 +48,9 @@ def test_pythae_from_python(tiny_cache: Path, tiny_vae, tmp_path: Path) -> None:
     assert (model.image_size, model.channels, model.latent_shape) == (16, 3, (8,))
     encode(model, tiny_cache, tmp_path / "store", progress=False)
     sample(model, tmp_path / "store", tmp_path / "s", "cube", n=4, progress=False)
-    verdict = run_compare(model, tmp_path / "store", tmp_path / "v", ["cube"], n=20, progress=False)
+    verdict = run_compare(
+        model, tmp_path / "store", tmp_path / "v", generators=["cube"], n=20, progress=False
+    )
     assert verdict["rows"][0]["generator"] == "cube"
     with torch.no_grad():
         z = torch.randn(3, 8)

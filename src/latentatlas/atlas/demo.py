@@ -25,9 +25,6 @@ from latentatlas.core import atomic
 from latentatlas.core.html import Page
 from latentatlas.generators import GENERATORS
 from latentatlas.generators.path_page import write_paths_page
-from latentatlas.generators.sampling import path
-from latentatlas.models.pretrained import celeba64
-from latentatlas.verdict.compare import run_compare
 
 # Smaller samples than the CLI defaults keep the demo near a minute on 2 cores; every number it
 # prints says which sample it came from.
@@ -40,6 +37,7 @@ DEMO_JUDGES = ("attributes",)
 
 def run_demo(
     out: str | os.PathLike = "latentatlas-demo",
+    *,
     seed: int = 0,
     overwrite: bool = False,
     progress: bool = True,
@@ -51,8 +49,13 @@ def run_demo(
 
     ``generators`` (default: every generator of ``GENERATORS``, no learned prior) and
     ``settings`` (atlas sample sizes, see ``DEMO_SETTINGS``) exist for reduced runs such as the
-    test suite's.
+    test suite's. The model, the generators' sampling and the verdict (torch) are imported
+    here, not with this module.
     """
+    from latentatlas.generators.sampling import path
+    from latentatlas.models.pretrained import celeba64
+    from latentatlas.verdict.compare import run_compare
+
     cfg = {**DEMO_SETTINGS, **(settings or {})}
     out = Path(out)
     atomic.check_new(out, overwrite)
@@ -68,7 +71,7 @@ def run_demo(
             store,
             tmp / "compare",
             # No learned priors: they train networks, and the demo stays under a minute.
-            generators or tuple(GENERATORS),
+            generators=generators or tuple(GENERATORS),
             n=n,
             seed=seed,
             progress=progress,
@@ -78,7 +81,14 @@ def run_demo(
         steps.update()
         steps.set_postfix_str("paths")
         for kind in ("segment", "circle"):
-            path("celeba64", store, tmp / "paths" / PATHS[kind], kind, pair, frame="principal")
+            path(
+                "celeba64",
+                store,
+                tmp / "paths" / PATHS[kind],
+                kind=kind,
+                pair=pair,
+                frame="principal",
+            )
         write_paths_page(
             tmp / "paths",
             [(PATHS[kind], _path_command(kind)) for kind in PATHS],

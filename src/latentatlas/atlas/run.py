@@ -30,13 +30,13 @@ STAGES: tuple[tuple[str, Section], ...] = (("fit b, pairs, artificial points", p
 def run_atlas(
     Z: np.ndarray | ZStore,
     out_dir: str | os.PathLike,
+    *,
     pairs: Sequence[Sequence[int]] | None = None,
     b: str | float = "auto",
     sample: int = 20000,
     seed: int = 0,
     progress: bool = True,
     overwrite: bool = False,
-    *,
     prdc_sample: int = 5000,
     plot_points: int = 10000,
     mc: int = 20000,
@@ -52,6 +52,8 @@ def run_atlas(
 ) -> dict[str, Any]:
     """Analyse z-points and write the atlas report to ``out_dir``.
 
+    ``Z`` and ``out_dir`` are positional; every setting is a keyword.
+
     Parameters
     ----------
     Z : (n, N) array-like or ZStore
@@ -62,6 +64,8 @@ def run_atlas(
     b : ``"auto"`` (fit the cube size to the real radii) or the cube half-width.
     sample : number of artificial (uniform-cube) points.
     seed : seed of every random step: same seed, same numbers.
+    progress : show a progress bar (stderr), one step a section.
+    overwrite : replace an existing ``out_dir``.
     prdc_sample : real and artificial points for the k-NN manifold metrics (O(n·m) each).
     plot_points : at most this many real points per scatter plot (artificial: a quarter).
     mc : Monte Carlo draws per N for the theory table.

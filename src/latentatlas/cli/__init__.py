@@ -1,7 +1,15 @@
-"""Command line: ``latentatlas VERB ...``; one module per verb, each a thin layer over the library.
+"""Command line: ``latentatlas VERB ...``; one thin module a verb over the library.
 
-Each verb module defines ``register(subparsers)``; it imports heavy libraries (torch, matplotlib)
-inside its ``run`` so that ``--help`` and argument errors stay instant.
+A verb module's job is to parse, call one library function and print: it defines
+``register(subparsers)``, which adds the verb's arguments (with the shared helpers here:
+:func:`add_io_args`, :func:`add_model_args`, :func:`add_verify_flags` and the argparse types),
+and ``run(args)``, which turns the arguments into one call of the library's run function for
+the verb and prints what it returns. The work, the files written and the text of reports
+belong to the library; the verb modules import only its public names, and import them (torch,
+matplotlib) inside ``run`` so that ``--help`` and argument errors stay instant.
+
+:func:`main` turns a :class:`~latentatlas.core.errors.LatentAtlasError` or an ``OSError`` into
+one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -19,6 +27,23 @@ from latentatlas.core.errors import LatentAtlasError
 
 if TYPE_CHECKING:
     from latentatlas.models.protocol import ModelSpec
+
+__all__ = [
+    "MODEL_HELP",
+    "STORE_HELP",
+    "VERBS",
+    "UsageError",
+    "add_io_args",
+    "add_model_args",
+    "add_verify_flags",
+    "build_parser",
+    "fraction",
+    "int_at_least",
+    "main",
+    "model_spec",
+    "os_error_message",
+    "positive_float",
+]
 
 VERBS = (
     "prepare",
@@ -70,6 +95,35 @@ def fraction(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
     return value
+
+
+STORE_HELP = "z-point store directory or (n, N) .npy"
+
+
+def add_io_args(
+    p: argparse.ArgumentParser,
+    source: tuple[str, str, str] | None = ("store", "STORE", STORE_HELP),
+    *,
+    out_metavar: str = "DIR",
+    out_help: str = "output directory",
+    overwrite_help: str = "replace an existing --out",
+    out_required: bool = True,
+    out_default: str | None = None,
+) -> None:
+    """The input and output block of a verb that writes: the positional input ``source``
+    (``(dest, METAVAR, help)``; default a z-point STORE; None: no input), ``--out`` and
+    ``--overwrite``; only the help texts differ from verb to verb."""
+    if source is not None:
+        dest, metavar, help_text = source
+        p.add_argument(dest, metavar=metavar, help=help_text)
+    p.add_argument(
+        "--out",
+        required=out_required,
+        default=out_default,
+        metavar=out_metavar,
+        help=out_help,
+    )
+    p.add_argument("--overwrite", action="store_true", help=overwrite_help)
 
 
 def add_verify_flags(p: argparse.ArgumentParser, mismatch: bool = False) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_model_args, add_verify_flags, int_at_least, model_spec
+from latentatlas.cli import (
+    add_io_args,
+    add_model_args,
+    add_verify_flags,
+    int_at_least,
+    model_spec,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "self-contained page), DIR/*.png and DIR/summary.json. STORE is a store directory or a "
         "plain .npy file of shape (n, N).",
     )
-    p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy file")
-    p.add_argument("--out", required=True, metavar="DIR", help="report directory to write")
+    add_io_args(
+        p,
+        ("store", "STORE", "z-point store directory or (n, N) .npy file"),
+        out_help="report directory to write",
+        overwrite_help="replace an existing DIR",
+    )
     p.add_argument(
         "--pairs",
         nargs="+",
@@ -66,7 +76,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and reports the face-detector rate",
     )
     add_model_args(p, positional=False)
-    p.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
     add_verify_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from latentatlas.cli import (
+    add_io_args,
     add_model_args,
     add_verify_flags,
     int_at_least,
@@ -27,8 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and names a winner. Writes index.html, verdict.json and image grids.",
     )
     add_model_args(p)
-    p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    add_io_args(p)
     p.add_argument(
         "--generators",
         nargs="+",
@@ -76,24 +76,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         "shifted) and leave metrics that fail it out of the ranking",
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_verify_flags(p, mismatch=True)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from latentatlas.core.open_hint import open_hint
     from latentatlas.verdict.compare import run_compare
+    from latentatlas.verdict.tables import verdict_lines
 
     verdict = run_compare(
         model_spec(args),
         args.store,
         args.out,
-        args.generators,
-        args.n,
-        args.seed,
-        args.device,
-        args.overwrite,
+        generators=args.generators,
+        n=args.n,
+        seed=args.seed,
+        device=args.device,
+        overwrite=args.overwrite,
         progress=not args.quiet,
         verify=args.verify,
         allow_mismatch=args.allow_mismatch,
@@ -103,52 +104,8 @@ def run(args: argparse.Namespace) -> int:
         face_n=args.face_n,
         ladder=args.ladder,
     )
-    from latentatlas.core.numbers import fmt, fmt_ci
-    from latentatlas.core.open_hint import open_hint
-    from latentatlas.verdict.catalogue import BY_KEY
-    from latentatlas.verdict.ranking import winner_sentence
-
-    ranking = verdict["ranking"]
-    rows = {r["generator"]: r for r in verdict["rows"]}
-    if verdict.get("where"):
-        print(
-            f"given {verdict['where']}: {verdict['n_train']} train, {verdict['n_heldout']} held out"
-        )
-    if verdict.get("ladder"):
-        print("degradation ladder (a metric that fails it is not used for ranking):")
-        for key, check in verdict["ladder"]["checks"].items():
-            why = "passes" if check["passed"] else "FAILS: " + "; ".join(check["failures"])
-            print(f"  {BY_KEY[key].label:<32} {why}")
-    metrics = [BY_KEY[k] for k in ranking["metrics"]]
-    ref = verdict.get("image_reference") or {}
-    table = [["rank", "generator", "mean rank", *(m.label for m in metrics), "face rate"]]
-    for label, part in (("ceiling", "ceiling"), ("floor", "floor")):
-        if ref:
-            table.append(
-                ["", label, "", *(fmt(m.value({"image": ref[part]})) for m in metrics), ""]
-            )
-    for name in ranking["order"]:
-        r = rows[name]
-        mark = f" (= {r['duplicate_of']})" if r.get("duplicate_of") else ""
-        table.append(
-            [
-                str(ranking["ranks"][name]),
-                name + mark,
-                fmt(ranking["mean_rank"][name]),
-                *(fmt_ci(m.value(r), m.interval(r)) for m in metrics),
-                fmt(r["face_rate"]),
-            ]
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        print(
-            "  ".join(
-                cell.rjust(w) if i != 1 else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            ).rstrip()
-        )
-    print(winner_sentence(ranking, verdict["rows"]))
-    print(ranking["rule"])
+    for line in verdict_lines(verdict):
+        print(line)
     print(f"wrote {args.out}/index.html and verdict.json")
     print(open_hint(f"{args.out}/index.html"))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import int_at_least
+from latentatlas.cli import add_io_args, int_at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,14 +15,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "z-points; writes everything under --out and prints the atlas's conclusions and the "
         "verdict's winner.",
     )
-    p.add_argument(
-        "--out", default="latentatlas-demo", help="output folder (default ./latentatlas-demo)"
+    add_io_args(
+        p,
+        None,
+        out_metavar="OUT",
+        out_help="output folder (default ./latentatlas-demo)",
+        out_required=False,
+        out_default="latentatlas-demo",
     )
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
     p.add_argument(
         "--n", type=int_at_least(20), default=300, help="samples per generator (default 300)"
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -30,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from latentatlas.atlas.demo import run_demo, summary_lines
 
-    result = run_demo(args.out, args.seed, args.overwrite, progress=not args.quiet, n=args.n)
+    result = run_demo(
+        args.out, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet, n=args.n
+    )
     print(f"wrote {result['index']}")
     for line in summary_lines(result):
         print(f"  {line}")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_model_args, add_verify_flags, int_at_least, model_spec
+from latentatlas.cli import (
+    add_io_args,
+    add_model_args,
+    add_verify_flags,
+    int_at_least,
+    model_spec,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,13 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "store: float32 (n, N) z.npy with ids, split, attributes and a JSON sidecar.",
     )
     add_model_args(p)
-    p.add_argument("cache", metavar="CACHE", help="image cache from `latentatlas prepare`")
-    p.add_argument("--out", required=True, metavar="STORE", help="store directory to write")
+    add_io_args(
+        p,
+        ("cache", "CACHE", "image cache from `latentatlas prepare`"),
+        out_metavar="STORE",
+        out_help="store directory to write",
+        overwrite_help="replace an existing store",
+    )
     p.add_argument(
         "--batch-size", type=int_at_least(1), default=256, help="images per batch (default 256)"
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing store")
     add_verify_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

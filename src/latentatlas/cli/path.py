@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import math
 
-from latentatlas.cli import add_model_args, add_verify_flags, int_at_least, model_spec
+from latentatlas.cli import (
+    add_io_args,
+    add_model_args,
+    add_verify_flags,
+    int_at_least,
+    model_spec,
+)
 
 
 def _floats(text: str) -> list[float]:
@@ -54,8 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Writes strip.png, z.npy, path.json under --out.",
     )
     add_model_args(p)
-    p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    add_io_args(p)
     p.add_argument(
         "--kind",
         choices=("segment", "circle", "lerp", "slerp"),
@@ -82,7 +87,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="principal: --plane names principal axes (0 = largest variance), not components",
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_verify_flags(p, mismatch=True)
     p.set_defaults(func=run)
 
@@ -108,16 +112,16 @@ def run(args: argparse.Namespace) -> int:
         model_spec(args),
         args.store,
         args.out,
-        kind,
-        args.plane,
-        args.between,
-        args.base,
-        args.start,
-        args.end,
-        radius,
-        args.steps,
-        args.device,
-        args.overwrite,
+        kind=kind,
+        pair=args.plane,
+        between=args.between,
+        base=args.base,
+        start=args.start,
+        end=args.end,
+        radius=radius,
+        steps=args.steps,
+        device=args.device,
+        overwrite=args.overwrite,
         verify=args.verify,
         allow_mismatch=args.allow_mismatch,
         frame=args.frame,

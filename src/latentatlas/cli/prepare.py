@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import fraction, int_at_least
+from latentatlas.cli import add_io_args, fraction, int_at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,8 +14,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Crop and resize images into a cache directory (uint8 array + manifest). "
         "SRC is a CelebA root (holding img_align_celeba/) or any folder of jpg/png/webp/bmp files.",
     )
-    p.add_argument("src", metavar="SRC", help="CelebA root or image folder (searched recursively)")
-    p.add_argument("--out", required=True, metavar="CACHE", help="cache directory to write")
+    add_io_args(
+        p,
+        ("src", "SRC", "CelebA root or image folder (searched recursively)"),
+        out_metavar="CACHE",
+        out_help="cache directory to write",
+        overwrite_help="replace an existing cache",
+    )
     p.add_argument(
         "--size", type=int_at_least(8), default=64, help="side of the square output (default 64)"
     )
@@ -38,7 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--limit", type=int_at_least(1), default=None, help="use only the first LIMIT images"
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing cache")
     p.set_defaults(func=run)
 
 

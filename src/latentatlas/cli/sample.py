@@ -6,6 +6,7 @@ import argparse
 import json
 
 from latentatlas.cli import (
+    add_io_args,
     add_model_args,
     add_verify_flags,
     int_at_least,
@@ -23,8 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sample.json under --out.",
     )
     add_model_args(p)
-    p.add_argument("store", metavar="STORE", help="z-point store directory or (n, N) .npy")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    add_io_args(p)
     p.add_argument(
         "--generator", default="mvn", choices=(*GENERATOR_NAMES, *PRIOR_NAMES), help="default mvn"
     )
@@ -44,7 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(1 = has it, 0 = lacks it)",
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_verify_flags(p, mismatch=True)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -65,12 +64,12 @@ def run(args: argparse.Namespace) -> int:
             model_spec(args),
             args.store,
             args.out,
-            args.generator,
-            args.n,
-            args.seed,
-            params,
-            args.device,
-            args.overwrite,
+            generator=args.generator,
+            n=args.n,
+            seed=args.seed,
+            params=params,
+            device=args.device,
+            overwrite=args.overwrite,
             progress=not args.quiet,
             where=args.where,
             verify=args.verify,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_verify_flags, int_at_least, positive_float
+from latentatlas.cli import add_io_args, add_verify_flags, int_at_least, positive_float
 
 
 def _channels(text: str) -> tuple[int, ...]:
@@ -31,8 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train a plain convolutional autoencoder on the train split of CACHE, "
         "validate on the held-out split each epoch, checkpoint atomically after every epoch.",
     )
-    p.add_argument("cache", metavar="CACHE", help="image cache from `latentatlas prepare`")
-    p.add_argument("--out", required=True, metavar="RUN", help="run directory to write")
+    add_io_args(
+        p,
+        ("cache", "CACHE", "image cache from `latentatlas prepare`"),
+        out_metavar="RUN",
+        out_help="run directory to write",
+        overwrite_help="train afresh into a RUN that holds other files or an earlier run's "
+        "checkpoint",
+    )
     p.add_argument("--epochs", type=int_at_least(1), default=12, help="total epochs (default 12)")
     p.add_argument(
         "--batch-size", type=int_at_least(1), default=64, help="global batch size (default 64)"
@@ -53,11 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1")
     p.add_argument("--resume", action="store_true", help="continue RUN from its last checkpoint")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="train afresh into a RUN that holds other files or an earlier run's checkpoint",
-    )
     add_verify_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

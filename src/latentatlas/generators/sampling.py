@@ -1,11 +1,15 @@
-"""Decode what a generator or a path produces: ``latentatlas sample`` and ``latentatlas path``."""
+"""Decode what a generator or a path produces: ``latentatlas sample`` and ``latentatlas path``.
+
+Torch (the model, decoding) is imported when :func:`sample` or :func:`path` runs, not with this
+module.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -17,9 +21,9 @@ from latentatlas.data.conditions import Condition, describe, parse_where, select
 from latentatlas.data.store import ZStore
 from latentatlas.generators import make_generator, save_generator, with_progress
 from latentatlas.generators.paths import lerp, plane_circle, plane_segment, slerp
-from latentatlas.models import TorchLatentModel, input_paths
-from latentatlas.models.decode import decode
-from latentatlas.models.pairing import load_model_and_store
+
+if TYPE_CHECKING:
+    from latentatlas.models import TorchLatentModel
 
 PATH_KINDS = ("segment", "circle", "lerp", "slerp")
 
@@ -27,6 +31,8 @@ PATH_KINDS = ("segment", "circle", "lerp", "slerp")
 def _load(
     checkpoint: Any, store: Any, device: str, **checks: bool
 ) -> tuple[TorchLatentModel, ZStore]:
+    from latentatlas.models.pairing import load_model_and_store
+
     model, _, st = load_model_and_store(checkpoint, store, device, **checks)
     return model, st
 
@@ -62,6 +68,9 @@ def sample(
     Writes ``out/grid.png``, ``out/z.npy``, ``out/images.npy`` (uint8 decoded samples),
     ``out/generator/`` (the fitted generator) and ``out/sample.json``.
     """
+    from latentatlas.models import input_paths
+    from latentatlas.models.decode import decode
+
     if n < 1:
         raise LatentAtlasError(f"--n must be positive, got {n}")
     condition = parse_where(where) if isinstance(where, str) else where
@@ -139,6 +148,9 @@ def path(
     visibly (two of 256 components hardly move them). Coordinates are then principal
     coordinates relative to the centroid.
     """
+    from latentatlas.models import input_paths
+    from latentatlas.models.decode import decode
+
     if frame not in ("components", "principal"):
         raise LatentAtlasError(f"frame must be components or principal, got {frame!r}")
     if kind not in PATH_KINDS:

@@ -91,6 +91,7 @@ def run_compare(
     checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel,
     store: str | os.PathLike | ZStore,
     out: str | os.PathLike,
+    *,
     generators: Sequence[str] | None = None,
     n: int = 1000,
     seed: int = 0,
@@ -107,6 +108,11 @@ def run_compare(
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
     ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters.
+
+    The model (``checkpoint``: a spec, a path, a bundled name or a loaded model), the store
+    and ``out`` are positional; every setting is a keyword. ``generators`` defaults to
+    ``COMPARE_DEFAULT`` (all but the slowest learned priors); ``n`` samples each, drawn with
+    ``seed``.
 
     ``where`` (``"Smiling=1"``) restricts the store first: the generators are fitted on the
     matching train z-points and judged against the matching held-out ones. ``judges`` names the

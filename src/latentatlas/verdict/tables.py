@@ -1,16 +1,19 @@
-"""The verdict's image-space and ranking tables: per judge, every generator next to the ceiling
-(decoded train codes against the decoded held-out reference: what a perfect generator scores) and
-the floor (noise images)."""
+"""The verdict's tables: for the page, the ranking and, per image judge, every generator next to
+the ceiling (decoded train codes against the decoded held-out reference: what a perfect generator
+scores) and the floor (noise images); for the terminal, the text ``latentatlas compare`` prints."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from latentatlas.core.html import Page, Section
-from latentatlas.core.numbers import fmt_ci
+from latentatlas.core.numbers import fmt, fmt_ci
 from latentatlas.verdict.catalogue import BY_KEY, lookup
 from latentatlas.verdict.judges import IMAGE_JUDGES
+from latentatlas.verdict.ranking import winner_sentence
+
+if TYPE_CHECKING:
+    from latentatlas.core.html import Page, Section
 
 # Per feature judge: (key under image.<judge>, short header, full name).
 FEATURE_COLUMNS = (
@@ -105,3 +108,59 @@ def add_image_tables(
                     )
             if notes:
                 page.note(sec, "Attributes furthest from the reference: " + "; ".join(notes) + ".")
+
+
+def verdict_lines(verdict: Mapping[str, Any]) -> list[str]:
+    """The verdict as ``latentatlas compare`` prints it: the condition, the degradation ladder's
+    checks, the ranking table (ceiling and floor first, then the generators best first, each
+    ranking metric with its interval, and the face rate), the winner and the ranking rule."""
+    ranking = verdict["ranking"]
+    lines = []
+    if verdict.get("where"):
+        lines.append(
+            f"given {verdict['where']}: {verdict['n_train']} train, {verdict['n_heldout']} held out"
+        )
+    if verdict.get("ladder"):
+        lines.append("degradation ladder (a metric that fails it is not used for ranking):")
+        for key, check in verdict["ladder"]["checks"].items():
+            why = "passes" if check["passed"] else "FAILS: " + "; ".join(check["failures"])
+            lines.append(f"  {BY_KEY[key].label:<32} {why}")
+    lines += verdict_table_lines(verdict)
+    lines.append(winner_sentence(ranking, verdict["rows"]))
+    lines.append(ranking["rule"])
+    return lines
+
+
+def verdict_table_lines(verdict: Mapping[str, Any]) -> list[str]:
+    """The ranking as a text table, columns aligned: rank, generator, mean rank, every ranking
+    metric with its interval, face rate; the image judges' ceiling and floor first."""
+    ranking = verdict["ranking"]
+    rows = {r["generator"]: r for r in verdict["rows"]}
+    metrics = [BY_KEY[k] for k in ranking["metrics"]]
+    ref = verdict.get("image_reference") or {}
+    table = [["rank", "generator", "mean rank", *(m.label for m in metrics), "face rate"]]
+    for label, part in (("ceiling", "ceiling"), ("floor", "floor")):
+        if ref:
+            table.append(
+                ["", label, "", *(fmt(m.value({"image": ref[part]})) for m in metrics), ""]
+            )
+    for name in ranking["order"]:
+        r = rows[name]
+        mark = f" (= {r['duplicate_of']})" if r.get("duplicate_of") else ""
+        table.append(
+            [
+                str(ranking["ranks"][name]),
+                name + mark,
+                fmt(ranking["mean_rank"][name]),
+                *(fmt_ci(m.value(r), m.interval(r)) for m in metrics),
+                fmt(r["face_rate"]),
+            ]
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return [
+        "  ".join(
+            cell.rjust(w) if i != 1 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in table
+    ]
