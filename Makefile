@@ -20,8 +20,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/python -m latentatlas demo --out $(DEMO_DIR) --overwrite
 
+# On every core (pytest-xdist); `pytest --durations=20` lists the slowest tests.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench

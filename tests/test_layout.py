@@ -1,5 +1,11 @@
-"""The package's import graph has no cycle: every ``import latentatlas...`` (at module level or
-inside a function; ``if TYPE_CHECKING:`` blocks excepted) is an edge between two modules."""
+"""The layout shows the architecture, and the import graph keeps to it.
+
+Every ``import latentatlas...`` (at module level or inside a function; ``if TYPE_CHECKING:`` blocks
+excepted) is an edge between two modules. Rules: no cycle; a package imports only the packages
+below it (:data:`LAYERS`); ``core`` imports nothing else of latentatlas; the array layers, the
+generators outside ``learned/``, the verdict's ranking and the atlas import no torch; CLI modules
+import only public names; the package's top holds one folder per concept.
+"""
 
 from __future__ import annotations
 
@@ -103,15 +109,141 @@ def test_no_import_cycle() -> None:
     assert cycle is None, " -> ".join(cycle)
 
 
-def test_numpy_layers_and_bundled_names_never_import_torch() -> None:
-    """The store, analyses, metrics and the bundled-name resolver load without torch."""
+# Package -> the packages it may import. analysis and metrics share a layer: the Mahalanobis
+# tail metric is built on the voids analysis, and the fragmentation analysis measures midpoints
+# with k-NN precision. generators may import models for sampling.py alone (it decodes, lazily).
+LAYERS: dict[str, set[str]] = {
+    "core": set(),
+    "data": {"core"},
+    "analysis": {"core", "metrics"},
+    "metrics": {"core", "analysis"},
+    "models": {"core", "data"},
+    "generators": {"core", "data", "analysis", "metrics", "models"},
+    "verdict": {"core", "data", "analysis", "metrics", "models", "generators"},
+    "atlas": {"core", "data", "analysis", "metrics", "models", "generators", "verdict"},
+    "explore": {"core", "data", "analysis", "metrics", "models", "generators"},
+    "cli": {"core", "data", "analysis", "metrics", "models", "generators", "verdict", "atlas"}
+    | {"explore"},
+    # __main__ runs the CLI; every package may read the root's __version__.
+    "": {"cli"},
+}
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (SRC / parts[-1]).is_dir() else ""
+
+
+def test_packages_import_only_the_layers_below() -> None:
+    wrong = [
+        f"{m} -> {e}"
+        for m, edges in import_graph().items()
+        for e in edges
+        if _package(m) != _package(e) and _package(e) not in LAYERS[_package(m)] | {""}
+    ]
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_core_imports_nothing_else_of_latentatlas() -> None:
+    graph = import_graph()
+    wrong = [f"{m} -> {e}" for m in graph if _package(m) == "core" for e in graph[m]]
+    wrong = [w for w in wrong if _package(w.split(" -> ")[1]) != "core"]
+    assert not wrong, "\n".join(wrong)
+
+
+# What must import without torch: the array layers, the generators outside learned/, the verdict's
+# catalogue, ladder and ranking (the atlas and the demo read verdict.json with them), the atlas,
+# and the bundled assets. An import hook refuses torch, so the failure names the importer.
+TORCH_FREE_PACKAGES = ("core", "data", "analysis", "metrics", "generators", "atlas")
+TORCH_FREE_MODULES = (
+    "latentatlas.verdict.catalogue",
+    "latentatlas.verdict.ladder",
+    "latentatlas.verdict.ranking",
+    "latentatlas.models.pretrained",
+    "latentatlas.generators.registry",
+)
+
+
+def test_array_layers_generators_ranking_and_atlas_never_import_torch() -> None:
     import subprocess
     import sys
 
-    code = (
-        "import sys\n"
-        "import latentatlas.analysis, latentatlas.core.bundled, latentatlas.metrics\n"
-        "import latentatlas.models.pretrained, latentatlas.data.store\n"
-        "assert 'torch' not in sys.modules, 'torch imported'\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    code = f"""
+import importlib, pkgutil, sys
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch":
+            raise ImportError("torch imported")
+sys.meta_path.insert(0, NoTorch())
+import latentatlas
+names = [m.name for m in pkgutil.walk_packages(latentatlas.__path__, "latentatlas.")
+         if m.name.split(".")[1] in {TORCH_FREE_PACKAGES!r}
+         and not m.name.startswith("latentatlas.generators.learned")]
+bad = []
+for name in [*names, *{TORCH_FREE_MODULES!r}]:
+    try:
+        importlib.import_module(name)
+    except ImportError as e:
+        bad.append(f"{{name}}: {{e}}")
+print("\\n".join(bad))
+sys.exit(1 if bad else 0)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cli_imports_only_public_names() -> None:
+    private = []
+    for path in sorted((SRC / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("latentatlas"):
+                parts = [*node.module.split("."), *(a.name for a in node.names)]
+                private += [
+                    f"{path.name}: {node.module}"
+                    for p in parts
+                    if p.startswith("_") and not p.endswith("__")
+                ]
+    assert not private, "\n".join(private)
+
+
+def test_the_top_shows_one_folder_per_concept() -> None:
+    entries = sorted(p.name for p in SRC.iterdir() if p.name != "__pycache__")
+    assert len(entries) <= 12, entries
+    loose = [e for e in entries if e.endswith(".py")]
+    assert loose == ["__init__.py", "__main__.py"], loose
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+def test_every_package_states_its_job_and_exports() -> None:
+    missing = []
+    for init in sorted(SRC.rglob("__init__.py")):
+        tree = ast.parse(init.read_text())
+        rel = init.parent.relative_to(SRC.parent)
+        if not ast.get_docstring(tree):
+            missing.append(f"{rel}: no docstring")
+        if init.parent != SRC and not any(
+            isinstance(n, ast.Assign | ast.AnnAssign)
+            and any(getattr(t, "id", None) == "__all__" for t in _targets(n))
+            for n in tree.body
+        ):
+            missing.append(f"{rel}: no __all__")
+    assert not missing, "\n".join(missing)
+
+
+def test_no_module_name_means_two_things() -> None:
+    """A module name is used once, except a CLI verb's module (``cli/train.py`` runs
+    ``models/train.py``) and an atlas section (``atlas/sections/radii.py`` shows
+    ``analysis/radii.py``), which are named for what they present."""
+    seen: dict[str, list[str]] = {}
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC)
+        if path.name in ("__init__.py", "__main__.py") or rel.parts[0] == "cli":
+            continue
+        if rel.parts[:2] == ("atlas", "sections"):
+            continue
+        seen.setdefault(path.stem, []).append(str(rel))
+    twice = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert not twice, twice

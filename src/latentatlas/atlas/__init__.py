@@ -7,7 +7,7 @@ one directory, atomically::
     *.png          every figure as a file too
     summary.json   every number on the page, plus the sample sizes, seed and b used
 
-Modules, in the order the run uses them:
+Modules, in the order the run uses them, then the other reports built from the same parts:
 
     run          run_atlas: input checks, the stages with progress, the header, writing
     context      AtlasContext, the state the sections share
@@ -22,7 +22,9 @@ Modules, in the order the run uses them:
     conclusions  the opening conclusions, in plain words, from the summary's numbers
     figures      one function a figure (matplotlib, no pyplot)
     helpers      pair parsing, plain dicts, the BLAS thread limit
-    demo         ``latentatlas demo``: the verdict, two paths and the atlas of the bundled model
+
+    theory_report  ``latentatlas theory``: the cube's thin-shell table, figure and JSON
+    demo           ``latentatlas demo``: the verdict, two paths and the atlas of the bundled model
 
 No torch here (the demo and section 10's decoder import it when called): the input is an
 ``(n, N)`` array or a :class:`~latentatlas.data.store.ZStore`.

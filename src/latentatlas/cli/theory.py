@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentatlas.atlas.theory import cube_theory, theory_text, write_theory
+    from latentatlas.atlas.theory_report import cube_theory, theory_text, write_theory
     from latentatlas.core import atomic
     from latentatlas.core.open_hint import open_hint
 
