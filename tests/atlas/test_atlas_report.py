@@ -169,7 +169,8 @@ def test_summary_matches_direct_analysis_calls(store16: Path, atlas16: tuple[Pat
 
 def test_fragmentation_section_and_summary(store16: Path, atlas16: tuple[Path, dict]) -> None:
     from latentatlas.analysis import fragmentation
-    from latentatlas.atlas.helpers import rng
+    from latentatlas.atlas.sections.fragmentation import FRAGMENTATION_STREAM
+    from latentatlas.core.rng import stream
     from latentatlas.data.store import load_store
 
     out, s = atlas16
@@ -179,7 +180,7 @@ def test_fragmentation_section_and_summary(store16: Path, atlas16: tuple[Path, d
         np.asarray(st.z, dtype=np.float64),
         st.attributes,
         st.attribute_names,
-        random_state=rng(3, 7),
+        random_state=stream(3, FRAGMENTATION_STREAM),
     ).to_dict()
     assert {k: f[k] for k in direct} == json.loads(json.dumps(direct))
     # One correlated Gaussian: one region, midpoints inside at least as often as real points.

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.core.jsonable import jsonable
-from latentatlas.core.rng import as_rng
-from latentatlas.core.validation import check_points
+from latentatlas.core.rng import as_rng, draw_seed, stream
+from latentatlas.core.validation import check_images, check_points
 
 
 def test_check_points_converts_and_validates():
@@ -35,6 +36,33 @@ def test_as_rng_same_seed_same_stream():
         as_rng("seed")
     with pytest.raises(ValueError):
         as_rng(1.5)
+
+
+def test_stream_is_one_per_purpose_and_draw_seed_an_int():
+    assert stream(3, 1).random() == np.random.default_rng([3, 1]).random()
+    assert stream(np.int64(3), 1).random() == stream(3, 1).random()
+    assert stream(3, 1).random() != stream(3, 2).random()
+    seed = draw_seed(np.random.default_rng(0))
+    assert isinstance(seed, int) and 0 <= seed < 2**31 - 1
+    assert seed == draw_seed(np.random.default_rng(0))
+
+
+def test_check_images_says_what_is_wrong_in_the_callers_words():
+    ok = np.zeros((2, 16, 16, 3), np.uint8)
+    assert check_images(ok) is ok
+    assert check_images(list(ok)).shape == (2, 16, 16, 3)  # a list of images is converted
+    with pytest.raises(ValueError, match=r"images_a must be RGB images \(n, H, W, 3\)"):
+        check_images(ok[..., 0], "images_a")
+    assert check_images(ok[..., 0], grey=True).shape == (2, 16, 16)
+    assert check_images(ok[..., :1], grey=True).shape == (2, 16, 16, 1)
+    with pytest.raises(ValueError, match="must be uint8 images"):
+        check_images(ok.astype(np.float32))
+    with pytest.raises(LatentAtlasError, match="square RGB images"):
+        check_images(ok[:, :, :12], square=True, error=LatentAtlasError)
+    with pytest.raises(ValueError, match="too small: 4x4 px, at least 8x8"):
+        check_images(ok[:, :4, :4], min_side=8)
+    with pytest.raises(ValueError, match="got shape None"):
+        check_images([[0]], array_only=True)
 
 
 def test_jsonable_is_strict_json():

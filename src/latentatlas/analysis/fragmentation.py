@@ -25,7 +25,7 @@ import numpy as np
 
 from latentatlas.analysis.gaussian import MahalanobisModel
 from latentatlas.core.jsonable import jsonable
-from latentatlas.core.rng import RandomState, as_rng, subsample_indices
+from latentatlas.core.rng import RandomState, as_rng, draw_seed, subsample_indices
 from latentatlas.core.validation import check_fraction, check_points, check_same_dim
 
 KS = (5, 10, 20)
@@ -43,10 +43,6 @@ RETENTION_MIN = 0.8
 # ~2 % (Delta >= 4) and a held-out linear probe separates them almost perfectly.
 SEPARATE_DELTA = 4.0
 SEPARATE_ACCURACY = 0.97
-
-
-def _seed(rng: np.random.Generator) -> int:
-    return int(rng.integers(2**31 - 1))
 
 
 def principal_points(Z: Any, n_components: int = N_PCS) -> tuple[np.ndarray, float]:
@@ -79,7 +75,7 @@ def bic_components(
     comps = list(range(1, top + 1))
     bic = []
     for k in comps:
-        gm = GaussianMixture(k, covariance_type=covariance_type, random_state=_seed(rng))
+        gm = GaussianMixture(k, covariance_type=covariance_type, random_state=draw_seed(rng))
         bic.append(float(gm.fit(Y).bic(Y)))
     return {
         "components": comps,
@@ -296,7 +292,7 @@ def attribute_separation(
     rng = as_rng(random_state)
     keep = subsample_indices(len(X), max_points, rng)
     X, L = X[keep], L[keep]
-    seed = _seed(rng)
+    seed = draw_seed(rng)
     out = []
     for a, name in enumerate(names):
         y = L[:, a]

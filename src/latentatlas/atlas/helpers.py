@@ -1,4 +1,4 @@
-"""Pure helpers of the atlas run: component pairs, random streams, BLAS threads, plain dicts."""
+"""Pure helpers of the atlas run: component pairs, BLAS threads, plain dicts."""
 
 from __future__ import annotations
 
@@ -37,12 +37,6 @@ def check_pairs(pairs: Sequence[Sequence[int]], dim: int) -> list[tuple[int, int
         if (j1, j2) not in out and (j2, j1) not in out:
             out.append((j1, j2))
     return out
-
-
-def rng(seed: int, purpose: int) -> np.random.Generator:
-    # One independent stream per purpose, so changing e.g. the plot subsample never changes the
-    # artificial points or the held-out split.
-    return np.random.default_rng([int(seed), purpose])
 
 
 def plain(d: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,13 @@ import numpy as np
 
 from latentatlas import __version__
 from latentatlas.atlas.context import AtlasContext
-from latentatlas.atlas.helpers import check_pairs, rng
+from latentatlas.atlas.helpers import check_pairs
+from latentatlas.core.rng import stream
 
 if TYPE_CHECKING:
     from latentatlas.core.html import Page
+
+PLOT_SUBSAMPLE_STREAM = 1  # stream purpose: which real points the plots show
 
 
 def prepare(ctx: AtlasContext, page: Page) -> None:
@@ -40,7 +43,9 @@ def prepare(ctx: AtlasContext, page: Page) -> None:
     gen = UniformCube(b=ctx.b).fit(ctx.z[:1])
     ctx.fake = gen.sample(ctx.sample, random_state=ctx.seed)
     ctx.plot_idx = np.sort(
-        rng(ctx.seed, 1).choice(ctx.n, size=min(ctx.n, ctx.plot_points), replace=False)
+        stream(ctx.seed, PLOT_SUBSAMPLE_STREAM).choice(
+            ctx.n, size=min(ctx.n, ctx.plot_points), replace=False
+        )
     )
     ctx.summary["latentatlas_version"] = __version__
     ctx.summary["input"] = _input_summary(ctx)

@@ -26,6 +26,21 @@ def as_rng(random_state: RandomState) -> np.random.Generator:
     )
 
 
+def stream(seed: int, purpose: int) -> np.random.Generator:
+    """The random stream of one ``purpose`` (a small int, named where it is used) under ``seed``.
+
+    Streams of different purposes are independent, so changing how much one step draws (e.g. the
+    plot subsample) never changes another's numbers (e.g. the held-out split).
+    """
+    return np.random.default_rng([int(seed), purpose])
+
+
+def draw_seed(rng: np.random.Generator) -> int:
+    """An int seed drawn from ``rng``, for libraries that want one (scikit-learn, torch): one seed
+    then fixes everything downstream."""
+    return int(rng.integers(2**31 - 1))
+
+
 def subsample_indices(n: int, size: int | None, rng: np.random.Generator) -> np.ndarray:
     """Sorted indices of a uniform random subset of ``min(size, n)`` of ``range(n)``.
 

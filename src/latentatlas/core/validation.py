@@ -1,4 +1,5 @@
-"""Input validation: every public analysis accepts any ``(n, N)`` array-like and calls this."""
+"""Input validation: every public analysis accepts any ``(n, N)`` array-like and calls
+:func:`check_points`; every image judge checks its image batches with :func:`check_images`."""
 
 from __future__ import annotations
 
@@ -74,3 +75,56 @@ def check_positive(value: Any, name: str, unit: str = "") -> float:
     ):
         return float(value)
     raise ValueError(f"{name} must be a positive number{unit}, got {value!r}")
+
+
+def check_images(
+    images: Any,
+    what: str = "images",
+    *,
+    grey: bool = False,
+    square: bool = False,
+    min_side: int = 0,
+    array_only: bool = False,
+    error: type[Exception] = ValueError,
+) -> np.ndarray:
+    """Validate a batch of uint8 RGB images ``(n, H, W, 3)`` and return it as an array.
+
+    Parameters
+    ----------
+    images : array-like
+        The images (an array is returned as is, not copied).
+    what : str
+        How the images are called in error messages.
+    grey : bool
+        Also accept grey images, ``(n, H, W, 1)`` or ``(n, H, W)``.
+    square : bool
+        Require H = W.
+    min_side : int
+        The smallest H and W accepted.
+    array_only : bool
+        Refuse anything but a numpy array (for callers that go on with ``images`` itself).
+    error : exception type
+        What to raise, with a one-line message: wrong shape, then not uint8, then too small.
+    """
+    shapes = "(n, H, W, 3), (n, H, W, 1) or (n, H, W)" if grey else "(n, H, W, 3)"
+    kind = ("square " if square else "") + ("RGB or grey" if grey else "RGB")
+    expected = f"{kind} images {shapes}" + (" with H = W" if square else "")
+    if array_only and not isinstance(images, np.ndarray):
+        raise error(f"{what} must be {expected}, got shape {getattr(images, 'shape', None)}")
+    arr = np.asarray(images)
+    shape_ok = (arr.ndim == 4 and arr.shape[3] == 3) or (
+        grey and (arr.ndim == 3 or (arr.ndim == 4 and arr.shape[3] == 1))
+    )
+    if not shape_ok or (square and arr.shape[1] != arr.shape[2]):
+        raise error(f"{what} must be {expected}, got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        raise error(
+            f"{what} must be uint8 images (0..255), got {arr.dtype}; convert floats in [0, 1] "
+            "with (np.clip(x, 0, 1) * 255).round().astype(np.uint8)"
+        )
+    height, width = arr.shape[1], arr.shape[2]
+    if min(height, width) < min_side:
+        raise error(
+            f"{what} are too small: {height}x{width} px, at least {min_side}x{min_side} needed"
+        )
+    return arr

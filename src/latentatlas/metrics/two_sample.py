@@ -24,7 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from latentatlas.core.rng import RandomState, as_rng, subsample_indices
+from latentatlas.core.rng import RandomState, as_rng, draw_seed, subsample_indices
 from latentatlas.core.validation import check_points, check_same_dim
 from latentatlas.metrics.intervals import wilson_interval
 
@@ -108,8 +108,8 @@ def classifier_two_sample_test(
     X = np.vstack([R, F])
     y = np.r_[np.zeros(k, dtype=np.int8), np.ones(k, dtype=np.int8)]
 
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=_seed(rng))
-    mlp_seed = _seed(rng)
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=draw_seed(rng))
+    mlp_seed = draw_seed(rng)
     accs = []
     hits = 0
     for train, test in folds.split(X, y):
@@ -151,11 +151,6 @@ def classifier_two_sample_test(
         "gaussian_features": bool(gaussian_features),
         "random_state": random_state if isinstance(random_state, int) else None,
     }
-
-
-def _seed(rng: np.random.Generator) -> int:
-    # scikit-learn wants an int seed; draw it from the same stream so one seed fixes everything.
-    return int(rng.integers(2**31 - 1))
 
 
 class _GaussianScores(TransformerMixin, BaseEstimator):

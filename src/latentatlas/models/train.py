@@ -13,7 +13,7 @@ import math
 import os
 import shutil
 import time
-from contextlib import ExitStack, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,11 +53,10 @@ class TrainConfig:
             raise LatentAtlasError("epochs, batch size and learning rate must be positive")
 
 
-def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
+def cosine_learning_rate(lr: float, min_lr_ratio: float, step: int, total_steps: int) -> float:
+    """Cosine decay from ``lr`` at step 0 to ``lr * min_lr_ratio`` from ``total_steps`` on."""
     progress = min(step / max(total_steps, 1), 1.0)
-    return cfg.lr * (
-        cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    )
+    return lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
@@ -171,6 +170,74 @@ def _train(
     progress: bool,
     verify: bool,
 ) -> dict[str, Any] | None:
+    run = _setup(cache_dir, run_dir, cfg, model_kwargs, resume, verify)
+    for epoch in range(run.start_epoch, run.cfg.epochs):
+        train_loss, seconds = _train_epoch(run, epoch, progress)
+        if run.ddp.main:
+            _end_epoch(run, epoch, train_loss, seconds, progress)
+        run.ddp.barrier()
+    run.ddp.close()
+    if not run.ddp.main:
+        return None
+    return {
+        "checkpoint": str(run.ckpt_file),
+        "epoch": max(run.cfg.epochs, run.start_epoch),
+        "history": run.history,
+    }
+
+
+@dataclass
+class _Run:
+    """What a run carries from its setup through its epochs."""
+
+    cfg: TrainConfig  # on resume, the stored run's (with this call's epochs and device)
+    model_cfg: AEConfig
+    cache_dir: str | os.PathLike
+    run_dir: Path
+    cache: ImageCache
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    device: torch.device
+    ddp: Distributed
+    per_rank_batch: int
+    steps_per_epoch: int
+    model: ConvAutoencoder
+    net: torch.nn.Module  # the model, wrapped in DistributedDataParallel under torchrun
+    optimizer: torch.optim.Optimizer
+    autocast: AbstractContextManager[Any]
+    start_epoch: int
+    step: int  # optimizer steps taken so far, over all epochs
+    history: list[dict[str, Any]]
+
+    @property
+    def ckpt_file(self) -> Path:
+        return self.run_dir / CHECKPOINT_NAME
+
+    @property
+    def global_batch(self) -> int:
+        return self.per_rank_batch * self.ddp.world
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.cfg.epochs
+
+    @property
+    def grid_idx(self) -> np.ndarray:
+        return self.val_idx[: self.cfg.grid_images]
+
+
+# -- setup ------------------------------------------------------------------------------------
+
+
+def _setup(
+    cache_dir: str | os.PathLike,
+    run_dir: Path,
+    cfg: TrainConfig,
+    model_kwargs: dict[str, Any] | None,
+    resume: bool,
+    verify: bool,
+) -> _Run:
+    """Data, processes, configs, model and optimizer: a new run's, or the checkpoint's."""
     ckpt_file = run_dir / CHECKPOINT_NAME
     cache = load_cache(cache_dir, verify=verify)
     train_idx = np.flatnonzero(cache.split == TRAIN)
@@ -186,6 +253,58 @@ def _train(
         )
 
     state = load_checkpoint(ckpt_file, verify=verify) if resume else None
+    cfg, model_cfg = _configs(state, cfg, model_kwargs, cache, cache_dir, ckpt_file)
+
+    torch.manual_seed(cfg.seed)
+    model = ConvAutoencoder(model_cfg).to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start_epoch, step, history = 0, 0, []
+    if state is not None:
+        start_epoch, step, history = _restore(state, model, optimizer, ckpt_file)
+        if ddp.main:
+            # A kill between the checkpoint and history.json leaves the latter one epoch behind.
+            atomic.write_json(run_dir / "history.json", history)
+    net = model
+    if ddp.active:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    )
+    if ddp.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    return _Run(
+        cfg=cfg,
+        model_cfg=model_cfg,
+        cache_dir=cache_dir,
+        run_dir=run_dir,
+        cache=cache,
+        train_idx=train_idx,
+        val_idx=val_idx,
+        device=device,
+        ddp=ddp,
+        per_rank_batch=per_rank_batch,
+        steps_per_epoch=steps_per_epoch,
+        model=model,
+        net=net,
+        optimizer=optimizer,
+        autocast=autocast,
+        start_epoch=start_epoch,
+        step=step,
+        history=history,
+    )
+
+
+def _configs(
+    state: dict[str, Any] | None,
+    cfg: TrainConfig,
+    model_kwargs: dict[str, Any] | None,
+    cache: ImageCache,
+    cache_dir: str | os.PathLike,
+    ckpt_file: Path,
+) -> tuple[TrainConfig, AEConfig]:
+    """The run's training and model configs: the checkpoint's on resume, else the given ones."""
     if state is not None:
         try:
             model_cfg = AEConfig.from_dict(state["model_config"])
@@ -204,116 +323,131 @@ def _train(
         raise LatentAtlasError(
             f"the model takes {model_cfg.image_size}px images but {cache_dir} holds {cache.size}px"
         )
+    return cfg, model_cfg
 
-    torch.manual_seed(cfg.seed)
-    model = ConvAutoencoder(model_cfg).to(device).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    start_epoch, step, history = 0, 0, []
-    if state is not None:
-        try:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            start_epoch, step, history = state["epoch"], state["step"], list(state["history"])
-            torch.set_rng_state(state["torch_rng"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            raise LatentAtlasError(
-                f"{ckpt_file}: cannot resume, its config and weights disagree ({_first_line(e)})"
-            ) from None
-        if ddp.main:
-            # A kill between the checkpoint and history.json leaves the latter one epoch behind.
-            atomic.write_json(run_dir / "history.json", history)
-    net = model
-    if ddp.active:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+def _restore(
+    state: dict[str, Any],
+    model: ConvAutoencoder,
+    optimizer: torch.optim.Optimizer,
+    ckpt_file: Path,
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """Load the checkpoint's weights, optimizer and torch RNG state; its (epoch, step, history)."""
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, step, history = state["epoch"], state["step"], list(state["history"])
+        torch.set_rng_state(state["torch_rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise LatentAtlasError(
+            f"{ckpt_file}: cannot resume, its config and weights disagree ({_first_line(e)})"
+        ) from None
+    return start_epoch, step, history
+
+
+# -- one epoch --------------------------------------------------------------------------------
+
+
+def _train_epoch(run: _Run, epoch: int, progress: bool) -> tuple[float, float]:
+    """One pass over the epoch's shuffle; (the smoothed training loss, seconds taken)."""
+    run.net.train()
+    order = run.train_idx[epoch_order(len(run.train_idx), run.cfg.seed, epoch).numpy()]
+    t0, running = time.perf_counter(), None
+    bar = tqdm(
+        range(run.steps_per_epoch),
+        desc=f"epoch {epoch + 1}/{run.cfg.epochs}",
+        unit="batch",
+        disable=not (progress and run.ddp.main),
+        leave=False,
     )
-    total_steps = steps_per_epoch * cfg.epochs
-    grid_idx = val_idx[: cfg.grid_images]
-    if ddp.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    for i in bar:
+        loss = _train_step(run, _my_batch(run, order, i))
+        running = loss if running is None else 0.95 * running + 0.05 * loss
+        bar.set_postfix(loss=f"{running:.5f}")
+    bar.close()
+    assert running is not None  # steps_per_epoch >= 1
+    return running, time.perf_counter() - t0
 
-    for epoch in range(start_epoch, cfg.epochs):
-        net.train()
-        order = train_idx[epoch_order(len(train_idx), cfg.seed, epoch).numpy()]
-        t0, running = time.perf_counter(), None
-        bar = tqdm(
-            range(steps_per_epoch),
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            unit="batch",
-            disable=not (progress and ddp.main),
-            leave=False,
+
+def _my_batch(run: _Run, order: np.ndarray, i: int) -> torch.Tensor:
+    """This process's share of the epoch's ``i``-th global batch, on its device."""
+    batch = order[i * run.global_batch : (i + 1) * run.global_batch]
+    mine = np.sort(batch[run.ddp.rank :: run.ddp.world])  # sorted: sequential memmap reads
+    return to_tensor(run.cache.images[mine], run.device)
+
+
+def _train_step(run: _Run, x: torch.Tensor) -> float:
+    """One optimizer step on the batch ``x``; its loss."""
+    for group in run.optimizer.param_groups:
+        group["lr"] = cosine_learning_rate(
+            run.cfg.lr, run.cfg.min_lr_ratio, run.step, run.total_steps
         )
-        for i in bar:
-            batch = order[i * per_rank_batch * ddp.world : (i + 1) * per_rank_batch * ddp.world]
-            mine = np.sort(batch[ddp.rank :: ddp.world])  # sorted: sequential memmap reads
-            x = to_tensor(cache.images[mine], device)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(cfg, step, total_steps)
-            with autocast:
-                recon = net(x)
-            loss = reconstruction_loss(recon, x, cfg.loss)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-            bar.set_postfix(loss=f"{running:.5f}")
-        bar.close()
-        seconds = time.perf_counter() - t0
+    with run.autocast:
+        recon = run.net(x)
+    loss = reconstruction_loss(recon, x, run.cfg.loss)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    run.step += 1
+    return loss.item()
 
-        if ddp.main:
-            val_mse = evaluate(model, cache, val_idx, device) if len(val_idx) else float("nan")
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": running,
-                    "val_mse": val_mse,
-                    "seconds": round(seconds, 2),
-                    "images_per_second": round(
-                        steps_per_epoch * per_rank_batch * ddp.world / seconds, 1
-                    ),
-                }
-            )
-            if len(grid_idx):
-                _save_grid(
-                    model, cache, grid_idx, device, run_dir / "recon" / f"epoch_{epoch + 1:03d}.png"
-                )
-            save_checkpoint(
-                ckpt_file,
-                {
-                    "model_config": model_cfg.to_dict(),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "train_config": asdict(cfg),
-                    "epoch": epoch + 1,
-                    "step": step,
-                    "history": history,
-                    "torch_rng": torch.get_rng_state(),
-                    "data": {
-                        "cache": str(Path(cache_dir).resolve()),
-                        "source": cache.manifest.get("source"),
-                        "n_train": len(train_idx),
-                        "n_val": len(val_idx),
-                    },
-                    "world_size": ddp.world,
-                    "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                },
-            )
-            atomic.write_json(run_dir / "history.json", history)
-            if progress:
-                tqdm.write(
-                    f"epoch {epoch + 1}/{cfg.epochs}: train {cfg.loss} {running:.5f}, "
-                    f"val MSE {val_mse:.5f}, {seconds:.0f}s"
-                )
-        ddp.barrier()
 
-    ddp.close()
-    if not ddp.main:
-        return None
-    return {"checkpoint": str(ckpt_file), "epoch": max(cfg.epochs, start_epoch), "history": history}
+# -- end of an epoch (rank 0) -----------------------------------------------------------------
+
+
+def _end_epoch(run: _Run, epoch: int, train_loss: float, seconds: float, progress: bool) -> None:
+    """Validate, then write the reconstruction grid, the checkpoint and history.json."""
+    val_mse = (
+        evaluate(run.model, run.cache, run.val_idx, run.device)
+        if len(run.val_idx)
+        else float("nan")
+    )
+    run.history.append(
+        {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_mse": val_mse,
+            "seconds": round(seconds, 2),
+            "images_per_second": round(run.steps_per_epoch * run.global_batch / seconds, 1),
+        }
+    )
+    if len(run.grid_idx):
+        _save_grid(
+            run.model,
+            run.cache,
+            run.grid_idx,
+            run.device,
+            run.run_dir / "recon" / f"epoch_{epoch + 1:03d}.png",
+        )
+    save_checkpoint(run.ckpt_file, _checkpoint(run, epoch))
+    atomic.write_json(run.run_dir / "history.json", run.history)
+    if progress:
+        tqdm.write(
+            f"epoch {epoch + 1}/{run.cfg.epochs}: train {run.cfg.loss} {train_loss:.5f}, "
+            f"val MSE {val_mse:.5f}, {seconds:.0f}s"
+        )
+
+
+def _checkpoint(run: _Run, epoch: int) -> dict[str, Any]:
+    """Everything a resume after ``epoch`` needs, and where the data came from."""
+    return {
+        "model_config": run.model_cfg.to_dict(),
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "train_config": asdict(run.cfg),
+        "epoch": epoch + 1,
+        "step": run.step,
+        "history": run.history,
+        "torch_rng": torch.get_rng_state(),
+        "data": {
+            "cache": str(Path(run.cache_dir).resolve()),
+            "source": run.cache.manifest.get("source"),
+            "n_train": len(run.train_idx),
+            "n_val": len(run.val_idx),
+        },
+        "world_size": run.ddp.world,
+        "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _first_line(e: Exception) -> str:

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latentatlas.atlas.context import AtlasContext
-from latentatlas.atlas.helpers import rng
+from latentatlas.core.rng import stream
 
 if TYPE_CHECKING:
     from latentatlas.core.html import Page
 
 MIN_POINTS = 60
+FRAGMENTATION_STREAM = 7  # stream purpose: the analysis's subsample, pairs and fits
 
 
 def load_decoder(model: Any, dim: int) -> Any:
@@ -77,7 +78,7 @@ def section_fragmentation(ctx: AtlasContext, page: Page) -> None:
         st.attribute_names if has_attrs else None,
         max_points=ctx.fragment_sample,
         n_pairs=ctx.fragment_pairs,
-        random_state=rng(ctx.seed, 7),
+        random_state=stream(ctx.seed, FRAGMENTATION_STREAM),
     )
     summary = res.to_dict()
     b, s, v = summary["betweenness"], summary["settings"], summary["verdict"]

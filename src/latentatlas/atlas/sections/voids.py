@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from latentatlas.atlas.context import AtlasContext
-from latentatlas.atlas.helpers import plain, rng
+from latentatlas.atlas.helpers import plain
+from latentatlas.core.rng import stream
 from latentatlas.data.store import TRAIN
 
 if TYPE_CHECKING:
     from latentatlas.core.html import Page
+
+REAL_SAMPLES_STREAM = 2  # stream purpose: the held-out-like and reference real samples
 
 
 def section_voids(ctx: AtlasContext, page: Page) -> None:
@@ -97,7 +100,7 @@ def _real_samples(ctx: AtlasContext) -> tuple[np.ndarray, np.ndarray, str]:
     A store's val+test points are the held-out sample when there are enough of them; otherwise
     (a bare .npy) a seeded random split of all points stands in for it.
     """
-    gen = rng(ctx.seed, 2)
+    gen = stream(ctx.seed, REAL_SAMPLES_STREAM)
     want = ctx.prdc_sample
     if ctx.store is not None:
         split = np.asarray(ctx.store.split)

@@ -9,11 +9,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentatlas.core.rng import stream
 from latentatlas.core.validation import check_points
 from latentatlas.generators.learned import fitting
 from latentatlas.generators.learned.prior import TorchPrior
 
 __all__ = ["LatentDiffusion"]
+
+ELBO_DRAWS_STREAM = 23  # stream purpose: the bound's shared timesteps and noise
 
 
 def linear_schedule(T: int) -> np.ndarray:
@@ -222,7 +225,7 @@ class LatentDiffusion(TorchPrior):
     def _elbo_draws(self, N: int, K: int) -> tuple[np.ndarray, np.ndarray, float]:
         """The shared timesteps ``t`` (K,), noise (K, N) and the weights' total."""
         w = self._elbo_weights()
-        rng = np.random.default_rng([int(self.random_state), 23])
+        rng = stream(self.random_state, ELBO_DRAWS_STREAM)
         # Stratified inverse-CDF draws (one per K-quantile of q): unbiased, and far less
         # variable than K independent draws, since a few small t carry most of the weight.
         u = (np.arange(K) + rng.random(K)) / K

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from latentatlas.core.rng import stream
+
 __all__ = [
     "TrainResult",
     "choose_device",
@@ -29,6 +31,7 @@ __all__ = [
 
 # Prefix of the network's tensors among a prior's saved arrays (the rest are its own attributes).
 STATE_PREFIX = "net."
+HOLDOUT_STREAM = 17  # stream purpose: which rows are held out for early stopping
 
 
 def choose_device(name: str) -> torch.device:
@@ -60,7 +63,7 @@ def split_holdout(
     n_val = max(1, round(fraction * n))
     if n - n_val < min_rows:
         raise ValueError(f"need at least {min_rows + 1} points to hold some out, got {n}")
-    perm = np.random.default_rng([seed, 17]).permutation(n)
+    perm = stream(seed, HOLDOUT_STREAM).permutation(n)
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 

@@ -9,10 +9,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentatlas.core.rng import stream
 from latentatlas.generators.learned import fitting
 from latentatlas.generators.learned.prior import TorchPrior, log_normal
 
 __all__ = ["TwoStageVAE"]
+
+IWAE_NOISE_STREAM = 29  # stream purpose: the importance-weighted bound's shared noise
 
 
 class MLP(nn.Module):
@@ -158,7 +161,7 @@ class TwoStageVAE(TorchPrior):
         n, N = x.shape
         K, L = int(self.iw_samples), self._latent(N)
         e = torch.as_tensor(
-            np.random.default_rng([int(self.random_state), 29]).standard_normal((K, 1, L)),
+            stream(self.random_state, IWAE_NOISE_STREAM).standard_normal((K, 1, L)),
             dtype=torch.float32,
             device=x.device,
         )

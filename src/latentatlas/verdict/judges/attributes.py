@@ -27,6 +27,7 @@ from torch import nn
 
 from latentatlas.core.bundled import ATTRIBUTE_JUDGE_FILE, bundled_dir
 from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.validation import check_images
 from latentatlas.models.checkpoint import NO_VERIFY_HINT, load_checkpoint, save_checkpoint
 from latentatlas.models.tensors import to_tensor_resized
 
@@ -95,21 +96,10 @@ class AttributeNet(nn.Module):
         return feats, self.head(self.drop(feats))
 
 
-def check_images(images: np.ndarray) -> None:
-    """A one-line error unless ``images`` is a uint8 (n, H, W, 3) array with H = W."""
-    if not isinstance(images, np.ndarray) or images.ndim != 4 or images.shape[3] != 3:
-        shape = getattr(images, "shape", None)
-        raise LatentAtlasError(f"images must be a uint8 (n, H, W, 3) array, got shape {shape}")
-    if images.dtype != np.uint8:
-        raise LatentAtlasError(f"images must be uint8 (0-255), got dtype {images.dtype}")
-    if images.shape[1] != images.shape[2]:
-        raise LatentAtlasError(f"images must be square, got {images.shape[1]}x{images.shape[2]}")
-
-
 def images_to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
     """uint8 (n, H, W, 3), H = W → float (n, 3, size, size) in [0, 1] (see
     :func:`~latentatlas.models.tensors.to_tensor_resized`)."""
-    check_images(images)
+    check_images(images, square=True, array_only=True, error=LatentAtlasError)
     return to_tensor_resized(images, size).clamp_(0.0, 1.0)
 
 
@@ -147,7 +137,8 @@ class AttributeJudge:
     def features_and_proba(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """images uint8 (n, H, W, 3), any H = W → (features (n, feature_dim) float64,
         probabilities (n, 40) float64), in one forward pass per batch."""
-        check_images(images)  # up front too: an empty batch loop would check nothing
+        # up front too: an empty batch loop would check nothing
+        check_images(images, square=True, array_only=True, error=LatentAtlasError)
         n = len(images)
         feats = np.empty((n, self.feature_dim), dtype=np.float64)
         proba = np.empty((n, len(self.attribute_names_)), dtype=np.float64)

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.validation import check_images
 
 #: Side of the chip the network was trained on (dlib's default for this model).
 CHIP_SIZE = 150
@@ -146,20 +147,6 @@ def _describe(images: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_images(images: Any) -> np.ndarray:
-    arr = np.asarray(images)
-    if arr.ndim != 4 or arr.shape[-1] != 3 or arr.shape[1] != arr.shape[2]:
-        raise LatentAtlasError(
-            f"the face judge needs square RGB images (n, H, H, 3), got shape {arr.shape}"
-        )
-    if arr.dtype != np.uint8:
-        raise LatentAtlasError(f"the face judge needs uint8 images, got {arr.dtype}")
-    if arr.shape[1] < 8:
-        side = arr.shape[1]
-        raise LatentAtlasError(f"images of {side}x{side} px are too small for the face judge")
-    return arr
-
-
 class FaceDescriptorJudge:
     """dlib's 128-d face descriptor of each image (see the module docstring).
 
@@ -187,7 +174,9 @@ class FaceDescriptorJudge:
     def features(self, images: np.ndarray) -> np.ndarray:
         """images (n, H, H, 3) uint8, any H -> descriptors (n, 128) float64 (unit-free; two
         photos of one person lie within ~0.6 of each other)."""
-        arr = _check_images(images)
+        arr = check_images(
+            images, "images for the face judge", square=True, min_side=8, error=LatentAtlasError
+        )
         n = len(arr)
         if n == 0:
             return np.empty((0, DESCRIPTOR_DIM), dtype=np.float64)

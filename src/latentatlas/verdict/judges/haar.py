@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from latentatlas.core.validation import check_images
+
 DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
 
 
@@ -56,22 +58,6 @@ def _load_cascade(name: str) -> Any:
     if cascade.empty():
         raise ValueError(f"could not load the Haar cascade {str(path)!r}")
     return cascade
-
-
-def _check_images(images: Any) -> np.ndarray:
-    X = np.asarray(images)
-    if X.dtype != np.uint8:
-        raise ValueError(
-            f"images must be uint8 (0..255), got {X.dtype}; "
-            "convert floats in [0, 1] with (np.clip(x, 0, 1) * 255).round().astype(np.uint8)"
-        )
-    if not (X.ndim == 3 or (X.ndim == 4 and X.shape[3] in (1, 3))):
-        raise ValueError(
-            f"images must have shape (n, H, W, 3), (n, H, W, 1) or (n, H, W), got {X.shape}"
-        )
-    if X.shape[1] < 8 or X.shape[2] < 8:
-        raise ValueError(f"images are too small for face detection: {X.shape[1]}x{X.shape[2]}")
-    return X
 
 
 class FaceDetector:
@@ -160,7 +146,7 @@ class FaceDetector:
             ``(x, y, w, h)`` of every detection, as fractions of the image width / height
             (k_i = 0 when no face was found).
         """
-        X = _check_images(images)
+        X = check_images(images, "images for face detection", grey=True, min_side=8)
         cv2 = _cv2()
         cascade = _load_cascade(self.cascade)
         out = []

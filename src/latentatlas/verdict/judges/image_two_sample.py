@@ -20,7 +20,8 @@ import numpy as np
 from scipy import stats
 
 from latentatlas.core.errors import LatentAtlasError
-from latentatlas.core.rng import RandomState, as_rng, subsample_indices
+from latentatlas.core.rng import RandomState, as_rng, draw_seed, subsample_indices
+from latentatlas.core.validation import check_images
 from latentatlas.metrics.intervals import wilson_interval
 
 if TYPE_CHECKING:
@@ -80,8 +81,8 @@ def image_two_sample_test(
         ``n_per_class`` (images used per set), ``cv`` (= ``folds``), ``size``, ``epochs``,
         ``random_state``.
     """
-    A = _check_images(images_a, "images_a")
-    B = _check_images(images_b, "images_b")
+    A = check_images(images_a, "images_a", error=LatentAtlasError)
+    B = check_images(images_b, "images_b", error=LatentAtlasError)
     folds, epochs, size, batch_size = int(folds), int(epochs), int(size), int(batch_size)
     if folds < 2:
         raise LatentAtlasError(f"folds must be at least 2, got {folds}")
@@ -102,7 +103,7 @@ def image_two_sample_test(
     # Each class split into `folds` parts separately: every fold is balanced, as in the
     # stratified folds of the z-space test.
     part = [np.array_split(rng.permutation(k), folds) for _ in range(2)]
-    seed = int(rng.integers(2**31 - 1))
+    seed = draw_seed(rng)
 
     import torch
 
@@ -145,15 +146,6 @@ def image_two_sample_test(
         "epochs": epochs,
         "random_state": random_state if isinstance(random_state, int) else None,
     }
-
-
-def _check_images(images: Any, name: str) -> np.ndarray:
-    arr = np.asarray(images)
-    if arr.ndim != 4 or arr.shape[-1] != 3:
-        raise LatentAtlasError(f"{name} must be RGB images (n, H, W, 3), got shape {arr.shape}")
-    if arr.dtype != np.uint8:
-        raise LatentAtlasError(f"{name} must be uint8 images, got {arr.dtype}")
-    return arr
 
 
 def _make_cnn() -> torch.nn.Module:

@@ -11,7 +11,6 @@ result; the functions here take plain arrays, so the tests train on synthetic im
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from latentatlas.core.errors import LatentAtlasError
+from latentatlas.models.train import cosine_learning_rate
 from latentatlas.verdict.judges.attributes import (
     AttributeJudge,
     AttributeNet,
@@ -61,13 +61,6 @@ def _check_pair(images: np.ndarray, attributes: np.ndarray, what: str) -> None:
         raise LatentAtlasError(
             f"{what}: {len(images)} images but {len(attributes)} rows of attributes"
         )
-
-
-def learning_rate(cfg: JudgeTrainConfig, step: int, total_steps: int) -> float:
-    progress = min(step / max(total_steps, 1), 1.0)
-    return cfg.lr * (
-        cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    )
 
 
 def train_attribute_judge(
@@ -130,7 +123,7 @@ def train_attribute_judge(
                 x = torch.where(flips[idx].view(-1, 1, 1, 1), x.flip(3), x)
             y, m = y_all[idx], m_all[idx]
 
-            lr = learning_rate(cfg, step, total_steps)
+            lr = cosine_learning_rate(cfg.lr, cfg.min_lr_ratio, step, total_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
             _, logits = net(x)
