@@ -11,6 +11,9 @@ from latentatlas.atlas.demo import summary_lines
 from latentatlas.core.bundled import bundled_dir
 from latentatlas.verdict.ranking import RULE
 
+# The reduced demo (a session fixture of atlas/conftest.py) is made once, for both files.
+pytestmark = pytest.mark.xdist_group("reduced_demo")
+
 
 @pytest.mark.slow
 def test_reduced_demo_end_to_end(reduced_demo) -> None:

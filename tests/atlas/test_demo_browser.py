@@ -8,6 +8,9 @@ import json
 
 import pytest
 
+# The reduced demo (a session fixture of atlas/conftest.py) is made once, for both files.
+pytestmark = pytest.mark.xdist_group("reduced_demo")
+
 PAGES = {  # page -> the sections that must show the winner
     "index.html": ["#summary"],
     "compare/index.html": ["#table"],

@@ -41,6 +41,7 @@ from tqdm import tqdm
 from latentatlas.core import atomic
 from latentatlas.core.bundled import NAMES
 from latentatlas.core.errors import LatentAtlasError
+from latentatlas.core.rng import stream
 from latentatlas.data.conditions import Condition, select
 from latentatlas.data.store import ZStore
 from latentatlas.generators import (
@@ -68,6 +69,11 @@ from latentatlas.verdict.scoring import FACE_N, JUDGE_N, judge, judging_context,
 
 GRID_SIDE = 8
 
+# Stream purposes (core.rng.stream): the held-out split of a store without one, and the noise
+# images behind the face detector's floor.
+HELDOUT_SPLIT_STREAM = 7
+NOISE_IMAGES_STREAM = 11
+
 
 def split_for_verdict(
     store: ZStore, seed: int, heldout_share: float = 0.1
@@ -75,7 +81,7 @@ def split_for_verdict(
     """(train, held-out) z-points; a store without held-out points (a bare .npy) is split here."""
     train, held = store.subset("train"), store.subset("heldout")
     if len(held) == 0:
-        order = np.random.default_rng([seed, 7]).permutation(store.n)
+        order = stream(seed, HELDOUT_SPLIT_STREAM).permutation(store.n)
         cut = max(1, int(round(heldout_share * store.n)))
         z = np.asarray(store.z)
         train, held = z[order[cut:]], z[order[:cut]]
@@ -146,7 +152,7 @@ def run_compare(
         )
     except ValueError as e:
         raise LatentAtlasError(str(e)) from None
-    rng = np.random.default_rng([seed, 11])
+    rng = stream(seed, NOISE_IMAGES_STREAM)
     size = model.image_size
     # The image judges' reference already holds the decoded held-out codes: not decoded twice.
     m = min(n, judge_n)  # the Haar face rate sees as many images as the judges

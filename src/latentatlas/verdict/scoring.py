@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from latentatlas.core.rng import stream
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
 from latentatlas.metrics.frechet import frechet_test
@@ -35,6 +36,8 @@ from latentatlas.verdict.judges.haar import FaceDetector, face_rate
 from latentatlas.verdict.ranking import spread_ratio
 
 N_BOOT = 50
+# Stream purpose (core.rng.stream): the ceiling's train codes and the floor's noise images.
+IMAGE_REFERENCE_STREAM = 13
 
 
 def judging_context(
@@ -70,7 +73,7 @@ def judging_context(
     }
     if not judges:
         return ctx
-    rng = np.random.default_rng([seed, 13])
+    rng = stream(seed, IMAGE_REFERENCE_STREAM)
     n_img = min(int(judge_n), len(held))
     ref_images = decode(model, held[:n_img])
     ctx["ref_images"] = ref_images
