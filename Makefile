@@ -20,10 +20,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/python -m latentatlas demo --out $(DEMO_DIR) --overwrite
 
-# On every core (pytest-xdist; a test file stays on one worker, see tests/conftest.py);
-# `pytest --durations=20` lists the slowest tests.
+# On every core (pytest-xdist); a test file stays on one worker, so its module fixtures (the
+# bundled model's ladder, the reduced demo) are made once. `pytest --durations=20` lists the
+# slowest tests.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench

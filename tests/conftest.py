@@ -18,17 +18,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
 
 
-# Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`), a test file's tests stay on
-# one worker, so a module-scoped fixture (the bundled model's ladder, the explorer's server) is
-# made once, not once per worker; files that share an expensive session fixture name one group
-# with `pytestmark = pytest.mark.xdist_group(...)` (the reduced demo's two files).
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
-
-
 SHARED_CELEBA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "celeba"
 
 
