@@ -1,4 +1,4 @@
-"""Rebuild the bundled assets (src/latentatlas/pretrained/NAME/) from a training run.
+"""Rebuild the bundled assets (src/latentatlas/models/pretrained/NAME/) from a training run.
 
     python tools/build_pretrained.py RUN CACHE --source ../shared/data/celeba \
         --command "latentatlas train cache64 --out run --epochs 40 --seed 0"

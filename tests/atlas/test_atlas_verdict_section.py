@@ -1,5 +1,5 @@
 """Section 10: the generators' verdict of ``latentatlas compare``, read from a hand-written
-``verdict.json`` (tests/report/data/verdict), shown in the atlas and linked relatively."""
+``verdict.json`` (tests/atlas/data/verdict), shown in the atlas and linked relatively."""
 
 from __future__ import annotations
 
