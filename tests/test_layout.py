@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import latentatlas
 
 SRC = Path(latentatlas.__file__).resolve().parent
@@ -247,3 +249,15 @@ def test_no_module_name_means_two_things() -> None:
         seen.setdefault(path.stem, []).append(str(rel))
     twice = {name: paths for name, paths in seen.items() if len(paths) > 1}
     assert not twice, twice
+
+
+@pytest.mark.parametrize("package", ["latentatlas.generators", "latentatlas.models"])
+def test_lazy_exports_match_all_and_resolve(package: str) -> None:
+    """A package that imports its names on first use (core.lazy) lists each once in ``_EXPORTS``
+    and ``__all__``, and every one of them resolves."""
+    import importlib
+
+    module = importlib.import_module(package)
+    assert sorted(module.__all__) == sorted(module._EXPORTS)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from latentatlas.core.lazy import lazy_exports
+from latentatlas.generators import registry  # imports no generator: light
 
 # Public name -> the module that defines it. Imported on first use (PEP 562), so that the CLI can
 # read the registry's names without importing scikit-learn: `--help` stays instant.
@@ -45,18 +46,7 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(("lerp", "plane_circle", "plane_segment", "slerp"), "paths"),
     "PCAEllipsoid": "pca",
-    **dict.fromkeys(
-        (
-            "COMPARE_DEFAULT",
-            "GENERATORS",
-            "GENERATOR_NAMES",
-            "PRIORS",
-            "PRIOR_NAMES",
-            "make_generator",
-            "with_progress",
-        ),
-        "registry",
-    ),
+    **dict.fromkeys(registry.__all__, "registry"),
     "UniformCube": "uniform",
 }
 
