@@ -14,7 +14,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,diffusers,pythae,judge]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,diffusers,pythae,judge,dask]"
 	touch $@
 
 demo: $(VENV)/.installed
