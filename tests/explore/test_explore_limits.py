@@ -167,7 +167,6 @@ SUPERSCRIPT_TWO = "\u00b2"  # isdigit() says yes, int() says no
         ("get", "/api/plane", {"ax": "pc:\u00b2", "ay": "pc:1"}),
         ("get", "/api/plane", {"ax": "z:\u00b2", "ay": "pc:1"}),
         ("get", "/api/plane", {"ax": "line:\u00b2-1", "ay": "pc:1"}),
-        ("get", "/api/slice", {"ax": "z:0", "ay": "z:1", "b": "\u00b2"}),
         ("post", "/api/decode", {"base": "\u00b2"}),
         ("post", "/api/decode", {"base": {"generator": "mvn", "n": "\u00b2", "index": 0}}),
         ("post", "/api/decode", {"base": {"generator": "mvn", "n": 5, "seed": "\u00b2"}}),
