@@ -17,7 +17,7 @@ from typing import Any
 from latentatlas.explore.space import BadRequest, LatentSpace
 
 BUDGET_S = 8.0  # seconds of one CPU core a request may ask for, besides its dearest fit
-# Prices in seconds of one CPU core, measured on the bundled celeba64 (8,000 train points,
+# Prices in seconds of one CPU core, measured on the bundled celeba64 (8,968 train points,
 # N = 256, 64x64 faces): `python bench/bench_explore_budget.py` prints them beside the estimate.
 DECODE_S = 3e-3  # one 64x64 face (a face of S x S pixels: (S / 64)^2 of it)
 SAMPLE_S = 6e-8  # one sampled value (a set of n points: n x N values)
