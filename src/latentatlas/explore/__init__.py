@@ -10,6 +10,11 @@ Modules:
   paths, distances, slices, generator overlays) over one store; numpy, no HTTP.
 - :mod:`~latentatlas.explore.app`: the Starlette app: routes, request checks, answers.
 - :mod:`~latentatlas.explore.commands`: the ``latentatlas path`` command line a path strip offers.
+- :mod:`~latentatlas.explore.budget`: the work a request asks for, priced before it is done.
+- :mod:`~latentatlas.explore.guard`: what the server refuses before any handler (other hosts,
+  other sites, bodies not JSON, malformed HTTP), in JSON.
+- :mod:`~latentatlas.explore.checks`: strict integers and depth-bounded JSON.
+- :mod:`~latentatlas.explore.lru`: the bounded caches (fits made outside their lock).
 - ``static/``: the page (HTML, JavaScript, CSS) the app serves.
 """
 
@@ -99,6 +104,8 @@ def serve(
     """Serve ``explorer`` until interrupted; prints the URL, opens a browser when asked."""
     import uvicorn
 
+    from latentatlas.explore.guard import server_config
+
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
@@ -115,9 +122,7 @@ def serve(
     # On a local address only local names are answered; on another (--host) the machine's
     # names are not known in advance, so any.
     hosts = LOCAL_HOSTS if host in ("127.0.0.1", "localhost", "::1") else None
-    app = create_app(explorer, hosts)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(create_app(explorer, hosts)))
     if ready is not None:
         ready.set()
     server.run(sockets=[sock])

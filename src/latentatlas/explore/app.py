@@ -1,9 +1,12 @@
 """The explorer's web server: a Starlette app with a JSON/binary API over a
 :class:`~latentatlas.explore.space.LatentSpace` and a model's decoder, plus the static page.
 
-Every API input is checked here (finite numbers, indices inside the store, bounded batch sizes
-and path lengths); no file path ever comes from the client. Errors are JSON ``{"error": ...}``
-with a 4xx status (500 for a bug, without a traceback).
+Every API input is checked here (finite numbers, integers in ASCII digits, indices inside the
+store, bounded batch sizes, path lengths and JSON nesting); no file path ever comes from the
+client. A request's work is priced before any of it is done and refused over the budget
+(:mod:`~latentatlas.explore.budget`); requests from other sites are refused
+(:mod:`~latentatlas.explore.guard`). Errors are JSON ``{"error": ...}`` with a 4xx status (500 for
+a bug, without a traceback).
 
 Point arrays travel as little-endian float32 (``application/octet-stream``), not one JSON object
 per point. A *point* in a request is a JSON object::
@@ -24,6 +27,7 @@ import json
 import math
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,6 @@ from typing import Any
 import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -42,7 +45,10 @@ from starlette.staticfiles import StaticFiles
 from latentatlas.core.errors import LatentAtlasError
 from latentatlas.core.imaging import image_grid, png_bytes
 from latentatlas.data.store import SPLIT_NAMES
+from latentatlas.explore.budget import BUDGET_S, TooMuchWork, Work, check
+from latentatlas.explore.checks import load_json, parse_int
 from latentatlas.explore.commands import path_command
+from latentatlas.explore.guard import AllowedHosts, SameSiteApi
 from latentatlas.explore.space import (
     COLOURS,
     OVERLAY_GENERATORS,
@@ -65,14 +71,21 @@ BINARY = "application/octet-stream"
 
 class Explorer:
     """What the handlers share: the space, the model (decoding serialised by a lock: one
-    torch module, many request threads) and how to name the inputs in a CLI command."""
+    torch module, many request threads), how to name the inputs in a CLI command and the work
+    one request may ask for (seconds, see :mod:`~latentatlas.explore.budget`)."""
 
     def __init__(
-        self, model: Any, space: LatentSpace, model_arg: str = "MODEL", store_arg: str = "STORE"
+        self,
+        model: Any,
+        space: LatentSpace,
+        model_arg: str = "MODEL",
+        store_arg: str = "STORE",
+        budget_s: float = BUDGET_S,
     ) -> None:
         self.model = model
         self.space = space
         self.model_arg, self.store_arg = model_arg, store_arg
+        self.budget_s = budget_s
         self._decode_lock = threading.Lock()
         # The first call into a torch module is slow (allocations, kernel choice): pay it here,
         # not on the user's first click.
@@ -88,6 +101,10 @@ class Explorer:
             except LatentAtlasError as e:
                 raise HTTPException(422, f"decode failed: {e}") from None
 
+    def afford(self, work: Work) -> None:
+        """Refuse ``work`` (TooMuchWork) if it is over this server's budget."""
+        check(work, self.space, int(self.model.image_size), self.budget_s)
+
 
 # --- input checks ------------------------------------------------------------------------------
 
@@ -101,11 +118,17 @@ def _number(value: Any, what: str, bound: float = MAX_COORD) -> float:
 
 
 def _integer(value: Any, what: str, low: int, high: int) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 16:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    parsed = parse_int(value, 15) if isinstance(value, str) else value
+    if isinstance(parsed, bool) or not isinstance(parsed, int) or not low <= parsed <= high:
         raise BadRequest(f"{what} must be an integer in {low}..{high}, got {value!r}")
-    return value
+    return parsed
+
+
+def _generator(name: Any) -> str:
+    """A generator's name, checked before its fit and samples are priced."""
+    if not isinstance(name, str) or name not in OVERLAY_GENERATORS:
+        raise BadRequest(f"unknown generator {name!r}: use {', '.join(OVERLAY_GENERATORS)}")
+    return name
 
 
 def _query(request: Request, name: str, default: str | None = None) -> str:
@@ -115,13 +138,22 @@ def _query(request: Request, name: str, default: str | None = None) -> str:
     return value
 
 
-def _plane(ex: Explorer, request: Request) -> tuple[Axis, Axis]:
-    return ex.space.plane([_query(request, "ax"), _query(request, "ay")])
+def _plane(ex: Explorer, request: Request, work: Work | None = None) -> tuple[Axis, Axis]:
+    """The plane of the query's ``ax`` and ``ay``, its fits priced (with ``work``) first."""
+    names = [_query(request, "ax"), _query(request, "ay")]
+    work = work or Work()
+    for name in names:
+        work.axis(name)
+    ex.afford(work)
+    return ex.space.plane(names)
 
 
 async def _body(request: Request) -> Any:
     size = request.headers.get("content-length")
-    if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
+    length = None if size is None else parse_int(size, 15, signed=False)
+    if size is not None and length is None:
+        raise BadRequest(f"Content-Length must be a byte count, got {size[:20]!r}")
+    if length is not None and length > MAX_BODY:
         raise HTTPException(413, f"request body over {MAX_BODY} bytes")
     raw = b""
     async for chunk in request.stream():
@@ -129,9 +161,9 @@ async def _body(request: Request) -> Any:
         if len(raw) > MAX_BODY:
             raise HTTPException(413, f"request body over {MAX_BODY} bytes")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
+        return load_json(raw)
+    except ValueError as e:
+        raise BadRequest(str(e)) from None
 
 
 def _fields(obj: Any, what: str, allowed: Sequence[str]) -> dict[str, Any]:
@@ -143,34 +175,47 @@ def _fields(obj: Any, what: str, allowed: Sequence[str]) -> dict[str, Any]:
     return obj
 
 
-def point_z(ex: Explorer, spec: Any) -> tuple[np.ndarray, tuple[Axis, Axis] | None]:
-    """The z-point (N,) a point object describes, and its plane (None without ``axes``)."""
+@dataclass(frozen=True)
+class Point:
+    """A checked point object of a request, nothing computed yet: its ``base`` ("centroid",
+    "origin", a real point's index or ``(generator, n, seed, index)``), plane axes, ``at`` and
+    ``moves`` ((axis name, amount) pairs)."""
+
+    base: str | int | tuple[str, int, int, int]
+    axes: Any = None
+    at: tuple[float, float] | None = None
+    moves: tuple[tuple[Any, float], ...] = ()
+
+    def work(self, work: Work) -> None:
+        """Add what this point needs to ``work``."""
+        for name in [*(self.axes or []), *(name for name, _ in self.moves)]:
+            work.axis(name)
+        if isinstance(self.base, tuple):
+            work.samples.add(self.base[:3])
+
+
+def parse_point(ex: Explorer, spec: Any) -> Point:
+    """The point a point object of the API describes, checked (axes are checked when made)."""
     spec = _fields(spec, "a point", ("base", "axes", "at", "moves"))
-    space = ex.space
     base = spec.get("base", "centroid")
-    if base == "centroid":
-        z = space.centroid.copy()
-    elif base == "origin":
-        z = np.zeros(space.dim)
-    elif isinstance(base, dict):
+    if isinstance(base, dict):
         g = _fields(base, "a generator base", ("generator", "n", "seed", "index"))
         n = _integer(g.get("n"), "n", 1, MAX_SAMPLES)
         seed = _integer(g.get("seed", 0), "seed", 0, 2**31 - 1)
-        name = g.get("generator")
-        if not isinstance(name, str):
-            raise BadRequest("a generator base needs a generator name")
         k = _integer(g.get("index"), "sample index", 0, n - 1)
-        z = np.asarray(space.samples(name, n, seed)[k], dtype=np.float64)
-    else:
-        z = space.real(_integer(base, "base", 0, space.n - 1))
-    axes = space.plane(spec["axes"]) if "axes" in spec else None
+        base = (_generator(g.get("generator")), n, seed, k)
+    elif base not in ("centroid", "origin"):
+        base = _integer(base, "base", 0, ex.space.n - 1)
+    axes = spec.get("axes")
+    if "axes" in spec and (not isinstance(axes, list) or len(axes) != 2):
+        raise BadRequest("a plane needs two axes")
     at = spec.get("at")
     if at is not None:
         if axes is None:
             raise BadRequest("'at' needs 'axes'")
         if not isinstance(at, list) or len(at) != 2:
             raise BadRequest("'at' must be two numbers [x, y]")
-        at = [_number(v, "a coordinate") for v in at]
+        at = (_number(at[0], "a coordinate"), _number(at[1], "a coordinate"))
     moves = spec.get("moves", [])
     if not isinstance(moves, list) or len(moves) > MAX_MOVES:
         raise BadRequest(f"'moves' must be a list of at most {MAX_MOVES} [axis, amount] pairs")
@@ -178,8 +223,45 @@ def point_z(ex: Explorer, spec: Any) -> tuple[np.ndarray, tuple[Axis, Axis] | No
     for m in moves:
         if not isinstance(m, list) or len(m) != 2:
             raise BadRequest("each move is [axis, amount]")
-        parsed.append((space.axis(m[0]), _number(m[1], "a move's amount", 1e3)))
-    return space.place(z, axes, at, parsed), axes
+        parsed.append((m[0], _number(m[1], "a move's amount", 1e3)))
+    return Point(base, axes, at, tuple(parsed))
+
+
+def points_z(
+    ex: Explorer, points: Sequence[Point]
+) -> tuple[np.ndarray, list[tuple[Axis, Axis] | None]]:
+    """The z-points (m, N) of checked points, and the plane of each (None without axes). Each
+    generator sample set is drawn once however many points take their base from it."""
+    space = ex.space
+    bases: list[np.ndarray | None] = [None] * len(points)
+    by_set: dict[tuple[str, int, int], list[int]] = {}
+    for i, p in enumerate(points):
+        if isinstance(p.base, tuple):
+            by_set.setdefault(p.base[:3], []).append(i)
+        elif p.base == "centroid":
+            bases[i] = space.centroid.copy()
+        elif p.base == "origin":
+            bases[i] = np.zeros(space.dim)
+        else:
+            bases[i] = space.real(p.base)
+    for key, members in by_set.items():
+        drawn = space.samples(*key)
+        for i in members:
+            bases[i] = np.asarray(drawn[points[i].base[3]], dtype=np.float64)
+    z, planes = [], []
+    for p, base in zip(points, bases, strict=True):
+        axes = space.plane(p.axes) if p.axes is not None else None
+        moves = [(space.axis(name), amount) for name, amount in p.moves]
+        z.append(space.place(base, axes, p.at, moves))
+        planes.append(axes)
+    return np.stack(z), planes
+
+
+def _priced(ex: Explorer, points: Sequence[Point], faces: int) -> None:
+    work = Work(faces=faces)
+    for p in points:
+        p.work(work)
+    ex.afford(work)
 
 
 def _strip_png(images: np.ndarray, pad: int = 2) -> bytes:
@@ -224,6 +306,7 @@ def _meta(ex: Explorer, request: Request) -> Response:
                 "samples": MAX_SAMPLES,
                 "neighbours": MAX_NEIGHBOURS,
                 "moves": MAX_MOVES,
+                "work_s": ex.budget_s,
             },
         }
     )
@@ -255,7 +338,9 @@ async def _decode(ex: Explorer, request: Request) -> Response:
 
 
 def _decode_point(ex: Explorer, spec: Any) -> Response:
-    z, axes = point_z(ex, spec)
+    point = parse_point(ex, spec)
+    _priced(ex, [point], faces=1)
+    (z,), (axes,) = points_z(ex, [point])
     image = ex.decode(z[None])[0]
     info: dict[str, Any] = ex.space.stats(z)
     if axes is not None:
@@ -271,8 +356,10 @@ async def _strip(ex: Explorer, request: Request) -> Response:
     return await run_in_threadpool(_decode_strip, ex, points)
 
 
-def _decode_strip(ex: Explorer, points: list[Any]) -> Response:
-    z = np.stack([point_z(ex, p)[0] for p in points])
+def _decode_strip(ex: Explorer, specs: list[Any]) -> Response:
+    points = [parse_point(ex, p) for p in specs]
+    _priced(ex, points, faces=len(points))
+    z, _ = points_z(ex, points)
     return Response(_strip_png(ex.decode(z)), media_type="image/png")
 
 
@@ -288,7 +375,9 @@ def _decode_path(ex: Explorer, body: dict[str, Any]) -> Response:
     if kind not in PATH_KINDS:
         raise BadRequest(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
     steps = _integer(body.get("steps", 12), "steps", 2, MAX_PATH_STEPS)
-    (za, axes), (zb, _) = point_z(ex, body.get("a")), point_z(ex, body.get("b"))
+    ends = [parse_point(ex, body.get("a")), parse_point(ex, body.get("b"))]
+    _priced(ex, ends, faces=steps)
+    (za, zb), (axes, _) = points_z(ex, ends)
     if kind == "circle":
         if axes is None:
             raise BadRequest("a circle needs point a with 'axes' (the plane it turns in)")
@@ -341,7 +430,7 @@ def _samples(ex: Explorer, request: Request) -> Response:
     name = _query(request, "generator")
     n = _integer(request.query_params.get("n", "2000"), "n", 1, MAX_SAMPLES)
     seed = _integer(request.query_params.get("seed", "0"), "seed", 0, 2**31 - 1)
-    axes = _plane(ex, request)
+    axes = _plane(ex, request, Work(samples={(_generator(name), n, seed)}))
     xy = ex.space.project(ex.space.samples(name, n, seed), axes)
     return Response(xy.astype("<f4").tobytes(), media_type=BINARY, headers={"X-Count": str(n)})
 
@@ -395,7 +484,8 @@ async def _export(ex: Explorer, request: Request) -> Response:
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"error": str(exc).strip().splitlines()[0]}, status_code=400)
+    status = 422 if isinstance(exc, TooMuchWork) else 400
+    return JSONResponse({"error": str(exc).strip().splitlines()[0]}, status_code=status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -412,28 +502,6 @@ def _plotly_js() -> Path:
     import plotly
 
     return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-
-
-# Not Starlette's TrustedHostMiddleware: it refuses in plain text ("Invalid host header"), where
-# every refusal of this API is JSON; and up to Starlette 1.3 at least (pyproject allows >= 0.37)
-# it cut the Host header at its first ':', so "[::1]:8765" became "[" and the IPv6 loopback could
-# not be allowed (later releases parse the brackets, starlette issue #3357).
-class _AllowedHosts:
-    """Refuse requests whose Host header names another machine (JSON 400): a web page that
-    rebinds its own domain to 127.0.0.1 must not read the explorer's answers."""
-
-    def __init__(self, app: Any, hosts: Sequence[str]) -> None:
-        self.app, self.hosts = app, {h.lower() for h in hosts}
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            host = Headers(scope=scope).get("host", "").lower()
-            host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":")[0]
-            if host not in self.hosts:
-                response = JSONResponse({"error": f"unexpected Host {host!r}"}, status_code=400)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def create_app(explorer: Explorer, hosts: Sequence[str] | None = None) -> Starlette:
@@ -457,7 +525,9 @@ def create_app(explorer: Explorer, hosts: Sequence[str] | None = None) -> Starle
         # StaticFiles resolves every path inside STATIC and refuses any that leaves it.
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = [] if hosts is None else [Middleware(_AllowedHosts, hosts=hosts)]
+    middleware = [Middleware(SameSiteApi)]
+    if hosts is not None:
+        middleware.insert(0, Middleware(AllowedHosts, hosts=hosts))
     return Starlette(
         middleware=middleware,
         routes=routes,

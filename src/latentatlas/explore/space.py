@@ -20,7 +20,6 @@ An *axis* is a unit vector ``u`` (N,) with an offset ``o``: a point's coordinate
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,8 @@ import numpy as np
 
 from latentatlas.core.errors import LatentAtlasError
 from latentatlas.data.store import SPLIT_NAMES, TRAIN, ZStore
+from latentatlas.explore.checks import parse_int
+from latentatlas.explore.lru import LruCache
 from latentatlas.generators.registry import GENERATOR_NAMES
 
 # Generators the explorer overlays: the fast ones (the learned priors take minutes to fit).
@@ -38,6 +39,10 @@ DENSITY_K = 10  # neighbours behind the local density
 DENSITY_REFERENCE = 5000  # train points the density counts neighbours among
 DENSITY_DIMS = 16  # principal coordinates the density is measured in
 _ROWS = 16384  # rows per block in (n, N) computations: no (n, N) float64 temporaries
+# Cache bounds: axes are cheap to remake but unbounded in kind (every line:A-B); sample sets are
+# up to 20,000 x N floats each.
+MAX_AXES, MAX_AXES_BYTES = 256, 64 * 2**20
+MAX_SAMPLE_SETS, MAX_SAMPLE_BYTES = 8, 256 * 2**20
 
 
 class BadRequest(LatentAtlasError):
@@ -87,14 +92,7 @@ class LatentSpace:
         self._train_mahal = np.sort(self.mahalanobis[self.train])
         self._sq = np.einsum("ij,ij->i", self.z, self.z, dtype=np.float64)  # (n,) |z|^2
         self.radius = np.sqrt(self._sq)
-        # One lock per cache: fitting a mixture (seconds) must not hold up axis look-ups.
-        self._lock = threading.RLock()  # axes
-        self._gen_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
-        self._axes: dict[str, Axis] = {}
-        self._generators: dict[str, Any] = {}
-        self._samples: dict[tuple[str, int, int], np.ndarray] = {}
-        self._cache: dict[str, Any] = {}
+        self._make_caches()
 
     # --- points -----------------------------------------------------------------------------
 
@@ -152,10 +150,7 @@ class LatentSpace:
         """The axis called ``name`` (see the module docstring); BadRequest if there is none."""
         if not isinstance(name, str) or not 0 < len(name) <= 200:
             raise BadRequest(f"an axis is a name like pc:0 or z:12, got {name!r}")
-        with self._lock:
-            if name not in self._axes:
-                self._axes[name] = self._make_axis(name)
-            return self._axes[name]
+        return self.axes.get(name, lambda: self._make_axis(name))
 
     def _make_axis(self, name: str) -> Axis:
         kind, _, arg = name.partition(":")
@@ -167,7 +162,8 @@ class LatentSpace:
                 return self._axis(name, f"z[{j}]", u, 0.0)
             return self._axis(name, f"pc{j + 1}", self.pc_axes[:, j].copy(), None)
         if kind == "attr":
-            return self._axis(name, f"{arg} direction", self._attribute_direction(arg), None)
+            u = self.directions.get(arg, lambda: self._attribute_direction(arg))
+            return self._axis(name, f"{arg} direction", u, None)
         if kind == "line":
             ends = arg.split("-")
             if len(ends) != 2:
@@ -359,22 +355,30 @@ class LatentSpace:
             raise BadRequest(
                 f"unknown generator {generator!r}: use {', '.join(OVERLAY_GENERATORS)}"
             )
-        key = (generator, n, seed)
-        with self._gen_lock:
-            if key not in self._samples:
-                if generator not in self._generators:
-                    train = np.asarray(self.z[self.train], dtype=np.float64)
-                    self._generators[generator] = make_generator(generator).fit(train)
-                if len(self._samples) >= 8:  # a few overlays, not every one ever asked for
-                    self._samples.pop(next(iter(self._samples)))
-                self._samples[key] = self._generators[generator].sample(n, random_state=seed)
-            return self._samples[key]
+
+        def fit() -> Any:
+            return make_generator(generator).fit(np.asarray(self.z[self.train], dtype=np.float64))
+
+        def draw() -> np.ndarray:
+            return self.generators.get(generator, fit).sample(n, random_state=seed)
+
+        return self.sample_sets.get((generator, n, seed), draw)
+
+    # --- caches -----------------------------------------------------------------------------
+
+    def _make_caches(self) -> None:
+        """Bounded caches, each made outside its lock (a look-up never waits behind a fit): the
+        fits (attribute directions, generators) stay, one per name of the store and the registry;
+        axes and sample sets leave least recently used first."""
+        names = len(self.store.attribute_names)
+        self.directions: LruCache[np.ndarray] = LruCache(max(64, names))
+        self.generators: LruCache[Any] = LruCache(len(OVERLAY_GENERATORS))
+        self.axes: LruCache[Axis] = LruCache(MAX_AXES, MAX_AXES_BYTES)
+        self.sample_sets: LruCache[np.ndarray] = LruCache(MAX_SAMPLE_SETS, MAX_SAMPLE_BYTES)
+        self._once: LruCache[Any] = LruCache(8)  # the density, the cube's b
 
     def _cached(self, key: str, make: Callable[[], Any]) -> Any:
-        with self._cache_lock:
-            if key not in self._cache:
-                self._cache[key] = make()
-            return self._cache[key]
+        return self._once.get(key, make)
 
 
 def circle_path(centre: np.ndarray, through: np.ndarray, steps: int) -> np.ndarray:
@@ -391,9 +395,10 @@ def circle_path(centre: np.ndarray, through: np.ndarray, steps: int) -> np.ndarr
 
 
 def _index(text: str, size: int, what: str) -> int:
-    if not text.isdigit() or len(text) > 12 or not 0 <= int(text) < size:
+    j = parse_int(text, 12, signed=False)
+    if j is None or not 0 <= j < size:
         raise BadRequest(f"{what}: expected an index in 0..{size - 1}, got {text!r}")
-    return int(text)
+    return j
 
 
 def _component(name: str) -> int | None:
