@@ -8,8 +8,9 @@ from latentatlas.cli import (
     add_io_args,
     add_model_args,
     add_verify_flags,
-    int_at_least,
+    int_in,
     model_spec,
+    seed,
 )
 
 
@@ -43,20 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="half-width of the uniform cube [-b, b]^N: 'auto' fits it to the radii (default)",
     )
     p.add_argument(
-        "--sample", type=int_at_least(10), default=20000, help="artificial points (default 20000)"
+        "--sample", type=int_in(10, 10**7), default=20000, help="artificial points (default 20000)"
     )
     p.add_argument(
         "--prdc-sample",
-        type=int_at_least(10),
+        type=int_in(10, 10**6),
         default=5000,
         help="real and artificial points for the k-NN manifold metrics (default 5000)",
     )
     p.add_argument(
-        "--seed", type=int_at_least(0), default=0, help="seed of every random step (default 0)"
+        "--seed", type=seed, default=0, help="seed of every random step (default 0)"
     )
     p.add_argument(
         "--threads",
-        type=int_at_least(1),
+        type=int_in(1, 1024),
         default=None,
         help="BLAS threads (default 1: fastest on busy cores, and load-independent numbers)",
     )
@@ -102,6 +103,14 @@ def run(args: argparse.Namespace) -> int:
         raise LatentAtlasError(msg) from None
     atomic.check_new(args.out, args.overwrite, inputs=(args.store, args.verdict))
     store = load_store(args.store, verify=args.verify)
+    from latentatlas.core.validation import check_memory
+
+    # The artificial sets (uniform, Gaussian, ...) are float64 (sample, N) arrays, a few at once.
+    check_memory(
+        4 * 8 * (args.sample + store.n) * store.latent_dim,
+        f"--sample {args.sample} at N = {store.latent_dim}",
+        "lower --sample",
+    )
     try:
         summary = run_atlas(
             store,
