@@ -48,38 +48,41 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return path / CHECKPOINT_NAME if path.is_dir() else path
 
 
-def _feed(h: Any, name: str, obj: Any) -> None:
-    """Hash ``obj`` under ``name``: tensors by (dtype, shape, bytes), containers item by item,
-    anything else (numbers, strings, None, a torch.Size) by type and exact repr."""
+def _feed(h: Any, name: str, obj: Any, everything: bool) -> None:
+    """Hash ``obj`` under ``name``: tensors by (name, dtype, shape, bytes); with ``everything``
+    also the containers' sizes and every other value (numbers, strings, None, a torch.Size) by
+    type and exact repr."""
     if isinstance(obj, torch.Tensor):
         t = obj.detach().cpu().contiguous().reshape(-1)
         h.update(f"{name}:{t.dtype}:{tuple(obj.shape)};".encode())
         h.update(t.view(torch.uint8).numpy())
-    elif isinstance(obj, dict):
-        h.update(f"{name}:dict{len(obj)};".encode())
-        for key in sorted(obj, key=str):
-            _feed(h, f"{name}.{key}", obj[key])
-    elif isinstance(obj, (list, tuple)):
-        h.update(f"{name}:{type(obj).__name__}{len(obj)};".encode())
-        for i, item in enumerate(obj):
-            _feed(h, f"{name}.{i}", item)
-    else:
+    elif isinstance(obj, (dict, list, tuple)):
+        items = (
+            [(str(k), obj[k]) for k in sorted(obj, key=str)]
+            if isinstance(obj, dict)
+            else [(str(i), item) for i, item in enumerate(obj)]
+        )
+        if everything:
+            h.update(f"{name}:{type(obj).__name__}{len(obj)};".encode())
+        for key, item in items:
+            _feed(h, f"{name}.{key}", item, everything)
+    elif everything:
         h.update(f"{name}={type(obj).__name__}:{obj!r};".encode())
 
 
 def tensors_sha256(state: dict[str, Any]) -> str:
     """sha256 of the tensors of the weights and optimizer state (name, dtype, shape, bytes): a
-    model's identity, whatever file it came from."""
+    model's identity, whatever file it came from (stores record it for non-checkpoint models)."""
     h = hashlib.sha256()
     for key in ("model", "optimizer"):
-        _feed(h, key, state.get(key))
+        _feed(h, key, state.get(key), everything=False)
     return h.hexdigest()
 
 
 def state_sha256(state: dict[str, Any]) -> str:
     """sha256 of everything a checkpoint holds but its checksums: config, metadata, tensors."""
     h = hashlib.sha256()
-    _feed(h, "", {k: v for k, v in state.items() if k not in CHECKSUM_KEYS})
+    _feed(h, "", {k: v for k, v in state.items() if k not in CHECKSUM_KEYS}, everything=True)
     return h.hexdigest()
 
 
