@@ -76,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
             verify=args.verify,
             allow_mismatch=args.allow_mismatch,
         )
-    except TypeError as e:  # an unknown hyper-parameter name
-        raise LatentAtlasError(f"--params: {e}") from None
+    except (TypeError, ValueError) as e:  # an unknown hyper-parameter name, or a bad value
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise LatentAtlasError(f"--params: {first}") from None
     from latentatlas.core.open_hint import open_hint
 
     cond = info.get("where")

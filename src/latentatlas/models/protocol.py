@@ -152,6 +152,11 @@ class TorchLatentModel:
             self.latent_shape = self._probe()
 
     @property
+    def source(self) -> str:
+        """What the model was named by (its spec's source), as reports show it."""
+        return self.spec.source if self.spec is not None else self.name
+
+    @property
     def latent_dim(self) -> int:
         return int(math.prod(self.latent_shape))
 
