@@ -198,3 +198,13 @@ def test_a_store_from_another_model_is_refused(
     assert "--allow-mismatch" in line and not (tmp_path / "o").exists()
     if verb == "sample":
         assert main([*argv, "--allow-mismatch", "--quiet"]) == 0
+
+
+def test_analyze_with_a_model_checks_the_store_came_from_it(
+    other_model: Path, store: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr("latentatlas.atlas.run_atlas", lambda *a, **k: pytest.fail("analysed"))
+    argv = ["analyze", str(store), "--model", str(other_model), "--out", str(tmp_path / "a")]
+    assert main(argv) == 2
+    line = one_line_error(capsys.readouterr().err, "analyze")
+    assert file_sha256(other_model)[:16] in line and "--allow-mismatch" in line
