@@ -22,7 +22,6 @@ from latentatlas.data.store import load_store, save_store
 from latentatlas.models.checkpoint import (
     load_checkpoint,
     load_model,
-    resave_checkpoint,
     save_checkpoint,
     tensors_sha256,
 )
@@ -141,6 +140,8 @@ def test_a_changed_config_in_a_checkpoint_is_caught(
 def test_a_checkpoint_without_a_whole_checksum_is_refused_and_can_be_resaved(
     tiny_run: Path, tmp_path: Path
 ) -> None:
+    from latentatlas.models.checkpoint import resave_checkpoint
+
     state = torch.load(tiny_run / "checkpoint.pt", weights_only=True)
     old = {k: v for k, v in state.items() if k != "sha256"}
     old["tensors_sha256"] = tensors_sha256(old)  # as checkpoints were written before
