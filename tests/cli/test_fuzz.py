@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import os
 from pathlib import Path
@@ -171,6 +172,9 @@ def test_every_command_line_is_one_error_line_or_accepted(
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(tmp_path)  # relative outputs ("out", ".") land here
         mp.setattr("latentatlas.cli.build_parser", lambda: parser)  # built once, reused
+        # Every module first: one imported while another is patched would keep the stub.
+        for target in WORK:
+            importlib.import_module(target.rsplit(".", 1)[0])
         for target in WORK:
             mp.setattr(target, _reached)
         check()
