@@ -126,7 +126,8 @@ def test_analyze_bad_model(store16: Path, tmp_path: Path, capsys: pytest.Capture
     rc = main(["analyze", str(store16), "--out", str(out), "--model", "celeba64", *FAST_ARGS])
     assert rc == 2
     # The bundled model has N = 256, the store N = 16: refused before any analysis runs.
-    assert "latent dimension 256" in _one_line_error(capsys.readouterr().err)
+    line = _one_line_error(capsys.readouterr().err)
+    assert "latent dimension is 16, expected N = 256" in line
     assert not out.exists()
     missing = str(tmp_path / "no-such-checkpoint.pt")
     assert main(["analyze", str(store16), "--out", str(out), "--model", missing]) == 2

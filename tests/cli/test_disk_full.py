@@ -130,8 +130,29 @@ def test_checkpoint_out_of_space_is_one_line(
     argv += ["--latent-dim", "8", "--channels", "8,16", "--batch-size", "16"]
     assert main(argv) == 2
     line = one_line_error(capsys.readouterr().err, "train")
-    assert "no space left on device" in line
+    # The file that did not fit is named (fsync names none), not only the run folder.
+    assert f"{out / 'recon' / 'epoch_001.png'}: no space left on device" in line
     assert [p.name for p in out.rglob("*") if p.name.endswith(".tmp")] == []
+
+
+def test_a_full_disk_names_the_file_of_a_folder_output(
+    tiny_run: Path, tiny_cache: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    real_save = np.save
+
+    def save(file, arr, *args, **kwargs):
+        if str(file).endswith("split.npy"):
+            real_save(file, arr[:1], *args, **kwargs)  # a write() that fails names no file
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(file, arr, *args, **kwargs)
+
+    monkeypatch.setattr(np, "save", save)
+    out = tmp_path / "z"
+    argv = ["encode", str(tiny_run), str(tiny_cache), "--out", str(out), "--quiet"]
+    assert main(argv) == 2
+    line = one_line_error(capsys.readouterr().err, "encode")
+    assert f"{out / 'split.npy'}: no space left on device" in line
+    assert os.listdir(tmp_path) == []
 
 
 def test_report_write_on_a_really_full_disk(small_fs: Path) -> None:

@@ -1,5 +1,6 @@
 """Fault 5, damaged payloads: stores, caches and checkpoints record sha256 checksums that are
 checked on load (naming the damaged file; --no-verify skips them), and store.json is honoured.
+A checkpoint's checksum covers all it holds; stores and caches without checksums are refused.
 Fault 6, a store from another model: refused, naming both checksums (--allow-mismatch)."""
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from latentatlas.core.errors import LatentAtlasError
 from latentatlas.core.files import file_sha256
 from latentatlas.data.cache import load_cache
 from latentatlas.data.store import load_store, save_store
-from latentatlas.models.checkpoint import load_checkpoint, load_model, save_checkpoint
+from latentatlas.models.checkpoint import (
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+    tensors_sha256,
+)
 
 
 @pytest.fixture
@@ -54,11 +60,43 @@ def test_flipped_bits_in_z_are_caught_and_named(store: Path, tmp_path: Path, cap
     load_store(store, verify=False)  # --no-verify: the caller's choice
 
 
-def test_stores_without_checksums_still_load(store: Path) -> None:
+@pytest.mark.parametrize("recorded", ["absent", {}, [], {"ids.npy": "0" * 64}])
+def test_a_store_without_checksums_is_refused_unless_no_verify(
+    store: Path, tmp_path: Path, recorded: object, capsys
+) -> None:
     meta = json.loads((store / "store.json").read_text())
-    del meta["sha256"]  # as written before checksums were recorded
+    meta["sha256"] = recorded  # absent, empty, not a mapping, or z.npy left out
+    if recorded == "absent":
+        del meta["sha256"]
     (store / "store.json").write_text(json.dumps(meta))
-    assert load_store(store).n == 96
+    _flip_bits(store / "z.npy", [(store / "z.npy").stat().st_size - 3])  # unchecked, it would pass
+    assert main(["analyze", str(store), "--out", str(tmp_path / "a"), "--quiet"]) == 2
+    line = one_line_error(capsys.readouterr().err, "analyze")
+    assert "records no sha256" in line and "--no-verify" in line
+    assert load_store(store, verify=False).n == 96
+
+
+def test_checksum_keys_are_file_names_inside_the_store(store: Path, monkeypatch) -> None:
+    import latentatlas.core.files as files
+
+    hashed = []
+    monkeypatch.setattr(files, "file_sha256", lambda p: hashed.append(str(p)) or "0" * 64)
+    meta = json.loads((store / "store.json").read_text())
+    for key in ("/etc/hostname", "../store.json", "sub/z.npy"):
+        (store / "store.json").write_text(json.dumps({**meta, "sha256": {key: "0" * 64}}))
+        with pytest.raises(LatentAtlasError, match="is not a file name inside"):
+            load_store(store)
+    assert hashed == []
+
+
+def test_a_cache_manifest_without_checksums_is_refused(tiny_cache: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(tiny_cache, cache)
+    manifest = json.loads((cache / "manifest.json").read_text())
+    (cache / "manifest.json").write_text(json.dumps({**manifest, "sha256": {}}))
+    with pytest.raises(LatentAtlasError, match="records no sha256 checksums.*--no-verify"):
+        load_cache(cache)
+    assert load_cache(cache, verify=False).n == 96
 
 
 def test_store_json_n_and_shape_are_honoured(tmp_path: Path, capsys) -> None:
@@ -80,9 +118,38 @@ def test_flipped_bits_in_checkpoint_weights_are_caught(tiny_run: Path, tmp_path:
     weight.view(torch.int32).view(-1)[:3] ^= 1 << 29  # three exponent bits
     state["model"][name] = weight
     torch.save(state, tmp_path / "damaged.pt")  # the recorded sha256 is kept as it was
-    with pytest.raises(LatentAtlasError, match="damaged: its weights differ"):
+    with pytest.raises(LatentAtlasError, match="damaged: its contents differ"):
         load_model(tmp_path / "damaged.pt")
     load_checkpoint(tmp_path / "damaged.pt", verify=False)
+
+
+def test_a_changed_config_in_a_checkpoint_is_caught(
+    tiny_run: Path, tiny_cache: Path, tmp_path: Path, capsys
+) -> None:
+    # The fault the issue found: one byte of the pickled config turned negative_slope 0.2 into
+    # 0.0125; the tensors were intact, so encode verified, ran, and its z were off.
+    state = torch.load(tiny_run / "checkpoint.pt", weights_only=True)
+    state["model_config"]["negative_slope"] = 0.0125
+    torch.save(state, tmp_path / "damaged.pt")
+    argv = ["encode", str(tmp_path / "damaged.pt"), str(tiny_cache), "--out", str(tmp_path / "z")]
+    assert main([*argv, "--quiet"]) == 2
+    line = one_line_error(capsys.readouterr().err, "encode")
+    assert "damaged.pt is damaged" in line and not (tmp_path / "z").exists()
+
+
+def test_a_checkpoint_without_a_whole_checksum_is_refused_and_can_be_resaved(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    from latentatlas.models.checkpoint import resave_checkpoint
+
+    state = torch.load(tiny_run / "checkpoint.pt", weights_only=True)
+    old = {k: v for k, v in state.items() if k != "sha256"}
+    old["tensors_sha256"] = tensors_sha256(old)  # as checkpoints were written before
+    torch.save(old, tmp_path / "old.pt")
+    with pytest.raises(LatentAtlasError, match="re-save it with python tools/resave_checkpoint"):
+        load_checkpoint(tmp_path / "old.pt")
+    resave_checkpoint(tmp_path / "old.pt")
+    assert load_checkpoint(tmp_path / "old.pt")["epoch"] == state["epoch"]
 
 
 def test_a_damaged_cache_is_named(tiny_cache: Path, tiny_run: Path, tmp_path: Path, capsys) -> None:
@@ -132,3 +199,13 @@ def test_a_store_from_another_model_is_refused(
     assert "--allow-mismatch" in line and not (tmp_path / "o").exists()
     if verb == "sample":
         assert main([*argv, "--allow-mismatch", "--quiet"]) == 0
+
+
+def test_analyze_with_a_model_checks_the_store_came_from_it(
+    other_model: Path, store: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr("latentatlas.atlas.run_atlas", lambda *a, **k: pytest.fail("analysed"))
+    argv = ["analyze", str(store), "--model", str(other_model), "--out", str(tmp_path / "a")]
+    assert main(argv) == 2
+    line = one_line_error(capsys.readouterr().err, "analyze")
+    assert file_sha256(other_model)[:16] in line and "--allow-mismatch" in line

@@ -1,5 +1,6 @@
 """Fault 4, leftovers of killed runs: removed by the next run into the same output, but only
-those whose owning process is gone; history.json agrees with the checkpoint after a kill."""
+those whose owning process is gone (a pid and its start time: a reused pid is another process);
+history.json agrees with the checkpoint after a kill."""
 
 from __future__ import annotations
 
@@ -69,3 +70,14 @@ def test_stale_checkpoint_temp_files_go_and_history_follows_the_checkpoint(
     state = load_checkpoint(run)
     assert json.loads((run / "history.json").read_text()) == state["history"]
     assert len(state["history"]) == 3
+
+
+def test_a_set_aside_copy_whose_pid_was_reused_is_restored(tmp_path: Path) -> None:
+    # A swap killed after setting the old store aside; its pid now belongs to a live process
+    # (here this one) that started at another time: the owner is gone, the copy comes back.
+    host = "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname())[:32]
+    old = tmp_path / f".store.{os.getpid()}-1@{host}.abcd1234.old"
+    old.mkdir()
+    (old / "z.npy").write_bytes(b"previous")
+    atomic.recover(tmp_path / "store")
+    assert (tmp_path / "store" / "z.npy").read_bytes() == b"previous" and not old.exists()

@@ -3,6 +3,7 @@ no silently ignored flags. Fault 10: 16-bit images are scaled, not clipped to wh
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,76 @@ def test_16_bit_images_are_scaled_not_clipped(tmp_path: Path) -> None:
     assert pixels.min() < 10 and pixels.max() > 245
     assert abs(pixels.mean() - 127.5) < 5  # a ramp, not a white square
     assert (pixels[..., 0] == pixels[..., 2]).all()
+
+
+# Round 2: the values a hostile user tried, each refused in one line before any work.
+HUGE = [
+    ["train", "C", "--out", "O", "--seed", str(10**23)],
+    ["train", "C", "--out", "O", "--latent-dim", str(10**12)],
+    ["train", "C", "--out", "O", "--channels", str(10**8)],
+    ["sample", "K", "S", "--out", "O", "--n", str(10**12)],
+    ["analyze", "S", "--out", "O", "--sample", str(10**12)],
+    ["analyze", "S", "--out", "O", "--b", "1e400"],
+    ["theory", "--N", str(10**9)],
+    ["theory", "--N", "8", "--mc", str(10**14)],
+    ["path", "K", "S", "--out", "O", "--plane", "0,1", "--steps", str(10**9)],
+    ["explore", "K", "--port", "70000"],
+]
+
+
+@pytest.mark.parametrize("argv", HUGE, ids=lambda a: " ".join(a[:1] + a[-2:]))
+def test_every_numeric_option_has_an_upper_bound(
+    argv: list[str], tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    line = one_line_error(capsys.readouterr().err, argv[0])
+    assert f"argument {argv[-2]}" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_is_estimated_before_the_model_is_built(
+    tiny_cache: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import latentatlas.core.validation as validation
+
+    monkeypatch.setattr(validation, "available_memory", lambda: 100_000)  # a tiny machine
+    monkeypatch.setattr("latentatlas.models.train._train_epoch", lambda *a: pytest.fail("ran"))
+    argv = ["train", str(tiny_cache), "--out", str(tmp_path / "r"), "--latent-dim", "8"]
+    assert main([*argv, "--channels", "8,16", "--batch-size", "16", "--quiet"]) == 2
+    line = one_line_error(capsys.readouterr().err, "train")
+    assert "GiB of memory" in line and "--latent-dim" in line
+
+
+@pytest.mark.parametrize("value", ["-1", '"x"', "NaN"])
+def test_bad_generator_parameters_are_one_line(
+    value: str, gauss_store: Path, tiny_run: Path, tmp_path: Path, capsys
+) -> None:
+    argv = ["sample", str(tiny_run), str(gauss_store), "--out", str(tmp_path / "s"), "--quiet"]
+    assert main([*argv, "--params", f'{{"temperature": {value}}}']) == 2
+    assert "--params: temperature" in one_line_error(capsys.readouterr().err, "sample")
+
+
+def test_a_symlink_loop_as_input(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    os.symlink("b", "a")
+    os.symlink("a", "b")
+    for verb, argv in (("prepare", ["a", "--out", "c"]), ("analyze", ["a", "--out", "r"])):
+        assert main([verb, *argv]) == 2
+        assert "a: cannot be resolved" in one_line_error(capsys.readouterr().err, verb)
+
+
+@pytest.mark.parametrize("value", [5, None, [1, 2]])
+def test_attribute_names_that_are_not_names(
+    value: object, gauss_store: Path, tmp_path: Path, capsys
+) -> None:
+    import json
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(gauss_store, store)
+    meta = json.loads((store / "store.json").read_text())
+    (store / "store.json").write_text(json.dumps({**meta, "attribute_names": value}))
+    argv = ["analyze", str(store), "--out", str(tmp_path / "a"), "--no-verify"]
+    assert main(argv) == 2
+    assert '"attribute_names" must be a list' in one_line_error(capsys.readouterr().err, "analyze")

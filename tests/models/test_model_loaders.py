@@ -127,21 +127,23 @@ def test_store_remembers_its_model(tiny_cache: Path, toy_weights: Path, tmp_path
 def test_torchscript_model_from_the_cli(
     tiny_cache: Path, toy_script: Path, tmp_path: Path, capsys
 ) -> None:
-    meta = verbs_end_to_end([str(toy_script)], tiny_cache, tmp_path, capsys)
-    assert meta["latent_shape"] == [2, 2, 2] and meta["model"] == {"source": str(toy_script)}
+    # Loading an archive runs its code: it is named as one (torchscript:PATH), never guessed.
+    named = f"torchscript:{toy_script}"
+    meta = verbs_end_to_end([named], tiny_cache, tmp_path, capsys)
+    assert meta["latent_shape"] == [2, 2, 2] and meta["model"] == {"source": named}
     # As a --model option too, and from Python: the same model, the same checksum.
     out = tmp_path / "s2"
-    argv = ["sample", "--model", str(toy_script), str(tmp_path / "store"), "--out", str(out)]
+    argv = ["sample", "--model", named, str(tmp_path / "store"), "--out", str(out)]
     assert main([*argv, "--quiet"]) == 0
-    assert load_latent_model(toy_script).checksum == meta["model_sha256"]
+    assert load_latent_model(named).checksum == meta["model_sha256"]
 
 
 def test_torchscript_from_python(tiny_cache: Path, toy_script: Path, tmp_path: Path) -> None:
-    model = load_latent_model(str(toy_script))
+    model = load_latent_model(f"torchscript:{toy_script}")
     encode(model, tiny_cache, tmp_path / "store", progress=False)
     store = load_store(tmp_path / "store")
     run_atlas(store, tmp_path / "atlas", sample=1500, prdc_sample=200, progress=False)
-    sample(str(toy_script), tmp_path / "store", tmp_path / "s", "cube", n=4, progress=False)
+    sample(model, tmp_path / "store", tmp_path / "s", "cube", n=4, progress=False)
     verdict = run_compare(model, store, tmp_path / "v", generators=["cube"], n=20, progress=False)
     assert verdict["rows"][0]["n"] == 20
 
@@ -162,7 +164,7 @@ def test_torchscript_without_decode(toy, tmp_path: Path, capsys) -> None:
 
     path = tmp_path / "enc.ts"
     torch.jit.save(torch.jit.script(EncodeOnly()), str(path))
-    argv = ["sample", str(path), str(tmp_path / "z.npy"), "--out", str(tmp_path / "o")]
+    argv = ["sample", f"torchscript:{path}", str(tmp_path / "z.npy"), "--out", str(tmp_path / "o")]
     assert main([*argv, "--quiet"]) == 2
     line = one_line_error(capsys.readouterr().err, "sample")
     assert "exports no decode method" in line

@@ -37,12 +37,15 @@ __all__ = [
     "add_model_args",
     "add_verify_flags",
     "build_parser",
+    "COUNT_MAX",
+    "float_in",
     "fraction",
-    "int_at_least",
+    "input_paths",
+    "int_in",
     "main",
     "model_spec",
     "os_error_message",
-    "positive_float",
+    "seed",
 ]
 
 VERBS = (
@@ -59,31 +62,48 @@ VERBS = (
 )
 
 
-def int_at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``low``, refused at parse time (before any work)."""
+# The one bounds mechanism of the command line: every numeric option's type is one of these, so
+# a value outside its range is a one-line usage error before any work. Bounds keep each value
+# where the work it asks for can be done (memory that depends on the value is also estimated
+# before the work, where the verb knows the rest of the shape).
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high]."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
         return value
 
     parse.__name__ = "integer"
     return parse
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+def float_in(low: float, high: float, *, open_low: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high] (``open_low``: above low)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        below = value <= low if open_low else value < low
+        if not math.isfinite(value) or below or value > high:
+            where = f"above {low:g}" if open_low else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"must be {where} and at most {high:g}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+# Seeds feed numpy's and torch's generators, which take at most 64 bits; 32 is plenty.
+seed = int_in(0, 2**32 - 1)
+# An upper bound for counts that cost disk, not memory (checked against the free space).
+COUNT_MAX = 10**9
 
 
 def fraction(text: str) -> float:
@@ -144,9 +164,10 @@ def add_verify_flags(p: argparse.ArgumentParser, mismatch: bool = False) -> None
 
 
 MODEL_HELP = (
-    "the autoencoder: a checkpoint file, run directory, bundled name (celeba64), TorchScript "
-    "file (exporting encode and decode), diffusers AutoencoderKL folder, pythae model folder or "
-    "package.module:factory (see --weights)"
+    "the autoencoder: a checkpoint file, run directory, bundled name (celeba64), "
+    "torchscript:FILE (an archive exporting encode and decode; it runs its own code), diffusers "
+    "AutoencoderKL folder, pythae model folder or package.module:factory (imports and runs that "
+    "module; see --weights)"
 )
 
 
@@ -196,7 +217,7 @@ def add_model_args(p: argparse.ArgumentParser, positional: bool = True) -> None:
     )
     p.add_argument(
         "--image-size",
-        type=int_at_least(1),
+        type=int_in(1, 16384),
         default=None,
         help="image side the model takes, when it declares no image_size attribute",
     )
@@ -204,6 +225,11 @@ def add_model_args(p: argparse.ArgumentParser, positional: bool = True) -> None:
         "--trust-pickle",
         action="store_true",
         help="load a pythae folder's custom encoder/decoder pickles (they run code when loaded)",
+    )
+    p.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="load a TorchScript archive not named torchscript:PATH (it runs the code it holds)",
     )
     p.add_argument(
         "--channels",
@@ -234,7 +260,25 @@ def model_spec(args: argparse.Namespace) -> ModelSpec | None:
         image_size=args.image_size,
         channels=args.channels,
         trust_pickle=args.trust_pickle,
+        trust_code=args.trust_code,
     )
+
+
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """Every path the command line gives a verb to read: its source, cache, store (a bundled
+    name as its folder), verdict, and the files of its model (checkpoint, weights, archive): no
+    ``--out`` may be or hold one of them, whatever ``--overwrite`` says."""
+    from latentatlas.core.bundled import resolve
+
+    given = {dest: getattr(args, dest, None) for dest in ("src", "cache", "verdict", "store")}
+    paths = [str(value) for value in given.values() if value is not None]
+    if given["store"] is not None:
+        paths.append(str(resolve(given["store"], "store")))
+    if getattr(args, "checkpoint", None) is not None or getattr(args, "model", None) is not None:
+        from latentatlas.models import input_paths as model_paths
+
+        paths += model_paths(model_spec(args))
+    return paths
 
 
 class UsageError(Exception):
@@ -266,6 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{e} (see --help)", file=sys.stderr)
         return 2
     try:
+        if getattr(args, "out", None):
+            from latentatlas.core import atomic
+
+            atomic.check_output(args.out, input_paths(args))
         return int(args.func(args) or 0)
     except LatentAtlasError as e:
         message = str(e)

@@ -8,9 +8,16 @@ from latentatlas.cli import (
     add_io_args,
     add_model_args,
     add_verify_flags,
-    int_at_least,
+    float_in,
+    int_in,
     model_spec,
+    seed,
 )
+
+
+def _half_width(text: str) -> str | float:
+    """``auto`` or a bounded positive number (the CLI's one bounds mechanism)."""
+    return text if text == "auto" else float_in(0, 1e6, open_low=True)(text)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,24 +46,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--b",
+        type=_half_width,
         default="auto",
         help="half-width of the uniform cube [-b, b]^N: 'auto' fits it to the radii (default)",
     )
     p.add_argument(
-        "--sample", type=int_at_least(10), default=20000, help="artificial points (default 20000)"
+        "--sample", type=int_in(10, 10**7), default=20000, help="artificial points (default 20000)"
     )
     p.add_argument(
         "--prdc-sample",
-        type=int_at_least(10),
+        type=int_in(10, 10**6),
         default=5000,
         help="real and artificial points for the k-NN manifold metrics (default 5000)",
     )
     p.add_argument(
-        "--seed", type=int_at_least(0), default=0, help="seed of every random step (default 0)"
+        "--seed", type=seed, default=0, help="seed of every random step (default 0)"
     )
     p.add_argument(
         "--threads",
-        type=int_at_least(1),
+        type=int_in(1, 1024),
         default=None,
         help="BLAS threads (default 1: fastest on busy cores, and load-independent numbers)",
     )
@@ -76,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and reports the face-detector rate",
     )
     add_model_args(p, positional=False)
-    add_verify_flags(p)
+    add_verify_flags(p, mismatch=True)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -90,24 +98,33 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Parsed before loading so a typo fails at once; ranges are checked against N later.
         pairs = parse_pairs(args.pairs)
-        b = args.b if args.b == "auto" else float(args.b)
-        if b != "auto" and not b > 0:
-            raise ValueError("--b")
     except ValueError as e:
-        msg = (
-            str(e)
-            if "pair" in str(e)
-            else f"--b must be 'auto' or a positive number, got {args.b!r}"
-        )
-        raise LatentAtlasError(msg) from None
+        raise LatentAtlasError(str(e)) from None
     atomic.check_new(args.out, args.overwrite, inputs=(args.store, args.verdict))
-    store = load_store(args.store, verify=args.verify)
+    spec = model_spec(args)
+    if spec is None:
+        store = load_store(args.store, verify=args.verify)
+        model = None
+    else:  # loaded once, and checked to be the model that encoded the store
+        from latentatlas.models.pairing import load_model_and_store
+
+        model, _, store = load_model_and_store(
+            spec, args.store, "cpu", verify=args.verify, allow_mismatch=args.allow_mismatch
+        )
+    from latentatlas.core.validation import check_memory
+
+    # The artificial sets (uniform, Gaussian, ...) are float64 (sample, N) arrays, a few at once.
+    check_memory(
+        4 * 8 * (args.sample + store.n) * store.latent_dim,
+        f"--sample {args.sample} at N = {store.latent_dim}",
+        "lower --sample",
+    )
     try:
         summary = run_atlas(
             store,
             args.out,
             pairs=pairs,
-            b=b,
+            b=args.b,
             sample=args.sample,
             seed=args.seed,
             progress=not args.quiet,
@@ -116,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             source=str(args.store),
             threads=args.threads,
             verdict=args.verdict,
-            model=model_spec(args),
+            model=model,
         )
     except FileExistsError:
         raise LatentAtlasError(f"{args.out} exists; use --overwrite to replace it") from None

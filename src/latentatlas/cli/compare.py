@@ -8,8 +8,9 @@ from latentatlas.cli import (
     add_io_args,
     add_model_args,
     add_verify_flags,
-    int_at_least,
+    int_in,
     model_spec,
+    seed,
 )
 from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES
 from latentatlas.verdict.judges import FACE_N, IMAGE_JUDGES, JUDGE_N
@@ -39,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "slowest learned priors, diffusion and vae2, which take minutes each to fit)",
     )
     p.add_argument(
-        "--n", type=int_at_least(20), default=1000, help="samples per generator (default 1000)"
+        "--n", type=int_in(20, 100000), default=1000, help="samples per generator (default 1000)"
     )
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument(
         "--where",
         default=None,
@@ -59,13 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--judge-n",
-        type=int_at_least(20),
+        type=int_in(20, 100000),
         default=JUDGE_N,
         help=f"decoded images per generator the image judges see (default {JUDGE_N})",
     )
     p.add_argument(
         "--face-n",
-        type=int_at_least(20),
+        type=int_in(20, 100000),
         default=FACE_N,
         help=f"of those, how many the face descriptor sees (~60 ms each; default {FACE_N})",
     )

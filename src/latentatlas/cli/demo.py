@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_io_args, int_at_least
+from latentatlas.cli import add_io_args, int_in, seed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,9 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         out_required=False,
         out_default="latentatlas-demo",
     )
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument(
-        "--n", type=int_at_least(20), default=300, help="samples per generator (default 300)"
+        "--n", type=int_in(20, 100000), default=300, help="samples per generator (default 300)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

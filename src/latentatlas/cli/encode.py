@@ -8,7 +8,7 @@ from latentatlas.cli import (
     add_io_args,
     add_model_args,
     add_verify_flags,
-    int_at_least,
+    int_in,
     model_spec,
 )
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         overwrite_help="replace an existing store",
     )
     p.add_argument(
-        "--batch-size", type=int_at_least(1), default=256, help="images per batch (default 256)"
+        "--batch-size", type=int_in(1, 65536), default=256, help="images per batch (default 256)"
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     add_verify_flags(p)

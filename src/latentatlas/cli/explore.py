@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from latentatlas.cli import add_model_args, add_verify_flags, int_at_least, model_spec
+from latentatlas.cli import add_model_args, add_verify_flags, int_in, model_spec
 
 LOCAL = ("127.0.0.1", "localhost", "::1")
 
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="STORE",
         help="z-point store directory or (n, N) .npy (default for celeba64: its bundled store)",
     )
-    p.add_argument("--port", type=int_at_least(0), default=8765, help="port (0: a free one)")
+    p.add_argument("--port", type=int_in(0, 65535), default=8765, help="port (0: a free one)")
     p.add_argument(
         "--host",
         default="127.0.0.1",

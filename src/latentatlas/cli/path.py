@@ -9,7 +9,7 @@ from latentatlas.cli import (
     add_io_args,
     add_model_args,
     add_verify_flags,
-    int_at_least,
+    int_in,
     model_spec,
 )
 
@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=_point, metavar="X,Y", help="segment end (default base + 3 sigma)")
     p.add_argument("--radius", type=_radius, metavar="R[,R2]", help="circle radius or radii")
     p.add_argument(
-        "--steps", type=int_at_least(2), default=12, help="points on the path (default 12)"
+        "--steps", type=int_in(2, 10000), default=12, help="points on the path (default 12)"
     )
     p.add_argument(
         "--frame",

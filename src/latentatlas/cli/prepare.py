@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_io_args, fraction, int_at_least
+from latentatlas.cli import COUNT_MAX, add_io_args, fraction, int_in
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         overwrite_help="replace an existing cache",
     )
     p.add_argument(
-        "--size", type=int_at_least(8), default=64, help="side of the square output (default 64)"
+        "--size", type=int_in(8, 4096), default=64, help="side of the square output (default 64)"
     )
     p.add_argument(
         "--crop",
@@ -38,10 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="held-out share when no usable official partition exists (default 0.1)",
     )
     p.add_argument(
-        "--workers", type=int_at_least(1), default=None, help="decoding processes (default: cores)"
+        "--workers", type=int_in(1, 1024), default=None, help="decoding processes (default: cores)"
     )
     p.add_argument(
-        "--limit", type=int_at_least(1), default=None, help="use only the first LIMIT images"
+        "--limit", type=int_in(1, COUNT_MAX), default=None, help="use only the first LIMIT images"
     )
     p.set_defaults(func=run)
 

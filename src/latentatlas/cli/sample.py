@@ -9,8 +9,9 @@ from latentatlas.cli import (
     add_io_args,
     add_model_args,
     add_verify_flags,
-    int_at_least,
+    int_in,
     model_spec,
+    seed,
 )
 from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES
 
@@ -28,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--generator", default="mvn", choices=(*GENERATOR_NAMES, *PRIOR_NAMES), help="default mvn"
     )
-    p.add_argument("--n", type=int_at_least(1), default=64, help="samples (default 64)")
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
+    p.add_argument("--n", type=int_in(1, 10000), default=64, help="samples (default 64)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument(
         "--params",
         default=None,
@@ -75,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
             verify=args.verify,
             allow_mismatch=args.allow_mismatch,
         )
-    except TypeError as e:  # an unknown hyper-parameter name
-        raise LatentAtlasError(f"--params: {e}") from None
+    except (TypeError, ValueError) as e:  # an unknown hyper-parameter name, or a bad value
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise LatentAtlasError(f"--params: {first}") from None
     from latentatlas.core.open_hint import open_hint
 
     cond = info.get("where")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_io_args, int_at_least, positive_float
+from latentatlas.cli import add_io_args, float_in, int_in, seed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,15 +15,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "<R> ~ b sqrt(N/3 - 1/15), sigma_R -> b/sqrt(15), relative width ~ 1/sqrt(5N); each "
         "against a Monte Carlo run, for the given N and for N = 2, 3, 10, 32, 256, 1024.",
     )
-    p.add_argument("--N", type=int_at_least(1), required=True, dest="dim", help="latent dimension")
-    p.add_argument("--b", type=positive_float, default=1.0, help="cube half-width (default 1.0)")
+    p.add_argument("--N", type=int_in(1, 10**5), required=True, dest="dim", help="latent dimension")
+    p.add_argument(
+        "--b",
+        type=float_in(0, 1e6, open_low=True),
+        default=1.0,
+        help="cube half-width (default 1.0)",
+    )
     p.add_argument(
         "--mc",
-        type=int_at_least(100),
+        type=int_in(100, 10**7),
         default=20000,
         help="Monte Carlo draws per N (default 20000)",
     )
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="Monte Carlo seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="Monte Carlo seed (default 0)")
     add_io_args(
         p,
         None,

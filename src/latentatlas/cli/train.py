@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from latentatlas.cli import add_io_args, add_verify_flags, int_at_least, positive_float
+from latentatlas.cli import add_io_args, add_verify_flags, float_in, int_in, seed
 
 
 def _channels(text: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(c) for c in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-    if not widths or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"channel widths must be positive, got {text!r}")
+    """Encoder widths, each bounded like every numeric option (int_in), at most 8 stages."""
+    widths = tuple(int_in(1, 4096)(c) for c in text.split(","))
+    if len(widths) > 8:
+        raise argparse.ArgumentTypeError(f"at most 8 stages, got {len(widths)}")
     return widths
 
 
@@ -39,16 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         overwrite_help="train afresh into a RUN that holds other files or an earlier run's "
         "checkpoint",
     )
-    p.add_argument("--epochs", type=int_at_least(1), default=12, help="total epochs (default 12)")
+    p.add_argument("--epochs", type=int_in(1, 100000), default=12, help="total epochs (default 12)")
     p.add_argument(
-        "--batch-size", type=int_at_least(1), default=64, help="global batch size (default 64)"
+        "--batch-size", type=int_in(1, 65536), default=64, help="global batch size (default 64)"
     )
     p.add_argument(
-        "--lr", type=positive_float, default=2e-3, help="Adam learning rate (default 2e-3)"
+        "--lr",
+        type=float_in(0, 10, open_low=True),
+        default=2e-3,
+        help="Adam learning rate (default 2e-3)",
     )
     p.add_argument("--loss", choices=("mse", "bce"), default="mse", help="reconstruction loss")
     p.add_argument(
-        "--latent-dim", type=int_at_least(1), default=256, help="latent dimension N (default 256)"
+        "--latent-dim", type=int_in(1, 65536), default=256, help="latent dimension N (default 256)"
     )
     p.add_argument(
         "--channels",
@@ -56,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="encoder widths, one per stride-2 stage (default 32,64,128,256)",
     )
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1")
     p.add_argument("--resume", action="store_true", help="continue RUN from its last checkpoint")
     add_verify_flags(p)

@@ -8,9 +8,12 @@ rules hold for every verb:
   unless ``overwrite`` was asked for;
 - replacing a directory is a swap: the old one is renamed aside, the new one renamed in, the old
   one removed; a swap killed half-way is finished or undone by the next run (:func:`recover`);
-- leftovers of dead processes (temporary and set-aside copies) are removed on the next run;
-- :func:`check_new` refuses, before any work, an output that exists, that would replace one of
-  the command's own inputs, or that cannot be written (a file in the way, a read-only mount);
+- leftovers of dead processes (temporary and set-aside copies) are removed on the next run; a
+  process is known by its pid and start time, so a reused pid does not keep a leftover alive;
+- :func:`check_output` refuses an output that is or holds one of the command's inputs, or that
+  lies inside the installed latentatlas package; :func:`check_new` adds, before any work, an
+  output that exists or cannot be written (a file in the way, a read-only mount);
+- a write that fails without naming its file (a full disk) is re-raised naming it;
 - :func:`check_space` refuses a write that cannot fit; :func:`run_lock` keeps two training runs
   out of one directory.
 """
@@ -45,8 +48,25 @@ def _host() -> str:
     return "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname())[:32]
 
 
+# The installed package: no verb writes inside it (its bundled assets are inputs of every
+# `celeba64` verb).
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot ('' where /proc cannot tell)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # Field 22; the command name (field 2) is in parentheses and may hold spaces.
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
 def _owner() -> str:
-    return f"{os.getpid()}@{_host()}"
+    pid = os.getpid()
+    start = _start_time(pid)
+    return f"{pid}-{start}@{_host()}" if start else f"{pid}@{_host()}"
 
 
 def _prefix(path: Path) -> str:
@@ -60,8 +80,13 @@ def _fault(step: str) -> None:
 
 
 def _alive(owner: str) -> bool:
-    """Whether the process that named a leftover may still run (other hosts: assume it does)."""
-    pid_text, _, host = owner.partition("@")
+    """Whether the process that named a leftover may still run (other hosts: assume it does).
+
+    ``PID-START@HOST``: a live process with that pid but another start time is a later process
+    that reuses the pid, so the owner is gone. ``PID@HOST`` (no start time known) trusts the pid.
+    """
+    process, _, host = owner.partition("@")
+    pid_text, _, start = process.partition("-")
     if host != _host() or not pid_text.isdigit():
         return True
     try:
@@ -69,7 +94,10 @@ def _alive(owner: str) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    if start:
+        now = _start_time(int(pid_text))
+        return not now or now == start
     return True
 
 
@@ -150,20 +178,42 @@ def _contains(outer: Path, inner: Path) -> bool:
     return outer == inner or outer in inner.parents
 
 
+def resolved(path: str | os.PathLike) -> Path:
+    """``Path(path).resolve()``, with a symlink loop as a one-line error."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as e:  # RuntimeError: "Symlink loop" before Python 3.13
+        raise LatentAtlasError(f"{path}: cannot be resolved ({e})") from None
+
+
+def check_output(
+    path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = ()
+) -> None:
+    """Refuse an output that is or holds one of ``inputs`` (whatever ``--overwrite`` says), or
+    that lies inside the installed latentatlas package."""
+    target = resolved(path)
+    if _contains(PACKAGE, target) or _contains(target, PACKAGE):
+        raise LatentAtlasError(
+            f"--out {path} is inside the installed latentatlas package ({PACKAGE}); "
+            "choose another --out"
+        )
+    for item in inputs:
+        if item is not None and os.path.lexists(item) and _contains(target, resolved(item)):
+            raise LatentAtlasError(
+                f"--out {path} would replace the input {item}; choose another --out"
+            )
+
+
 def check_new(
     path: str | os.PathLike, overwrite: bool, inputs: Iterable[str | os.PathLike | None] = ()
 ) -> None:
     """Everything that can be known about an output before the work starts: leftovers of dead
     runs are cleaned up, and an existing output (without ``overwrite``), an output that is or
-    holds one of ``inputs``, and an unwritable location are refused."""
+    holds one of ``inputs`` or lies inside the package (:func:`check_output`), and an
+    unwritable location are refused."""
     path = Path(path)
     recover(path)
-    target = path.resolve()
-    for item in inputs:
-        if item is not None and os.path.lexists(item) and _contains(target, Path(item).resolve()):
-            raise LatentAtlasError(
-                f"--out {path} would replace the input {item}; choose another --out"
-            )
+    check_output(path, inputs)
     if os.path.lexists(path) and not overwrite:
         raise OutputExists(f"{path} already exists (pass --overwrite to replace it)")
     check_writable(path)
@@ -204,10 +254,36 @@ def write_with(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Pa
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, LatentAtlasError) or e.errno is None:
+            raise
+        raise _naming(e, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _naming(e: OSError, path: Path) -> OSError:
+    """``e`` itself when it names its file; else the same error naming ``path`` (a write() or
+    fsync() on a full disk names none, and the user should learn which file did not fit)."""
+    if e.filename is not None:
+        return e
+    return type(e)(e.errno, e.strerror or str(e), str(path))
+
+
+def _newest_file(directory: Path) -> Path | None:
+    """The most recently written file under ``directory``: the one a failed write was filling."""
+    newest: tuple[int, Path] | None = None
+    for p in directory.rglob("*"):
+        try:
+            mtime = p.lstat().st_mtime_ns
+        except OSError:
+            continue
+        if p.is_file() and (newest is None or mtime >= newest[0]):
+            newest = (mtime, p)
+    return None if newest is None else newest[1]
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -251,6 +327,16 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
                     f"{path} appeared while this run was writing it (another run?); "
                     "left as it is (pass --overwrite to replace it)"
                 ) from None
+    except OSError as e:
+        # Named by its final path: the temporary folder is gone once this error is shown.
+        where = None
+        if not isinstance(e, LatentAtlasError) and e.errno is not None:
+            where = _newest_file(tmp) if e.filename is None else Path(os.fsdecode(e.filename))
+        shutil.rmtree(tmp, ignore_errors=True)
+        if where is not None and _contains(tmp, where):
+            e.filename = None
+            raise _naming(e, path / where.relative_to(tmp)) from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -310,7 +396,7 @@ def run_lock(directory: str | os.PathLike) -> Iterator[Path]:
                 f"{directory} is in use by another run (lock {lock} held by {holder})"
             ) from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"{_owner()}\n".encode())
+        os.write(fd, f"{os.getpid()}@{_host()}\n".encode())  # for the message of a second run
         yield lock
     finally:
         os.close(fd)

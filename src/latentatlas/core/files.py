@@ -37,6 +37,31 @@ def checksums(directory: str | os.PathLike, names: Iterable[str]) -> dict[str, s
     return {name: file_sha256(directory / name) for name in names if (directory / name).is_file()}
 
 
+def verify_required(
+    directory: str | os.PathLike,
+    recorded: object,
+    payload: Iterable[str],
+    where: str,
+    hint: str = "",
+) -> None:
+    """The rule of every folder that records its payload's checksums (stores, image caches):
+    ``recorded`` must be a mapping from plain file names inside ``directory`` to sha256s that
+    lists every file of ``payload`` present there, and each must match. Missing or partial
+    checksums are refused like wrong ones (``hint`` says how to skip the check)."""
+    directory = Path(directory)
+    if not isinstance(recorded, Mapping) or not recorded:
+        raise LatentAtlasError(f"{where} records no sha256 checksums of its files{hint}")
+    for name in recorded:
+        if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+            raise LatentAtlasError(
+                f"{where}: checksum key {name!r} is not a file name inside {directory}{hint}"
+            )
+    unlisted = [name for name in payload if (directory / name).exists() and name not in recorded]
+    if unlisted:
+        raise LatentAtlasError(f"{where} records no sha256 of {unlisted[0]}{hint}")
+    verify(directory, recorded, where, hint)
+
+
 def verify(
     directory: str | os.PathLike, recorded: Mapping[str, str], where: str, hint: str = ""
 ) -> None:

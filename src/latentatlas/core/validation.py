@@ -1,13 +1,17 @@
 """Input validation: every public analysis accepts any ``(n, N)`` array-like and calls
-:func:`check_points`; every image judge checks its image batches with :func:`check_images`."""
+:func:`check_points`; every image judge checks its image batches with :func:`check_images`;
+work whose memory grows with an option is estimated before it starts (:func:`check_memory`)."""
 
 from __future__ import annotations
 
 import math
+import os
 from numbers import Real
 from typing import Any
 
 import numpy as np
+
+from latentatlas.core.errors import LatentAtlasError
 
 
 def check_points(Z: Any, min_rows: int = 2, name: str = "Z") -> np.ndarray:
@@ -128,3 +132,27 @@ def check_images(
             f"{what} are too small: {height}x{width} px, at least {min_side}x{min_side} needed"
         )
     return arr
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can give a new allocation (Linux's MemAvailable; else the
+    physical memory)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(nbytes: float, what: str, advice: str) -> None:
+    """Refuse, before any work, work estimated to need ``nbytes`` of memory when the machine
+    has less available: one line naming ``what`` and the option to lower (``advice``)."""
+    free = available_memory()
+    if nbytes > free:
+        raise LatentAtlasError(
+            f"{what} needs about {nbytes / 2**30:.3g} GiB of memory, {free / 2**30:.3g} GiB is "
+            f"available; {advice}"
+        )

@@ -22,6 +22,7 @@ import numpy as np
 
 from latentatlas.core import atomic, files
 from latentatlas.core.errors import LatentAtlasError
+from latentatlas.data.store import attribute_names
 
 FORMAT = "latentatlas-cache/1"
 IMAGES, IDS, SPLIT, ATTRIBUTES, MANIFEST = (
@@ -69,9 +70,14 @@ def load_cache(path: str | os.PathLike, verify: bool = True) -> ImageCache:
         raise LatentAtlasError(f"{path}: damaged image cache ({e})") from None
     if not isinstance(manifest, dict):
         raise LatentAtlasError(f"{path / MANIFEST}: not a cache manifest (a JSON object)")
-    if verify and manifest.get("sha256"):
-        files.verify(
-            path, manifest["sha256"], str(path / MANIFEST), " (pass --no-verify to use it anyway)"
+    attribute_names(manifest, path / MANIFEST)  # a usable list, or a line naming the field
+    if verify:
+        files.verify_required(
+            path,
+            manifest.get("sha256"),
+            PAYLOAD,
+            str(path / MANIFEST),
+            " (pass --no-verify to use it anyway)",
         )
     images = files.load_npy(path / IMAGES, mmap=True)
     ids = files.load_npy(path / IDS)

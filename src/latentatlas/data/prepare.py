@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -110,6 +112,24 @@ _TARGET: np.ndarray | None = None
 def _open_target(path: str | None) -> None:
     global _TARGET
     _TARGET = None if path is None else np.load(path, mmap_mode="r+")
+
+
+# How often a decoding worker checks that the process that started it still runs.
+PARENT_POLL_SECONDS = 0.25
+
+
+def _start_worker(path: str, parent: int) -> None:
+    """A decoding worker's start: open the cache, and end with the parent. A worker whose
+    parent was killed (SIGKILL: no cleanup runs) would otherwise wait forever on its pipe,
+    holding the deleted temporary images.npy mapped, so its disk space is never freed."""
+    _open_target(path)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)  # reparented: the parent is gone
 
 
 def _decode_into(job: tuple[int, Path, int, str]) -> str:
@@ -226,7 +246,10 @@ class _pool:
         if self.workers > 1:
             context = get_context("fork" if os.name == "posix" else "spawn")
             self.pool = ProcessPoolExecutor(
-                self.workers, context, initializer=_open_target, initargs=(self.target,)
+                self.workers,
+                context,
+                initializer=_start_worker,
+                initargs=(self.target, os.getpid()),
             )
         else:
             _open_target(self.target)

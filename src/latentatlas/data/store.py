@@ -123,8 +123,9 @@ def load_store(
     if not isinstance(meta, dict):
         raise LatentAtlasError(f"{sidecar}: not a store sidecar (a JSON object is expected)")
     if verify:
+        # The bundled store's checksums are in its bundle's MANIFEST.json.
         recorded = meta.get("sha256") or bundled_checksums(path)
-        files.verify(path, recorded, str(sidecar), NO_VERIFY_HINT)
+        files.verify_required(path, recorded, PAYLOAD, str(sidecar), NO_VERIFY_HINT)
     z = _load_npy(path / "z.npy", mmap)
     if z.ndim == 2:
         for key, label, actual in (("n", "n", z.shape[0]), ("latent_dim", "N", z.shape[1])):
@@ -146,7 +147,18 @@ def load_store(
             raise LatentAtlasError(f"{path}: {name} has {len(arr)} rows but z.npy has {n}")
     if split.size and split.max() >= len(SPLIT_NAMES):
         raise LatentAtlasError(f"{path}: split codes must be 0 (train), 1 (val) or 2 (test)")
-    return ZStore(z, ids, split, attrs, list(meta.get("attribute_names", [])), meta)
+    return ZStore(z, ids, split, attrs, attribute_names(meta, sidecar), meta)
+
+
+def attribute_names(meta: dict[str, Any], where: str | os.PathLike) -> list[str]:
+    """A sidecar's ``"attribute_names"``: a list of strings (absent: none), else a one-line
+    error naming the field."""
+    names = meta.get("attribute_names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise LatentAtlasError(
+            f'{where}: "attribute_names" must be a list of names, got {names!r:.40}'
+        )
+    return names
 
 
 def save_store(

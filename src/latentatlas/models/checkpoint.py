@@ -1,9 +1,12 @@
 """Checkpoint files: the model config, weights and (for training runs) the state to resume.
 
-Each checkpoint carries the sha256 of its own tensors (``tensors_sha256``), checked on load, so
-flipped bits in the weights are an error rather than a silently different model. Checkpoints
-written before that field existed load unverified; the bundled model is checked against its
-``MANIFEST.json`` instead.
+Each checkpoint carries the sha256 of everything else it holds (``sha256``: the config, the
+metadata, every tensor), checked on load, so a flipped bit anywhere (a weight, or the config's
+``negative_slope``) is an error rather than a silently different model.
+
+Checkpoints written before that field existed are refused with a line that says how to re-save
+them (:func:`resave_checkpoint`, ``tools/resave_checkpoint.py``), unless a checksum of the whole
+file stands in for it: the bundled model's ``MANIFEST.json``. ``--no-verify`` loads either.
 """
 
 from __future__ import annotations
@@ -25,7 +28,18 @@ from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
 FORMAT = "latentatlas-checkpoint/1"
 CHECKPOINT_NAME = "checkpoint.pt"
 NO_VERIFY_HINT = " (pass --no-verify to load it anyway)"
-__all__ = ["file_sha256", "load_checkpoint", "load_model", "save_checkpoint", "tensors_sha256"]
+# Fields of the file that are not part of the state it checksums: the checksums themselves
+# (tensors_sha256: what checkpoints recorded before ``sha256``).
+CHECKSUM_KEYS = ("sha256", "tensors_sha256")
+__all__ = [
+    "file_sha256",
+    "load_checkpoint",
+    "load_model",
+    "resave_checkpoint",
+    "save_checkpoint",
+    "state_sha256",
+    "tensors_sha256",
+]
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
@@ -34,24 +48,41 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return path / CHECKPOINT_NAME if path.is_dir() else path
 
 
+def _feed(h: Any, name: str, obj: Any, everything: bool) -> None:
+    """Hash ``obj`` under ``name``: tensors by (name, dtype, shape, bytes); with ``everything``
+    also the containers' sizes and every other value (numbers, strings, None, a torch.Size) by
+    type and exact repr."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous().reshape(-1)
+        h.update(f"{name}:{t.dtype}:{tuple(obj.shape)};".encode())
+        h.update(t.view(torch.uint8).numpy())
+    elif isinstance(obj, (dict, list, tuple)):
+        items = (
+            [(str(k), obj[k]) for k in sorted(obj, key=str)]
+            if isinstance(obj, dict)
+            else [(str(i), item) for i, item in enumerate(obj)]
+        )
+        if everything:
+            h.update(f"{name}:{type(obj).__name__}{len(obj)};".encode())
+        for key, item in items:
+            _feed(h, f"{name}.{key}", item, everything)
+    elif everything:
+        h.update(f"{name}={type(obj).__name__}:{obj!r};".encode())
+
+
 def tensors_sha256(state: dict[str, Any]) -> str:
-    """sha256 of every tensor of the weights and optimizer state (name, dtype, shape, bytes)."""
+    """sha256 of the tensors of the weights and optimizer state (name, dtype, shape, bytes): a
+    model's identity, whatever file it came from (stores record it for non-checkpoint models)."""
     h = hashlib.sha256()
-
-    def feed(name: str, obj: Any) -> None:
-        if isinstance(obj, torch.Tensor):
-            t = obj.detach().cpu().contiguous().reshape(-1)
-            h.update(f"{name}:{t.dtype}:{tuple(obj.shape)};".encode())
-            h.update(t.view(torch.uint8).numpy())
-        elif isinstance(obj, dict):
-            for key in sorted(obj, key=str):
-                feed(f"{name}.{key}", obj[key])
-        elif isinstance(obj, (list, tuple)):
-            for i, item in enumerate(obj):
-                feed(f"{name}.{i}", item)
-
     for key in ("model", "optimizer"):
-        feed(key, state.get(key))
+        _feed(h, key, state.get(key), everything=False)
+    return h.hexdigest()
+
+
+def state_sha256(state: dict[str, Any]) -> str:
+    """sha256 of everything a checkpoint holds but its checksums: config, metadata, tensors."""
+    h = hashlib.sha256()
+    _feed(h, "", {k: v for k, v in state.items() if k not in CHECKSUM_KEYS}, everything=True)
     return h.hexdigest()
 
 
@@ -60,9 +91,22 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
 
     Serialised in memory first, so a full disk surfaces as a plain ``OSError`` of the write.
     """
+    state = {"format": FORMAT, **{k: v for k, v in state.items() if k not in CHECKSUM_KEYS}}
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, **state, "tensors_sha256": tensors_sha256(state)}, buffer)
+    torch.save({**state, "sha256": state_sha256(state)}, buffer)
     return atomic.write_bytes(path, buffer.getbuffer())
+
+
+def resave_checkpoint(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Re-save a checkpoint written before whole-state checksums (at ``out``, default in place)
+    with one. Its old tensor checksum, when it has one, must still hold."""
+    state = load_checkpoint(path, verify=False)
+    recorded = state.get("tensors_sha256")
+    if recorded is not None and tensors_sha256(state) != recorded:
+        raise LatentAtlasError(
+            f"{checkpoint_path(path)} is damaged: its weights differ from their recorded sha256"
+        )
+    return save_checkpoint(checkpoint_path(path) if out is None else out, state)
 
 
 def _sniff(path: Path) -> str | None:
@@ -89,7 +133,7 @@ def load_checkpoint(
     if reason:
         raise LatentAtlasError(f"{path}: not a readable checkpoint ({reason})")
     bundled = bundled_checksums(path) if verify else {}
-    if bundled:
+    if bundled:  # the whole file's sha256: it covers everything the file holds
         files.verify(path.parent, bundled, "the bundled MANIFEST.json")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
@@ -103,12 +147,23 @@ def load_checkpoint(
         raise LatentAtlasError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise LatentAtlasError(f"{path}: not a latentatlas checkpoint")
-    recorded = state.get("tensors_sha256")
-    if verify and recorded is not None and tensors_sha256(state) != recorded:
-        raise LatentAtlasError(
-            f"{path} is damaged: its weights differ from their recorded sha256{NO_VERIFY_HINT}"
-        )
+    if verify and not bundled:
+        _verify_state(path, state)
     return state
+
+
+def _verify_state(path: Path, state: dict[str, Any]) -> None:
+    recorded = state.get("sha256")
+    if recorded is None:
+        raise LatentAtlasError(
+            f"{path} was written before checkpoints recorded the sha256 of all they hold; "
+            f"re-save it with python tools/resave_checkpoint.py {path} (or "
+            "latentatlas.models.checkpoint.resave_checkpoint), or pass --no-verify to load it"
+        )
+    if state_sha256(state) != recorded:
+        raise LatentAtlasError(
+            f"{path} is damaged: its contents differ from their recorded sha256{NO_VERIFY_HINT}"
+        )
 
 
 def load_model(

@@ -3,7 +3,8 @@
 1. a latentatlas checkpoint, run directory or bundled name (``celeba64``);
 2. ``package.module:factory`` returning any ``torch.nn.Module``, with optional ``weights``
    (``.safetensors``, or a ``.pt`` state dict loaded with ``weights_only=True``);
-3. a TorchScript archive exporting ``encode`` and ``decode``;
+3. a TorchScript archive exporting ``encode`` and ``decode``, given as ``torchscript:PATH`` (or
+   with ``trust_code``): loading one runs the code it holds, so it is never guessed from a file;
 4. a folder holding diffusers' ``AutoencoderKL`` (the ``diffusers`` extra);
 5. a pythae model folder (the ``pythae`` extra).
 """
@@ -58,6 +59,8 @@ def spec_kind(spec: ModelSpec) -> str:
     from latentatlas.models.diffusers import is_diffusers_folder
     from latentatlas.models.pythae import is_pythae_folder
 
+    if spec.is_torchscript:
+        return "torchscript"
     if spec.is_factory:
         return "factory"
     path = Path(spec.source)
@@ -69,6 +72,11 @@ def spec_kind(spec: ModelSpec) -> str:
         with zipfile.ZipFile(path) as z:
             # torch.jit.save writes the model's code into the archive; torch.save never does.
             if any("/code/" in name for name in z.namelist()):
+                if not spec.trust_code:
+                    raise LatentAtlasError(
+                        f"{path} is a TorchScript archive, which runs its own code when loaded: "
+                        f"give it as torchscript:{path} (or pass --trust-code) to load it"
+                    )
                 return "torchscript"
     return "checkpoint"
 
@@ -81,7 +89,7 @@ def input_paths(spec: str | os.PathLike | ModelSpec | TorchLatentModel) -> list[
         return []
     spec = as_spec(spec)
     kind = spec_kind(spec)
-    paths = [] if kind == "factory" else [spec.source]
+    paths = [] if kind == "factory" else [spec.path]
     if kind == "checkpoint":
         paths.append(str(checkpoint_path(spec.source)))
     if spec.weights:
@@ -241,9 +249,11 @@ def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 def _load_torchscript(spec: ModelSpec, device: torch.device) -> TorchLatentModel:
     from latentatlas.core.files import file_sha256
 
-    label = spec.source
+    label = spec.path
+    if not Path(label).is_file():
+        raise LatentAtlasError(f"{label}: no such TorchScript archive")
     try:
-        module = torch.jit.load(spec.source, map_location=device)
+        module = torch.jit.load(label, map_location=device)
     except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise LatentAtlasError(f"{label}: not a loadable TorchScript archive ({first})") from None
@@ -261,7 +271,7 @@ def _load_torchscript(spec: ModelSpec, device: torch.device) -> TorchLatentModel
         image_size=size,
         channels=channels,
         name=label,
-        checksum=file_sha256(Path(spec.source)),
+        checksum=file_sha256(Path(label)),
         device=device,
         input_range=spec.input_range,
         module=module,

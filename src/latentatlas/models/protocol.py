@@ -23,6 +23,8 @@ import torch
 from latentatlas.core.errors import LatentAtlasError
 
 FACTORY_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+# A TorchScript archive runs the code it holds: it is loaded when named so (or --trust-code).
+TORCHSCRIPT_PREFIX = "torchscript:"
 
 
 @runtime_checkable
@@ -50,7 +52,8 @@ class ModelSpec:
     ``input_range`` is the pixel range the model was trained on (images are mapped from
     [0, 1] to it and back; None: the loader's default, [0, 1] but for diffusers' [-1, 1]);
     ``image_size``/``channels`` override what the model declares; ``trust_pickle`` allows a
-    pythae folder's pickled custom networks (which run code when loaded).
+    pythae folder's pickled custom networks (which run code when loaded); ``trust_code`` allows a
+    TorchScript archive not named ``torchscript:PATH``.
     """
 
     source: str
@@ -61,11 +64,26 @@ class ModelSpec:
     image_size: int | None = None
     channels: int | None = None
     trust_pickle: bool = False
+    trust_code: bool = False
+
+    @property
+    def is_torchscript(self) -> bool:
+        """Named ``torchscript:PATH`` (the one form that loads a TorchScript archive unasked)."""
+        return self.source.startswith(TORCHSCRIPT_PREFIX)
+
+    @property
+    def path(self) -> str:
+        """The file or folder the source names (``torchscript:`` taken off)."""
+        return self.source.removeprefix(TORCHSCRIPT_PREFIX)
 
     @property
     def is_factory(self) -> bool:
         # A real file or folder of that name wins, as bundled names do.
-        return bool(FACTORY_PATTERN.match(self.source)) and not os.path.lexists(self.source)
+        return (
+            not self.is_torchscript
+            and bool(FACTORY_PATTERN.match(self.source))
+            and not os.path.lexists(self.source)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The spec as ``store.json`` records it (defaults left out)."""
@@ -132,6 +150,11 @@ class TorchLatentModel:
         self.latent_shape: tuple[int, ...] = tuple(latent_shape or ())
         if not self.latent_shape:
             self.latent_shape = self._probe()
+
+    @property
+    def source(self) -> str:
+        """What the model was named by (its spec's source), as reports show it."""
+        return self.spec.source if self.spec is not None else self.name
 
     @property
     def latent_dim(self) -> int:

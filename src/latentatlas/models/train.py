@@ -27,6 +27,7 @@ from tqdm import tqdm
 from latentatlas.core import atomic
 from latentatlas.core.errors import LatentAtlasError
 from latentatlas.core.imaging import image_grid, save_png
+from latentatlas.core.validation import check_memory
 from latentatlas.data.cache import ImageCache, load_cache
 from latentatlas.data.store import TRAIN
 from latentatlas.models.autoencoder import AEConfig, ConvAutoencoder
@@ -111,9 +112,10 @@ def train(
         # Only rank 0 writes, so only rank 0 checks the folder and locks it (the other ranks
         # would otherwise see rank 0's lock file as a foreign one).
         if int(os.environ.get("RANK", "0")) == 0:
+            atomic.check_output(run_dir, (cache_dir,))
             if os.path.lexists(run_dir) and not run_dir.is_dir():
                 raise LatentAtlasError(f"{run_dir} is a file, not a run folder")
-            if resume and not (run_dir / CHECKPOINT_NAME).is_file():
+            if resume and not (run_dir / CHECKPOINT_NAME).is_file() and not _own_files(run_dir):
                 raise LatentAtlasError(
                     f"nothing to resume: {run_dir / CHECKPOINT_NAME} does not exist "
                     "(start the run without --resume)"
@@ -130,11 +132,32 @@ def train(
                 raise
             for name in (CHECKPOINT_NAME, "history.json"):
                 atomic.recover(run_dir / name)  # temp files of killed runs
+            # A run killed before its first checkpoint has nothing to resume: it starts afresh.
+            resume = resume and (run_dir / CHECKPOINT_NAME).is_file()
         return _train(cache_dir, run_dir, cfg, model_kwargs, resume, progress, verify)
 
 
+# What a run writes besides its checkpoint: a run killed after writing some of these and before
+# its first checkpoint is still a run of its own, not a folder of someone's files.
+RUN_FILES = ("recon", "history.json")
+
+
+def _own_files(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a run's own outputs and no other file (but leftovers)."""
+    if not run_dir.is_dir():
+        return False
+    names = {p.name for p in run_dir.iterdir() if not _ignorable(p.name)}
+    return bool(names) and names <= set(RUN_FILES)
+
+
+def _ignorable(name: str) -> bool:
+    return name == atomic.LOCK_NAME or name.endswith((".tmp", ".old"))
+
+
 def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse what would mix two runs in one folder (called with the folder locked)."""
+    """Refuse what would mix two runs in one folder (called with the folder locked); a folder
+    holding only a run's own outputs without a checkpoint (killed in its first epoch) is that
+    run's, and is trained into afresh."""
     ckpt_file = run_dir / CHECKPOINT_NAME
     if resume:
         return
@@ -146,12 +169,8 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
             f"{run_dir} already holds a checkpoint: pass --resume to continue it, "
             "or choose another --out"
         )
-    if run_dir.is_dir():
-        others = [
-            p.name
-            for p in run_dir.iterdir()
-            if p.name != atomic.LOCK_NAME and not p.name.endswith((".tmp", ".old"))
-        ]
+    if run_dir.is_dir() and not _own_files(run_dir):
+        others = [p.name for p in run_dir.iterdir() if not _ignorable(p.name)]
         if others:
             raise LatentAtlasError(
                 f"{run_dir} holds other files ({', '.join(sorted(others)[:3])}"
@@ -254,6 +273,7 @@ def _setup(
 
     state = load_checkpoint(ckpt_file, verify=verify) if resume else None
     cfg, model_cfg = _configs(state, cfg, model_kwargs, cache, cache_dir, ckpt_file)
+    _check_memory(model_cfg, per_rank_batch)
 
     torch.manual_seed(cfg.seed)
     model = ConvAutoencoder(model_cfg).to(device).to(memory_format=torch.channels_last)
@@ -324,6 +344,26 @@ def _configs(
             f"the model takes {model_cfg.image_size}px images but {cache_dir} holds {cache.size}px"
         )
     return cfg, model_cfg
+
+
+def _check_memory(model_cfg: AEConfig, batch: int) -> None:
+    """Refuse, before building it, a model whose weights, gradients and Adam moments (4 float32
+    copies) or whose batch activations cannot fit in memory."""
+    with torch.device("meta"):  # shapes only: no memory, whatever the size
+        params = sum(p.numel() for p in ConvAutoencoder(model_cfg).parameters())
+    widths = model_cfg.channels
+    # Each stride-2 stage's output, in the encoder and the decoder, kept for backward (float32).
+    side = model_cfg.image_size
+    activations = 0
+    for width in widths:
+        side = max(1, side // 2)
+        activations += 2 * 2 * 4 * batch * width * side**2
+    check_memory(
+        16 * params + activations,
+        f"a model of {params:,} parameters (--latent-dim {model_cfg.latent_dim}, --channels "
+        f"{','.join(map(str, widths))})",
+        "lower --latent-dim or --channels",
+    )
 
 
 def _restore(
