@@ -12,7 +12,7 @@ from latentatlas.cli import (
     int_at_least,
     model_spec,
 )
-from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES
+from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES, SPATIAL_NAMES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     add_io_args(p)
     p.add_argument(
-        "--generator", default="mvn", choices=(*GENERATOR_NAMES, *PRIOR_NAMES), help="default mvn"
+        "--generator",
+        default="mvn",
+        choices=(*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES),
+        help="default mvn (spatial: for a store with a C x H x W latent shape)",
     )
     p.add_argument("--n", type=int_at_least(1), default=64, help="samples (default 64)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
