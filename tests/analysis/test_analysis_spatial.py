@@ -60,6 +60,7 @@ def test_scale_and_shift_standardise_the_raw_latents(spatial_field, field_stats)
     v = field_stats.verdict
     assert v.startswith("At the configured scaling_factor 0.5 and shift_factor 0.2 the latents")
     assert f"standard deviation {spatial_field.z.std():.3g}" in v and "unit variance needs" in v
+    assert "3 of 3 channels are not zero-mean" in v and "miss the latents' shell" in v
     gap = field_stats.gaussian_gap
     assert gap["radius_share_in_normal_shell"] == 0 and gap["mmd_vs_normal"]["p_value"] < 0.05
 
@@ -73,7 +74,8 @@ def test_unit_white_noise_is_close_to_normal():
     assert max(gap["per_channel_kl"]) < 0.01 and gap["mmd_vs_normal"]["p_value"] > 0.05
     assert np.abs(st.lag1).max() < 0.05 and max(st.corr_length_e) < 1
     assert st.verdict.startswith("As stored (the model configures no scaling_factor)")
-    assert "close to unit variance and centred" in st.verdict
+    assert "unit variance overall" in st.verdict and "channels are not" not in st.verdict
+    assert "samples of N(0, I) land where the latents are" in st.verdict
 
 
 def test_blocks_and_memmap_give_the_same_numbers(spatial_field, tmp_path, monkeypatch):

@@ -239,7 +239,9 @@ def _scaling(
     }
 
 
-def _verdict(sc: dict[str, Any], ch_std: np.ndarray, gap: dict[str, Any]) -> str:
+def _verdict(sc: dict[str, Any], ch_mean: np.ndarray, ch_std: np.ndarray, gap: dict) -> str:
+    """The section's conclusion in plain words: the overall and per-channel scale, and whether
+    N(0, I) at the configured scale lands where the latents are."""
     scale, shift = sc["configured_scaling_factor"], sc["configured_shift_factor"]
     mean, std = sc["mean_at_configured"], sc["std_at_configured"]
     if scale is None:
@@ -252,19 +254,30 @@ def _verdict(sc: dict[str, Any], ch_std: np.ndarray, gap: dict[str, Any]) -> str
         f"{where} the latents have mean {mean:.3g} and standard deviation {std:.3g} over all "
         f"channels (per channel {ch_std.min():.3g} to {ch_std.max():.3g})"
     )
-    unit = abs(std - 1) <= UNIT_STD_TOLERANCE and abs(mean) <= ZERO_MEAN_TOLERANCE
-    if unit:
-        text += ": close to unit variance and centred, as N(0, I) assumes."
+    if abs(std - 1) <= UNIT_STD_TOLERANCE and abs(mean) <= ZERO_MEAN_TOLERANCE:
+        text += ": unit variance overall."
     else:
         text += (
             f"; unit variance needs scaling_factor {sc['scaling_factor_for_unit_std']:.4g}"
             f" with shift_factor {sc['shift_factor_for_zero_mean']:.4g}"
             f" (without a shift: {sc['scaling_factor_for_unit_rms_without_shift']:.4g})."
         )
+    off = (np.abs(ch_std - 1) > UNIT_STD_TOLERANCE) | (np.abs(ch_mean) > ZERO_MEAN_TOLERANCE)
+    if off.any() and len(ch_std) > 1:
+        per = sc["per_channel_scaling_factor"]
+        text += (
+            f" {int(off.sum())} of {len(ch_std)} channels are not zero-mean and unit-variance "
+            f"at that scale (per-channel scaling factors {per.min():.4g} to {per.max():.4g}): "
+            "no single factor makes every channel N(0, 1)."
+        )
+    lo, hi = gap["radius_range_over_sqrt_n"]
+    shell_lo, shell_hi = (v / math.sqrt(gap["dimension"]) for v in gap["normal_shell"])
     inside = gap["radius_share_in_normal_shell"]
     text += (
         f" {100 * inside:.0f} % of the latents have a radius inside N(0, I)'s 99 % shell "
-        f"(median radius {gap['median_radius_over_sqrt_n']:.3g} x sqrt(N))"
+        f"({shell_lo:.3g} to {shell_hi:.3g} x sqrt(N); the latents' central 98 %: {lo:.3g} to "
+        f"{hi:.3g} x sqrt(N)), so samples of N(0, I) "
+        + ("land where the latents are" if inside >= 0.9 else "miss the latents' shell")
     )
     kurt = gap["max_abs_channel_excess_kurtosis"]
     text += f"; the most heavy- or light-tailed channel has excess kurtosis {kurt:.3g}."
@@ -298,6 +311,8 @@ def _gaussian_gap(
         "normal_shell": [float(lo), float(hi)],
         "radius_share_in_normal_shell": float(np.mean((r >= lo) & (r <= hi))),
         "median_radius_over_sqrt_n": float(np.median(r) / math.sqrt(dim)),
+        "radius_range_over_sqrt_n": (np.quantile(r, [0.01, 0.99]) / math.sqrt(dim)).tolist(),
+        "dimension": dim,
         "max_abs_channel_excess_kurtosis": float(np.max(np.abs(ch_kurt))),
     }
     if two_sample_points >= 2:
@@ -414,7 +429,7 @@ def spatial_stats(
         radii=r,
         scaling=sc,
         gaussian_gap=gap,
-        verdict=_verdict(sc, ch_std, gap),
+        verdict=_verdict(sc, ch_mean, ch_std, gap),
     )
 
 
