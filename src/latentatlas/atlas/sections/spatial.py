@@ -138,7 +138,8 @@ def section_spatial(ctx: AtlasContext, page: Page) -> None:
         sec,
         "spatial_autocorrelation",
         autocorrelation_figure(st.acf_distance, st.acf),
-        f"Spatial autocorrelation of each channel against distance (in positions), averaged over "
+        "Spatial autocorrelation of each channel against distance in positions (lags binned by "
+        f"rounded distance: 1 holds the diagonal neighbours too), averaged over "
         f"{st.acf_sample:,} latents; dotted: 1/e and 0.5.",
         (
             f"Correlation drops below 1/e after {min(lengths):.2g} to {max(lengths):.2g} "
