@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,44 @@ def gauss_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gs") / "store"
     save_store(out, z, np.array([f"img{i:03d}" for i in range(300)]), split)
     return out
+
+
+@dataclass(frozen=True)
+class SpatialField:
+    """Spatial latents (n, C*H*W), C-major, with known statistics: channel c is mean[c] +
+    std[c] x a unit-variance separable AR(1) field with neighbour correlation rho[c] (at lag
+    (dy, dx) exactly rho**(|dy| + |dx|)); channels 0 and 2 share their filter and innovations
+    correlated by ``cross``, so their correlation is exactly ``cross``; channel 1 is independent."""
+
+    z: np.ndarray
+    shape: tuple[int, int, int]
+    mean: np.ndarray
+    std: np.ndarray
+    rho: np.ndarray
+    cross: float
+
+
+def _ar1(e: np.ndarray, rho: np.ndarray, axis: int) -> np.ndarray:
+    """A stationary, unit-variance AR(1) along ``axis`` of white noise ``e`` (n, C, H, W)."""
+    e = np.moveaxis(e, axis, 0)
+    out = e.copy()
+    r = rho[None, :, None]
+    for i in range(1, len(e)):
+        out[i] = r * out[i - 1] + np.sqrt(1 - r**2) * e[i]
+    return np.moveaxis(out, 0, axis)
+
+
+@pytest.fixture(scope="session")
+def spatial_field() -> SpatialField:
+    rng = np.random.default_rng(18)
+    n, shape, cross = 240, (3, 16, 16), 0.6
+    mean, std = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 0.5])
+    rho = np.array([0.8, 0.3, 0.8])
+    e = rng.standard_normal((n, *shape))
+    e[:, 2] = cross * e[:, 0] + np.sqrt(1 - cross**2) * e[:, 2]
+    field = _ar1(_ar1(e, rho, 2), rho, 3)
+    z = field * std[None, :, None, None] + mean[None, :, None, None]
+    return SpatialField(z.reshape(n, -1), shape, mean, std, rho, cross)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from latentatlas.generators import (
     MultivariateNormal,
     PCAEllipsoid,
     ShiftedNormal,
+    StationaryGaussian,
     UniformCube,
 )
 
@@ -28,6 +29,9 @@ CONFIGS = {
     "pca-ball-uniform": lambda: PCAEllipsoid(bound="ball", distribution="uniform"),
     "pca-k2-radius": lambda: PCAEllipsoid(bound="ball", limit=1.5, n_components=2),
     "pca-nolimit": lambda: PCAEllipsoid(bound="ball", limit=None),
+    # One channel over 1 x 5 positions: a stationary covariance over rfft2's mirrored columns
+    # (the cross-channel one is checked in test_generators_stationary).
+    "spatial-row": lambda: StationaryGaussian(latent_shape=[1, 1, 5]),
     **{
         f"gmm-{ct}": (lambda ct=ct: GaussianMixture(n_components=3, covariance_type=ct))
         for ct in ("full", "tied", "diag", "spherical")

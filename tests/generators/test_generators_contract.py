@@ -11,11 +11,13 @@ from generator_configs import CONFIGS
 from latentatlas.generators import (
     GENERATOR_CLASSES,
     GENERATORS,
+    SPATIAL,
     BaseGenerator,
     GaussianMixture,
     IsotropicNormal,
     MultivariateNormal,
     NotFittedError,
+    StationaryGaussian,
     UniformCube,
     load_generator,
     make_generator,
@@ -168,13 +170,20 @@ def test_registry():
     assert repr(GENERATORS["cube"]()) == repr(UniformCube(b="auto"))
     assert GENERATORS["normal-fit"]().scale == "fit"
     # ShiftedNormal is the degradation ladder's, not a generator anyone should pick.
-    assert {type(f()).__name__ for f in GENERATORS.values()} == set(GENERATOR_CLASSES) - {
-        "ShiftedNormal"
-    }
+    assert {type(f()).__name__ for f in [*GENERATORS.values(), *SPATIAL.values()]} == set(
+        GENERATOR_CLASSES
+    ) - {"ShiftedNormal"}
     gen = make_generator("mvn", shrinkage=0.2)
     assert isinstance(gen, MultivariateNormal) and gen.shrinkage == 0.2
     assert make_generator("pca") is not make_generator("pca")
     with pytest.raises(ValueError, match="cube, normal, normal-fit, percomponent, mvn, pca, gmm"):
         make_generator("vae")
+    # The spatial generator takes the store's latent shape, and says so when there is none.
+    assert make_generator("spatial", latent_shape=(4, 8, 8)).latent_shape == [4, 8, 8]
+    assert isinstance(make_generator("spatial", latent_shape=(4, 8, 8)), StationaryGaussian)
+    mvn = make_generator("mvn", latent_shape=(4, 8, 8))
+    assert mvn.get_params() == MultivariateNormal().get_params()
+    with pytest.raises(ValueError, match="'spatial' needs a spatial latent"):
+        make_generator("spatial")
     with pytest.raises(ValueError, match="no parameter"):
         make_generator("normal", shrinkage=0.1)

@@ -13,12 +13,13 @@ import torch
 from model_verbs import one_line_error, verbs_end_to_end
 
 from latentatlas.cli import main
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.data.store import load_store
 from latentatlas.generators.sampling import sample
 from latentatlas.models import ModelSpec, load_latent_model
 from latentatlas.models.encode import encode
 from latentatlas.models.tensors import to_tensor
-from latentatlas.verdict.compare import run_compare
+from latentatlas.verdict.compare import run_compare, store_generators
 
 diffusers = pytest.importorskip("diffusers")
 
@@ -68,17 +69,26 @@ def test_autoencoder_kl_from_the_cli(
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_autoencoder_kl_from_python(tiny_cache: Path, tiny_kl: Path, tmp_path: Path) -> None:
+def test_autoencoder_kl_from_python(
+    tiny_cache: Path, tiny_kl: Path, tmp_path: Path, gauss_store: Path
+) -> None:
     model = load_latent_model(ModelSpec(str(tiny_kl)))
     assert (model.image_size, model.channels, model.latent_shape) == (16, 3, (2, 2, 2))
     encode(model, tiny_cache, tmp_path / "store", progress=False)
     store = load_store(tmp_path / "store")
     assert store.meta["model_sha256"] == model.checksum
-    sample(model, store, tmp_path / "s", "cube", n=4, progress=False)
-    verdict = run_compare(
-        str(tiny_kl), tmp_path / "store", tmp_path / "v", generators=["cube"], n=20, progress=False
-    )
-    assert verdict["rows"][0]["generator"] == "cube"
+    # No shift_factor in the config: recorded as null (z = mean x scaling_factor).
+    assert store.meta["latent_shape"] == [2, 2, 2] and store.meta["shift_factor"] is None
+    sample(model, store, tmp_path / "s", "spatial", n=4, progress=False)
+    settings = {"generators": ["spatial"], "n": 20, "progress": False}
+    verdict = run_compare(str(tiny_kl), tmp_path / "store", tmp_path / "v", **settings)
+    assert verdict["rows"][0]["generator"] == "spatial"
+    # By default compare adds the spatial generator for a store with a C x H x W shape only.
+    assert "spatial" in store_generators(None, store)
+    flat = load_store(gauss_store)
+    assert "spatial" not in store_generators(None, flat)
+    with pytest.raises(LatentAtlasError, match="'spatial' needs a spatial latent"):
+        store_generators(["spatial"], flat)
 
 
 def test_missing_extra_is_named(
@@ -98,3 +108,42 @@ def test_damaged_folder(tiny_kl: Path, tmp_path: Path, capsys) -> None:
     argv = ["sample", str(broken), str(tmp_path / "z.npy"), "--out", str(tmp_path / "o")]
     assert main([*argv, "--quiet"]) == 2
     assert "not a loadable AutoencoderKL" in one_line_error(capsys.readouterr().err, "sample")
+
+
+def test_spatial_latents_and_scaling_verdict(tiny_cache: Path, tmp_path: Path) -> None:
+    """SD3/FLUX's convention (a shift_factor): encode records the latent shape and both factors,
+    and the atlas's spatial section states the factors that standardise the VAE's own
+    posterior means."""
+    from html import escape
+    from types import SimpleNamespace
+
+    from latentatlas.atlas.sections.spatial import section_spatial
+    from latentatlas.core.html import Page
+
+    torch.manual_seed(0)
+    config = {**TINY_KL, "shift_factor": 0.1}
+    for key in ("down_block_types", "up_block_types", "block_out_channels"):
+        config[key] = config[key][:3]  # two halvings: latents 2 x 4 x 4
+    vae = diffusers.AutoencoderKL(**config).eval()
+    vae.save_pretrained(tmp_path / "vae")
+    meta = encode(str(tmp_path / "vae"), tiny_cache, tmp_path / "store", progress=False)
+    assert meta["latent_shape"] == [2, 4, 4]
+    assert (meta["scaling_factor"], meta["shift_factor"]) == (0.5, 0.1)
+    store = load_store(tmp_path / "store")
+    assert json.loads((tmp_path / "store" / "store.json").read_text())["shift_factor"] == 0.1
+    ctx = SimpleNamespace(store=store, z=store.z, dim=store.latent_dim, seed=0, summary={})
+    page = Page("spatial")
+    section_spatial(ctx, page)
+    x = to_tensor(np.load(tiny_cache / "images.npy"), torch.device("cpu"))
+    with torch.no_grad():
+        raw = vae.encode(2 * x - 1).latent_dist.mean.double().numpy()
+    sc = ctx.summary["spatial"]["scaling"]
+    assert sc["scaling_factor_for_unit_std"] == pytest.approx(1 / raw.std(), rel=1e-4)
+    assert sc["shift_factor_for_zero_mean"] == pytest.approx(raw.mean(), rel=1e-4, abs=1e-5)
+    z = np.asarray(store.z, dtype=np.float64)
+    verdict = (
+        "At the configured scaling_factor 0.5 and shift_factor 0.1 the latents have mean "
+        f"{z.mean():.3g} and standard deviation {z.std():.3g}"
+    )
+    assert ctx.summary["spatial"]["verdict"].startswith(verdict)
+    assert escape(verdict) in page.render()

@@ -38,6 +38,12 @@ from latentatlas.analysis.radii import (
 )
 from latentatlas.analysis.shape import ShapeResult, shape
 from latentatlas.analysis.slices import SliceScan, slice_counts, slice_mask, slice_scan
+from latentatlas.analysis.spatial import (
+    SpatialStats,
+    radial_autocorrelation,
+    spatial_shape,
+    spatial_stats,
+)
 from latentatlas.analysis.theory import (
     TheoryTable,
     cube_radii,
@@ -56,6 +62,7 @@ __all__ = [
     "RadiiResult",
     "ShapeResult",
     "SliceScan",
+    "SpatialStats",
     "TheoryTable",
     "attribute_separation",
     "auto_pairs",
@@ -76,12 +83,15 @@ __all__ = [
     "knn_components",
     "normality",
     "principal_points",
+    "radial_autocorrelation",
     "radii",
     "radius_comparison",
     "shape",
     "slice_counts",
     "slice_mask",
     "slice_scan",
+    "spatial_shape",
+    "spatial_stats",
     "theory_table",
     "trim_outliers",
     "union_coverage",

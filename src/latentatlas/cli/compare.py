@@ -12,7 +12,7 @@ from latentatlas.cli import (
     model_spec,
     seed,
 )
-from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES
+from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES, SPATIAL_NAMES
 from latentatlas.verdict.judges import FACE_N, IMAGE_JUDGES, JUDGE_N
 
 
@@ -33,11 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--generators",
         nargs="+",
-        choices=(*GENERATOR_NAMES, *PRIOR_NAMES),
+        choices=(*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES),
         default=None,
         metavar="NAME",
-        help=f"any of: {', '.join((*GENERATOR_NAMES, *PRIOR_NAMES))} (default: all but the "
-        "slowest learned priors, diffusion and vae2, which take minutes each to fit)",
+        help=f"any of: {', '.join((*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES))} (default: "
+        "all but the slowest learned priors, diffusion and vae2, which take minutes each to "
+        "fit; spatial only for a store with a C x H x W latent shape)",
     )
     p.add_argument(
         "--n", type=int_in(20, 100000), default=1000, help="samples per generator (default 1000)"

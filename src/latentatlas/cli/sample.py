@@ -13,7 +13,7 @@ from latentatlas.cli import (
     model_spec,
     seed,
 )
-from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES
+from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES, SPATIAL_NAMES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     add_io_args(p)
     p.add_argument(
-        "--generator", default="mvn", choices=(*GENERATOR_NAMES, *PRIOR_NAMES), help="default mvn"
+        "--generator",
+        default="mvn",
+        choices=(*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES),
+        help="default mvn (spatial: for a store with a C x H x W latent shape)",
     )
     p.add_argument("--n", type=int_in(1, 10000), default=64, help="samples (default 64)")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")

@@ -9,6 +9,12 @@ A store is a directory::
     store.json      sidecar: latent_dim, n, attribute names, model checksum, image size, and
                     the sha256 of every file above (checked on load unless ``verify=False``)
 
+An encoded store's sidecar also records the model's ``latent_shape``: ``[N]`` for a flat latent,
+``[C, H, W]`` for a spatial one (a diffusion VAE's), whose z rows are then flattened C-major,
+``z[c*H*W + h*W + w]`` (numpy's ``reshape(n, C, H, W)``); a diffusers VAE's store adds its
+``scaling_factor`` and ``shift_factor`` (z = (mean - shift_factor) x scaling_factor, the shift
+null when the model has none).
+
 ``load_store`` also accepts a bare ``.npy`` file of shape (n, N), so latents from any model work;
 its points are all treated as train points.
 """

@@ -8,6 +8,7 @@ Modules:
     pca         PCAEllipsoid: sampling in the PCA frame within ellipse limits
     mixture     GaussianMixture
     kde         KernelDensity
+    stationary  StationaryGaussian: a spatial (C x H x W) latent's Gaussian field, by FFT
     learned/    the learned priors (torch): a normalizing flow, latent diffusion, a two-stage VAE
     registry    the short names (cube, mvn, flow ...) the CLI, compare and the explorer use
     io          save/load as JSON + arrays (no pickle); class names -> classes
@@ -46,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(("lerp", "plane_circle", "plane_segment", "slerp"), "paths"),
     "PCAEllipsoid": "pca",
+    "StationaryGaussian": "stationary",
     **dict.fromkeys(registry.__all__, "registry"),
     "UniformCube": "uniform",
 }
@@ -66,7 +68,10 @@ __all__ = [
     "PRIOR_CLASSES",
     "PRIOR_NAMES",
     "PerComponentNormal",
+    "SPATIAL",
+    "SPATIAL_NAMES",
     "ShiftedNormal",
+    "StationaryGaussian",
     "UniformCube",
     "generator_class",
     "lerp",
@@ -107,7 +112,10 @@ if TYPE_CHECKING:
         GENERATORS,
         PRIOR_NAMES,
         PRIORS,
+        SPATIAL,
+        SPATIAL_NAMES,
         make_generator,
         with_progress,
     )
+    from latentatlas.generators.stationary import StationaryGaussian
     from latentatlas.generators.uniform import UniformCube

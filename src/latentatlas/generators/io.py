@@ -22,6 +22,7 @@ from latentatlas.generators.normal import (
     ShiftedNormal,
 )
 from latentatlas.generators.pca import PCAEllipsoid
+from latentatlas.generators.stationary import StationaryGaussian
 from latentatlas.generators.uniform import UniformCube
 
 __all__ = [
@@ -49,6 +50,7 @@ GENERATOR_CLASSES: dict[str, type[BaseGenerator]] = {
         PCAEllipsoid,
         GaussianMixture,
         KernelDensity,
+        StationaryGaussian,
     )
 }
 

@@ -8,7 +8,7 @@ instant: a class is imported when its factory is first called.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,6 +20,8 @@ __all__ = [
     "GENERATOR_NAMES",
     "PRIORS",
     "PRIOR_NAMES",
+    "SPATIAL",
+    "SPATIAL_NAMES",
     "make_generator",
     "with_progress",
 ]
@@ -51,6 +53,12 @@ GENERATORS: dict[str, Factory] = {
     "kde": _factory("KernelDensity"),
 }
 
+# Generators of spatial latents (C x H x W): they need the store's latent_shape, so they are kept
+# apart from GENERATORS; `compare` adds them by default for a store that records one.
+SPATIAL: dict[str, Factory] = {
+    "spatial": _factory("StationaryGaussian"),
+}
+
 # The learned priors (latentatlas.generators.learned, torch; minutes to fit): kept apart from
 # GENERATORS, whose every entry `compare` fits by default.
 PRIORS: dict[str, Factory] = {
@@ -60,6 +68,7 @@ PRIORS: dict[str, Factory] = {
 }
 
 GENERATOR_NAMES: tuple[str, ...] = tuple(GENERATORS)
+SPATIAL_NAMES: tuple[str, ...] = tuple(SPATIAL)
 PRIOR_NAMES: tuple[str, ...] = tuple(PRIORS)
 
 # What `compare` fits when no --generators are given: every generator and the flow (seconds to
@@ -67,20 +76,34 @@ PRIOR_NAMES: tuple[str, ...] = tuple(PRIORS)
 COMPARE_DEFAULT: tuple[str, ...] = (*GENERATOR_NAMES, "flow")
 
 
-def make_generator(name: str, **params: Any) -> BaseGenerator:
-    """A fresh generator by its short name (:data:`GENERATORS` or :data:`PRIORS`), with
-    ``params`` overriding the default configuration.
+def make_generator(
+    name: str, *, latent_shape: Sequence[int] | None = None, **params: Any
+) -> BaseGenerator:
+    """A fresh generator by its short name (:data:`GENERATORS`, :data:`SPATIAL` or
+    :data:`PRIORS`), with ``params`` overriding the default configuration.
+
+    ``latent_shape`` is the store's (C, H, W) (``analysis.spatial.spatial_shape`` of its
+    sidecar), or None: a :data:`SPATIAL` generator gets it, the others ignore it.
 
     Raises
     ------
     ValueError
-        Unknown name (the message lists the valid ones) or unknown parameter.
+        Unknown name (the message lists the valid ones), unknown parameter, or a spatial
+        generator asked for without a latent shape.
     """
-    factory = GENERATORS.get(name) or PRIORS.get(name)
+    factory = GENERATORS.get(name) or SPATIAL.get(name) or PRIORS.get(name)
     if factory is None:
-        names = ", ".join([*GENERATORS, *PRIORS])
+        names = ", ".join([*GENERATORS, *SPATIAL, *PRIORS])
         raise ValueError(f"unknown generator {name!r}; choose from {names}")
-    return factory().set_params(**params)
+    gen = factory()
+    if name in SPATIAL:
+        if latent_shape is None:
+            raise ValueError(
+                f"generator {name!r} needs a spatial latent (its store.json records no "
+                "latent_shape C x H x W)"
+            )
+        gen.set_params(latent_shape=[int(s) for s in latent_shape])
+    return gen.set_params(**params)
 
 
 def with_progress(gen: BaseGenerator, progress: bool) -> BaseGenerator:

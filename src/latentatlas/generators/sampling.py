@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
+from latentatlas.analysis.spatial import spatial_shape
 from latentatlas.core import atomic
 from latentatlas.core.errors import LatentAtlasError
 from latentatlas.core.imaging import image_grid, labelled_strip, save_png, square_grid
@@ -84,7 +85,9 @@ def sample(
     steps.set_postfix_str(f"fit {generator}")
     try:
         z_fit = train_points(st)
-        gen = with_progress(make_generator(generator), progress).set_params(**(params or {}))
+        shape = spatial_shape(st.meta, st.latent_dim)
+        gen = make_generator(generator, latent_shape=shape, **(params or {}))
+        gen = with_progress(gen, progress)
         gen = gen.fit(z_fit)
     except (ValueError, LatentAtlasError) as e:
         steps.close()

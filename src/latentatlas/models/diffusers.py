@@ -3,7 +3,9 @@
 z is the posterior mean, shifted by ``shift_factor`` (when the config has one) and multiplied by
 ``scaling_factor``: the latents a diffusion model sees, flattened (4 x 8 x 8 = 256 for 64-px
 images of a Stable Diffusion VAE). Decoding undoes both. Nothing is ever downloaded: the folder
-is read with ``local_files_only=True``.
+is read with ``local_files_only=True``. The store records ``scaling_factor`` and ``shift_factor``
+(null for SD 1.x/2.x/SDXL's convention, z = mean x scaling_factor) beside ``latent_shape``
+[C, H, W], which the atlas's spatial section and the spatial generator read.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def load_autoencoder_kl(spec: ModelSpec, device: torch.device) -> TorchLatentMod
     vae = vae.to(device).eval()
     cfg = vae.config
     scale = float(cfg.scaling_factor)
-    shift = float(cfg.shift_factor) if getattr(cfg, "shift_factor", None) is not None else 0.0
+    configured_shift = getattr(cfg, "shift_factor", None)
+    shift = 0.0 if configured_shift is None else float(configured_shift)
 
     def encode(x: torch.Tensor) -> torch.Tensor:
         return (vae.encode(x).latent_dist.mean - shift) * scale
@@ -72,5 +75,9 @@ def load_autoencoder_kl(spec: ModelSpec, device: torch.device) -> TorchLatentMod
         device=device,
         input_range=spec.input_range or DEFAULT_RANGE,
         module=vae,
-        info={"scaling_factor": scale, "shift_factor": shift},
+        # As configured: a null shift_factor says "z = mean x scaling_factor" (SD 1.x/2.x/SDXL).
+        info={
+            "scaling_factor": scale,
+            "shift_factor": None if configured_shift is None else shift,
+        },
     )

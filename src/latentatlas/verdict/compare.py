@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from latentatlas.analysis.spatial import spatial_shape
 from latentatlas.core import atomic
 from latentatlas.core.bundled import NAMES
 from latentatlas.core.errors import LatentAtlasError
@@ -48,6 +49,7 @@ from latentatlas.generators import (
     COMPARE_DEFAULT,
     GENERATORS,
     PRIORS,
+    SPATIAL,
     make_generator,
     save_generator,
     with_progress,
@@ -93,6 +95,21 @@ def split_for_verdict(
     return np.asarray(train, dtype=np.float64), np.asarray(held, dtype=np.float64)
 
 
+def store_generators(generators: Sequence[str] | None, store: ZStore) -> dict[str, Any]:
+    """Fresh generators by name for ``store``: ``generators``, or by default
+    ``COMPARE_DEFAULT`` and, for a store whose ``store.json`` records a latent shape C x H x W,
+    the spatial generators (given that shape); a spatial generator asked for on a store without
+    one is a one-line LatentAtlasError."""
+    shape = spatial_shape(store.meta, store.latent_dim)
+    names = list(generators or COMPARE_DEFAULT)
+    if generators is None and shape is not None:
+        names += list(SPATIAL)
+    try:
+        return {name: make_generator(name, latent_shape=shape) for name in names}
+    except ValueError as e:
+        raise LatentAtlasError(str(e)) from None
+
+
 def run_compare(
     checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel,
     store: str | os.PathLike | ZStore,
@@ -117,8 +134,9 @@ def run_compare(
 
     The model (``checkpoint``: a spec, a path, a bundled name or a loaded model), the store
     and ``out`` are positional; every setting is a keyword. ``generators`` defaults to
-    ``COMPARE_DEFAULT`` (all but the slowest learned priors); ``n`` samples each, drawn with
-    ``seed``.
+    ``COMPARE_DEFAULT`` (all but the slowest learned priors), and for a store whose
+    ``store.json`` records a latent shape C x H x W also the spatial generators (``SPATIAL``);
+    ``n`` samples each, drawn with ``seed``.
 
     ``where`` (``"Smiling=1"``) restricts the store first: the generators are fitted on the
     matching train z-points and judged against the matching held-out ones. ``judges`` names the
@@ -130,7 +148,7 @@ def run_compare(
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
     names = list(generators or COMPARE_DEFAULT)
-    known = [*GENERATORS, *PRIORS]
+    known = [*GENERATORS, *SPATIAL, *PRIORS]
     unknown = [g for g in names if g not in known]
     if unknown:
         raise LatentAtlasError(f"unknown generator {unknown[0]!r}; choose from {', '.join(known)}")
@@ -145,6 +163,7 @@ def run_compare(
         checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch
     )
     st = select(st, where)
+    gens = store_generators(generators, st)
     train, held = split_for_verdict(st, seed)
     try:
         ctx = judging_context(
@@ -168,8 +187,8 @@ def run_compare(
     seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
 
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        for name in tqdm(names, desc="compare", unit="generator", disable=not progress):
-            gen = with_progress(make_generator(name), progress)
+        for name in tqdm(list(gens), desc="compare", unit="generator", disable=not progress):
+            gen = with_progress(gens[name], progress)
             row, z, images = judge_generator(name, gen, model, ctx, n, seed)
             # Two generators that draw the same points are one result twice: marked, tied in
             # the ranking, and shown once on the page.

@@ -19,6 +19,7 @@ from latentatlas.atlas.sections.distribution import (
 from latentatlas.atlas.sections.fragmentation import section_fragmentation
 from latentatlas.atlas.sections.geometry import section_projections, section_slices
 from latentatlas.atlas.sections.radii import section_generator, section_radii, section_theory
+from latentatlas.atlas.sections.spatial import section_spatial
 from latentatlas.atlas.sections.verdict import section_verdict
 from latentatlas.atlas.sections.voids import section_voids
 
@@ -40,6 +41,8 @@ SECTIONS: tuple[tuple[str, Section], ...] = (
     ("8 slices", section_slices),
     ("9 voids", section_voids),
     ("10 fragmentation", section_fragmentation),
+    # Numbered apart: a store without a C x H x W latent shape shows one line here.
+    ("spatial latents", section_spatial),
 )
 VERDICT_SECTION: tuple[str, Section] = ("11 verdict", section_verdict)
 
