@@ -37,7 +37,7 @@ def test_registry():
     assert isinstance(make_generator("diffusion", sampling_steps=10), LatentDiffusion)
     assert make_generator("diffusion", sampling_steps=10).sampling_steps == 10
     assert isinstance(make_generator("vae2"), TwoStageVAE)
-    with pytest.raises(ValueError, match="gmm, kde, flow, diffusion, vae2"):
+    with pytest.raises(ValueError, match="gmm, kde, spatial, flow, diffusion, vae2"):
         make_generator("maf")
     with pytest.raises(ValueError, match="no parameter"):
         make_generator("flow", shrinkage=0.1)
