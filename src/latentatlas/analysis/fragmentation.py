@@ -598,8 +598,9 @@ class FragmentationResult:
     """Everything :func:`fragmentation` measured; ``to_dict()`` is the JSON-ready summary.
 
     ``pairs`` (n_pairs, 2) indexes the random pair endpoints into the input rows and
-    ``cluster_pairs`` (m, 2) pairs of points of different density clusters (for decoding them);
-    both are left out of ``to_dict()``.
+    ``cluster_pairs`` (m, 2) pairs of points in different clusters (density regions when there
+    are several, else mixture components: ``settings["cluster_pairs_from"]``), for decoding
+    them; both are left out of ``to_dict()``.
     """
 
     settings: dict
@@ -695,8 +696,8 @@ def fragmentation(
     clusters, density_labels = density_clusters(Y)
     topology = persistence(Gs, n_landmarks, random_state=rng)
     knn = knn_components(Gs, ks)
-    midpoints, cluster_pairs = cluster_midpoints(Gs, density_labels, n_pairs, random_state=rng)
-    mixture_midpoints, _ = cluster_midpoints(Gs, mix_labels, n_pairs, random_state=rng)
+    midpoints, density_pairs = cluster_midpoints(Gs, density_labels, n_pairs, random_state=rng)
+    mixture_midpoints, mixture_pairs = cluster_midpoints(Gs, mix_labels, n_pairs, random_state=rng)
     ref = np.sort(perm[:m_ref])
     between = betweenness(take(ref), take(pairs[:, 0]), take(pairs[:, 1]), ts, k)
     agree, attrs = [], []
@@ -709,6 +710,11 @@ def fragmentation(
         attrs = attribute_separation(
             Gs, A, attribute_names, max_points=attribute_points, random_state=rng
         )
+    verdict = fragmentation_verdict(knn, clusters, midpoints, topology, between, mixture)
+    # The pairs to decode: between density regions when there are several, else between the
+    # mixture's components (a single Gaussian has neither: no pairs).
+    by_density = verdict["regions"] >= 2
+    cluster_pairs = density_pairs if by_density else mixture_pairs
     return FragmentationResult(
         settings={
             "max_points": int(max_points),
@@ -721,10 +727,12 @@ def fragmentation(
             "ks": sorted(int(x) for x in ks),
             "k_precision": int(k),
             "n_attribute_points": min(len(sub), int(attribute_points)) if attrs else 0,
+            "cluster_pairs_from": "HDBSCAN" if by_density else "mixture",
         },
-        pca={"n_components": Y.shape[1], "explained_variance": float(
-            pca.explained_variance_ratio_.sum()
-        )},
+        pca={
+            "n_components": Y.shape[1],
+            "explained_variance": float(pca.explained_variance_ratio_.sum()),
+        },
         mixture=mixture,
         clusters=clusters,
         topology=topology,
@@ -733,7 +741,7 @@ def fragmentation(
         betweenness=between,
         agreement=agree,
         attributes=attrs,
-        verdict=fragmentation_verdict(knn, clusters, midpoints, topology, between, mixture),
+        verdict=verdict,
         pairs=pairs,
         cluster_pairs=sub[cluster_pairs],
     )
