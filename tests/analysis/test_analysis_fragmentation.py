@@ -292,6 +292,13 @@ def test_verdict_rule_three_outcomes() -> None:
     v = fragmentation_verdict(connected, one, far, topo, low, mixture)
     assert v["label"] == "one region" and not v["convex"]
     assert v["sentence"].startswith("one region, not convex: 0 HDBSCAN clusters (100% noise)")
+    # No density clusters: the sentence quotes the mixture components' midpoints instead.
+    none = {**far, "between_outside": float("nan"), "within_outside": float("nan")}
+    v = fragmentation_verdict(connected, one, none, topo, between, mixture, near)
+    assert v["label"] == "one region"
+    assert v["sentence"].endswith(
+        "midpoints between mixture components 8% outside, within 5% (real points 5%)"
+    )
 
 
 def test_attribute_separation_regions_shifts_and_noise() -> None:

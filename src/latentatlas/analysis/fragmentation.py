@@ -509,7 +509,13 @@ def agreement(clusterings: Mapping[str, Any], labelings: Mapping[str, Any]) -> l
 
 
 def fragmentation_verdict(
-    knn: list[dict], clusters: dict, midpoints: dict, topology: dict, between: dict, mixture: dict
+    knn: list[dict],
+    clusters: dict,
+    midpoints: dict,
+    topology: dict,
+    between: dict,
+    mixture: dict,
+    mixture_midpoints: dict | None = None,
 ) -> dict:
     """The rule from the numbers to a verdict in three outcomes, and the verdict in plain words.
 
@@ -525,7 +531,8 @@ def fragmentation_verdict(
       k-NN precision below 0.8 of the real endpoints' means a curved region (a filament).
 
     HDBSCAN's clusters count as regions only when they hold at least half the points: on a region
-    of smooth density it calls most points noise and keeps a few dense spots.
+    of smooth density it calls most points noise and keeps a few dense spots. The mixture's
+    midpoints (``mixture_midpoints``), when given, are quoted where HDBSCAN found no clusters.
 
     Returns ``label``, ``sentence``, ``convex`` and the numbers the rule read.
     """
@@ -553,13 +560,21 @@ def fragmentation_verdict(
 
     shape = "" if label != "one region" else (", convex" if convex else ", not convex")
     most = " (the most tried)" if mixture["reached_max"] else ""
-    mids = (
-        f"midpoints between clusters {outside:.0%} outside, within {inside:.0%} (real points "
-        f"{midpoints['real_outside']:.0%})"
-        if np.isfinite(outside)
-        else f"far-pair midpoints {between['far_midpoint_knn']:.0%} inside by k-NN precision "
-        f"(real endpoints {between['baseline_knn']:.0%})"
-    )
+    # The sentence quotes the density clusters' midpoints, else the mixture components' (no
+    # density split), else the far random pairs' (one Gaussian component too).
+    quoted, which = midpoints, "clusters"
+    if not np.isfinite(outside) and mixture_midpoints is not None:
+        quoted, which = mixture_midpoints, "mixture components"
+    if np.isfinite(quoted["between_outside"]):
+        mids = (
+            f"midpoints between {which} {quoted['between_outside']:.0%} outside, within "
+            f"{quoted['within_outside']:.0%} (real points {quoted['real_outside']:.0%})"
+        )
+    else:
+        mids = (
+            f"far-pair midpoints {between['far_midpoint_knn']:.0%} inside by k-NN precision "
+            f"(real endpoints {between['baseline_knn']:.0%})"
+        )
     sentence = (
         f"{label}{shape}: {count(clusters['n_clusters'], 'HDBSCAN cluster')} "
         f"({clusters['noise_share']:.0%} noise), "
@@ -747,7 +762,9 @@ def _fragmentation(
         attrs = attribute_separation(
             Gs, A, attribute_names, max_points=attribute_points, random_state=rng
         )
-    verdict = fragmentation_verdict(knn, clusters, midpoints, topology, between, mixture)
+    verdict = fragmentation_verdict(
+        knn, clusters, midpoints, topology, between, mixture, mixture_midpoints
+    )
     # The pairs to decode: between density regions when there are several, else between the
     # mixture's components (a single Gaussian has neither: no pairs).
     by_density = verdict["regions"] >= 2
