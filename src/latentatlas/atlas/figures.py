@@ -525,7 +525,7 @@ def fragmentation_figure(
     for ys, color, style, label in curves:
         ax.plot(b["t"], ys, style, color=color, ms=4, label=label)
         ax.axhline(0.5 * (ys[0] + ys[-1]), color=color, ls=":", lw=1)
-    ax.set_xlabel("position t on the segment between two random real points")
+    ax.set_xlabel("position t between two random real points")
     ax.set_ylabel("share of segment points inside")
     ax.set_ylim(0, 1.05)
     ax.set_title("dotted: the real endpoints' mean (t = 0, 1)", fontsize=9)
