@@ -27,7 +27,7 @@ def test_analyze_store_dir_reproduces_the_library_run(
     assert main([*argv, *FAST_ARGS]) == 0
     stdout = capsys.readouterr().out
     assert f"wrote {out}/index.html" in stdout
-    assert "\n  fragmentation: one region: " in stdout
+    assert "\n  fragmentation: one region, convex: " in stdout
     summary = json.loads((out / "summary.json").read_text())
     # the page's opening lines, then the one command to look at the report
     for line in summary["conclusions"]["lines"]:

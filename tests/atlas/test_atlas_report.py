@@ -198,6 +198,11 @@ def test_fragmentation_section_and_summary(store16: Path, atlas16: tuple[Path, d
     assert attrs["Rare"]["kind"] == "too few labelled points"
     assert f["attribute_kinds"] == {"shift within one region": 2, "too few labelled points": 1}
     assert "<td>Left_Half</td>" in page
+    # Every clustering against every attribute; the median split is no cluster of one Gaussian.
+    ari = {(a["clustering"], a["labeling"]): a["ari"] for a in f["agreement"]}
+    assert set(ari) == {(c, a) for c in ("HDBSCAN", "mixture") for a in attrs}
+    assert "adjusted Rand index" in page and 'id="fig-fragmentation"' in page
+    assert f["topology"]["components"] == 1 and f["mixture"]["components"][-1] >= 5
 
 
 def test_theory_rows_in_summary(atlas16: tuple[Path, dict]) -> None:

@@ -23,9 +23,26 @@ def test_parse_where():
     assert parse_where("Smiling=1, Eyeglasses=0") == {"Smiling": 1, "Eyeglasses": -1}
     assert parse_where("Male=-1,Bald=yes") == {"Male": -1, "Bald": 1}
     assert describe(parse_where("Male=-1,Bald=yes")) == "Male=0,Bald=1"
-    for bad in ("", "Smiling", "=1", "Smiling=2", "Smiling=maybe"):
+    for bad in ("", "Smiling", "=1", "Smiling="):
         with pytest.raises(LatentAtlasError, match="--where"):
             parse_where(bad)
+    # Other values name a class of a label (data.sources keeps one attribute per class).
+    assert parse_where("label=cat,Smiling=1") == {"label=cat": 1, "Smiling": 1}
+    assert describe(parse_where("label=cat,Smiling=0")) == "label=cat,Smiling=0"
+
+
+def test_class_labels_select_by_class_name():
+    names = ["label=0", "label=1", "label=3", "Smiling"]
+    attrs = np.array([[1, -1, -1, 1], [-1, 1, -1, 1], [-1, -1, 1, -1], [0, 0, 0, 0]])
+    store = ZStore(np.zeros((4, 2)), np.array(list("abcd")), np.zeros(4, np.uint8), attrs, names)
+    assert where_mask(store, parse_where("label=3")).tolist() == [False, False, True, False]
+    # Classes named 1 and 0 read like yes/no; a store without a "label" attribute means the class.
+    assert where_mask(store, parse_where("label=1")).tolist() == [False, True, False, False]
+    assert where_mask(store, parse_where("label=0,Smiling=1")).nonzero()[0].tolist() == [0]
+    with pytest.raises(LatentAtlasError, match=r"no class 'label=7' \(label is one of 0, 1, 3\)"):
+        where_mask(store, parse_where("label=7"))
+    with pytest.raises(LatentAtlasError, match="must be 1 .* or 0"):
+        where_mask(store, parse_where("Smiling=maybe"))
 
 
 def test_mask_and_select_on_the_bundled_store(bundled):

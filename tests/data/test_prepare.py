@@ -72,6 +72,40 @@ def test_folder_layout_is_recursive_and_converts_modes(tmp_path: Path) -> None:
     assert cache.attributes is None
 
 
+def test_class_labels_from_subfolders_or_a_label_file(tmp_path: Path) -> None:
+    from latentatlas.data.conditions import where_mask
+    from latentatlas.data.store import ZStore
+
+    # The ImageFolder layout: root/<class>/<image>; classes in numeric order.
+    src = tmp_path / "digits"
+    for i, cls in enumerate(["10", "2", "2", "10", "7"]):
+        (src / cls).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (20, 20), (10 * i, 0, 0)).save(src / cls / f"{i}.png")
+    prepare(src, tmp_path / "c1", size=8, workers=1, progress=False)
+    cache = load_cache(tmp_path / "c1")
+    assert cache.attribute_names == ["label=2", "label=7", "label=10"]
+    by_id = dict(zip(cache.ids, np.asarray(cache.attributes).tolist(), strict=True))
+    assert by_id["10/0.png"] == [-1, -1, 1] and by_id["7/4.png"] == [-1, 1, -1]
+    attrs, names = cache.attributes, cache.attribute_names
+    store = ZStore(np.zeros((5, 2)), cache.ids, cache.split, attrs, names)
+    assert [cache.ids[i] for i in where_mask(store, {"label=2": 1}).nonzero()[0]] == [
+        "2/1.png",
+        "2/2.png",
+    ]
+    # A label file beside flat images wins: filename,label rows, a header, an unknown file, and
+    # an image without a row (unknown: 0 everywhere).
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(3):
+        Image.new("RGB", (20, 20), (0, 50 * i, 0)).save(flat / f"img{i}.png")
+    (flat / "labels.csv").write_text("filename,label\nimg0.png,cat\nimg1.png,dog\ngone.png,cat\n")
+    prepare(flat, tmp_path / "c2", size=8, workers=1, progress=False)
+    cache = load_cache(tmp_path / "c2")
+    assert cache.attribute_names == ["label=cat", "label=dog"]
+    assert np.asarray(cache.attributes).tolist() == [[1, -1], [-1, 1], [0, 0]]
+    assert cache.manifest["attributes_missing"] == 1
+
+
 def test_bad_inputs_are_skipped_with_reasons(tmp_path: Path, capsys) -> None:
     src = tmp_path / "imgs"
     make_image_folder(src, 4, formats=("jpg",))

@@ -87,3 +87,18 @@ def test_path_command_segment_on_a_plane() -> None:
 )
 def test_path_command_none_where_the_cli_cannot_draw_it(a, b, kind) -> None:
     assert _cmd(a, b, kind) is None
+
+
+def test_colour_by_a_class_label() -> None:
+    # A labelled folder's store: one +1/-1 attribute per class (data.sources.class_attributes).
+    names = ["label=2", "label=10", "Smiling"]
+    attrs = np.array([[1, -1, 1], [-1, 1, -1], [-1, -1, 1], [1, -1, -1]], dtype=np.int8)
+    z = np.random.default_rng(0).standard_normal((4, 3))
+    space = LatentSpace(ZStore(z, np.array(list("abcd")), np.zeros(4, np.uint8), attrs, names))
+    values, how = space.colour("attr:label")
+    assert values.tolist() == [1.0, 2.0, 0.0, 1.0]
+    assert how == {"kind": "categorical", "categories": ["no class", "2", "10"]}
+    one, _ = space.colour("attr:label=10")  # each class also colours on its own
+    assert one.tolist() == [0.0, 2.0, 0.0, 0.0]
+    with pytest.raises(BadRequest, match="no attribute 'colour'"):
+        space.colour("attr:colour")

@@ -94,6 +94,8 @@ def test_compare_end_to_end(tiny_run: Path, gauss_store: Path, tmp_path: Path, c
     assert mvn["loglik_in_support"] == 1.0 and np.isfinite(mvn["loglik_per_dim"])
     assert cube["loglik_per_dim"] is None and cube["loglik_in_support"] < 0.9
     assert cube["mmd_p"] < 0.05 < mvn["mmd_p"]
+    # The topological distance (reported, not ranked) is in every row.
+    assert all(r["topology_h0"] >= 0 and r["topology_h1"] >= 0 for r in verdict["rows"])
     assert "inside the support" in (tmp_path / "v" / "index.html").read_text()
     for name in ("cube", "mvn", "reconstructions"):
         assert (tmp_path / "v" / f"grid_{name}.png").is_file()

@@ -18,14 +18,16 @@ from latentatlas.analysis.distribution import (
 )
 from latentatlas.analysis.fragmentation import (
     FragmentationResult,
+    agreement,
     attribute_separation,
     betweenness,
-    bic_components,
+    cluster_midpoints,
     density_clusters,
     fragmentation,
     fragmentation_verdict,
     knn_components,
-    principal_points,
+    label_columns,
+    mixture_search,
 )
 from latentatlas.analysis.gaussian import MahalanobisModel
 from latentatlas.analysis.projections import auto_pairs, confidence_ellipse
@@ -64,10 +66,11 @@ __all__ = [
     "SliceScan",
     "SpatialStats",
     "TheoryTable",
+    "agreement",
     "attribute_separation",
     "auto_pairs",
     "betweenness",
-    "bic_components",
+    "cluster_midpoints",
     "component_stats",
     "confidence_ellipse",
     "correlations",
@@ -81,8 +84,9 @@ __all__ = [
     "fragmentation_verdict",
     "henze_zirkler",
     "knn_components",
+    "label_columns",
+    "mixture_search",
     "normality",
-    "principal_points",
     "radial_autocorrelation",
     "radii",
     "radius_comparison",

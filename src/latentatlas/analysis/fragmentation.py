@@ -1,27 +1,37 @@
-"""Is the data region one piece, several clusters, or a non-convex (filament-like) web?
+"""Is the data region one piece, several regions joined by thin bridges, or separate fragments?
 
-Four measurements over z-points, each on a bounded subsample (the superlinear steps never see
-more than ``max_points`` points), and a small rule that turns them into a verdict:
+Measurements over z-points, each on a bounded subsample (the superlinear steps never see more
+than ``max_points`` points), and a small rule that turns them into a verdict:
 
-- clusters: Gaussian-mixture components by BIC and HDBSCAN clusters, both on the top principal
-  components (:func:`bic_components`, :func:`density_clusters`);
+- clusters: Gaussian mixtures by BIC and held-out log-likelihood, searched past the minimum
+  (:func:`mixture_search`), and HDBSCAN clusters chosen by stability (:func:`density_clusters`),
+  both on the top principal components (all coordinates when N is small);
+- topology: long-lived components (H0) and loops (H1) of the persistence diagram of maxmin
+  landmarks (:func:`latentatlas.metrics.topology.persistence`);
 - connectivity: connected components of the k-nearest-neighbour graph (:func:`knn_components`);
-- betweenness: where points on segments between real points lie (:func:`betweenness`);
-- attributes: whether attribute classes are separate regions or shifts within one
+- midpoints: where midpoints between and within the clusters found lie, against the real
+  points' nearest-neighbour distances (:func:`cluster_midpoints`), and where points on
+  segments between random real points lie (:func:`betweenness`);
+- labels: agreement of every clustering with each attribute or class label (adjusted Rand index,
+  :func:`agreement`), and whether attribute classes are separate regions or shifts within one
   (:func:`attribute_separation`).
 
 :func:`fragmentation` runs all of them with one seed; :func:`fragmentation_verdict` is the rule.
+Distances are taken in the raw coordinates up to N = 256 and in the top 128 principal
+components above (``GEOMETRY_DIMS``), so the section's cost does not grow with N beyond one
+randomized PCA.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from latentatlas.analysis.gaussian import MahalanobisModel
 from latentatlas.core.jsonable import jsonable
@@ -30,107 +40,143 @@ from latentatlas.core.validation import check_fraction, check_points, check_same
 
 KS = (5, 10, 20)
 TS = (0.0, 0.25, 0.5, 0.75, 1.0)
-# Ten principal components: enough to show several well separated clusters (k clusters need
-# k - 1 directions), few enough that a full-covariance mixture (65 parameters per component) is
-# fitted stably on a few thousand points and BIC's penalty is not swamped by estimation noise;
-# on a single 256-d Gaussian every BIC difference to one component is then hundreds of units.
-N_PCS = 10
-MAX_COMPONENTS = 6
+# Distances in the raw coordinates up to this N; above it in GEOMETRY_PCS principal components
+# (fitted by randomized SVD on the subsample), so that N = 65,536 costs one PCA, not a 65,536-d
+# Mahalanobis fit and k-NN searches.
+GEOMETRY_DIMS = 256
+GEOMETRY_PCS = 128
+# The mixtures and HDBSCAN: all coordinates up to N = 16, else the top 16 principal components.
+# Enough for a dozen classes (k clusters need k - 1 directions); few enough that a full-covariance
+# mixture (153 parameters per component) is fitted stably on a few thousand points.
+N_PCS = 16
+# The mixture search: 1, 2, ... components until PAST_MINIMUM fits in a row fail to beat the
+# lowest BIC so far, or MAX_COMPONENTS; on MIXTURE_POINTS points, a quarter held out.
+MAX_COMPONENTS = 30
+PAST_MINIMUM = 4
+MIXTURE_POINTS = 3000
+HELDOUT_SHARE = 0.25
+# HDBSCAN: a cluster needs MIN_SHARE of the points; MIN_SAMPLES sets the density estimate.
+MIN_SAMPLES = 10
+MIN_SHARE = 0.02
+# Midpoints count as outside beyond this quantile of the real points' nearest-neighbour distances.
+MIDPOINT_QUANTILE = 0.95
 # The verdict rule (see fragmentation_verdict).
 LARGEST_SHARE_MIN = 0.95
+NOISE_MAX = 0.5
+BETWEEN_MIN = 0.25
+BETWEEN_RATIO = 2.0
 RETENTION_MIN = 0.8
 # Attribute classes count as separate regions when the LDA overlap Phi(-Delta/2) is at most
 # ~2 % (Delta >= 4) and a held-out linear probe separates them almost perfectly.
 SEPARATE_DELTA = 4.0
 SEPARATE_ACCURACY = 0.97
+# Class labels live in a store as one +1/-1 attribute per class, named "<label>=<class>".
+CLASS_SEPARATOR = "="
 
 
-def principal_points(Z: Any, n_components: int = N_PCS) -> tuple[np.ndarray, float]:
-    """Scores on the top principal components: ``(n, N)`` -> ``(n, d)``, d = min(n_components,
-    N, n - 1), and the share of the variance they explain."""
+def _pca(X: np.ndarray, n_components: int, random_state: RandomState) -> Any:
     from sklearn.decomposition import PCA
 
-    X = check_points(Z, min_rows=3)
     d = max(1, min(int(n_components), X.shape[1], X.shape[0] - 1))
-    pca = PCA(n_components=d, svd_solver="full").fit(X)
-    return pca.transform(X), float(pca.explained_variance_ratio_.sum())
+    # Randomized SVD where it pays (a few components of many coordinates): seconds, not minutes,
+    # at N = 65,536; below, scikit-learn's choice (the covariance's eigenvectors for n >> N).
+    solver = "randomized" if X.shape[1] > GEOMETRY_DIMS and d < X.shape[1] // 4 else "auto"
+    seed = draw_seed(as_rng(random_state))
+    return PCA(n_components=d, svd_solver=solver, random_state=seed).fit(X)
 
 
-def bic_components(
+def mixture_search(
     Y: Any,
     max_components: int = MAX_COMPONENTS,
+    past_minimum: int = PAST_MINIMUM,
     covariance_type: str = "full",
+    max_points: int = MIXTURE_POINTS,
     random_state: RandomState = 0,
-) -> dict:
-    """BIC of Gaussian mixtures with 1 ... ``max_components`` components fitted to ``Y`` (n, d).
+) -> tuple[dict, np.ndarray]:
+    """Gaussian mixtures with 1, 2, ... components on ``Y`` (n, d), searched past the BIC minimum.
 
-    Returns ``components`` (1 ... K), ``bic`` (lower is better), ``best`` (the argmin),
-    ``covariance_type``, ``n_points``, ``dim``.
+    One seeded subsample of at most ``max_points`` points is split: three quarters fit each
+    mixture and score its BIC, the last quarter scores its held-out mean log-likelihood. The
+    search stops once ``past_minimum`` fits in a row have not beaten the lowest BIC so far (or
+    at ``max_components``), so the minimum is inside the range, not at its edge, unless
+    ``reached_max``.
+
+    Returns the summary (``components``, ``bic``, ``heldout_loglik`` (nats per point),
+    ``best`` (BIC argmin), ``best_heldout`` (held-out argmax), ``reached_max``,
+    ``covariance_type``, ``n_fit``, ``n_heldout``, ``dim``) and the labels (n,) of every row of
+    ``Y`` under the best-BIC mixture.
     """
     from sklearn.mixture import GaussianMixture
 
-    Y = check_points(Y, min_rows=2, name="Y")
+    Y = check_points(Y, min_rows=8, name="Y")
     rng = as_rng(random_state)
-    top = max(1, min(int(max_components), len(Y) // 2))
-    comps = list(range(1, top + 1))
-    bic = []
-    for k in comps:
+    keep = subsample_indices(len(Y), max_points, rng)
+    order = rng.permutation(keep)
+    n_held = max(2, int(round(HELDOUT_SHARE * len(order))))
+    fit, held = Y[order[n_held:]], Y[order[:n_held]]
+    top = max(1, min(int(max_components), len(fit) // 4))
+    comps, bic, loglik, models = [], [], [], []
+    for k in range(1, top + 1):
         gm = GaussianMixture(k, covariance_type=covariance_type, random_state=draw_seed(rng))
-        bic.append(float(gm.fit(Y).bic(Y)))
-    return {
+        gm.fit(fit)
+        comps.append(k)
+        bic.append(float(gm.bic(fit)))
+        loglik.append(float(gm.score(held)))
+        models.append(gm)
+        if k - comps[int(np.argmin(bic))] >= past_minimum:
+            break
+    best = int(np.argmin(bic))
+    summary = {
         "components": comps,
         "bic": bic,
-        "best": comps[int(np.argmin(bic))],
+        "heldout_loglik": loglik,
+        "best": comps[best],
+        "best_heldout": comps[int(np.argmax(loglik))],
+        "reached_max": comps[-1] == top and comps[best] > top - past_minimum,
         "covariance_type": covariance_type,
-        "n_points": len(Y),
+        "n_fit": len(fit),
+        "n_heldout": len(held),
         "dim": Y.shape[1],
     }
+    return summary, models[best].predict(Y)
 
 
 def density_clusters(
-    Y: Any, min_samples: int = 10, min_share: float = 0.01, eps_quantile: float = 0.99
-) -> dict:
-    """HDBSCAN clusters of ``Y`` (n, d); clusters need at least ``min_share`` of the points.
+    Y: Any, min_samples: int = MIN_SAMPLES, min_share: float = MIN_SHARE
+) -> tuple[dict, np.ndarray]:
+    """HDBSCAN clusters of ``Y`` (n, d), chosen by stability (excess of mass).
 
-    ``cluster_selection_epsilon`` is the ``eps_quantile`` of the core distances (distance to the
-    ``min_samples``-th neighbour, self included): a split counts only where the clusters stay
-    apart at the scale at which 99 % of points find their neighbours. Without it HDBSCAN splits a
-    single Gaussian at random density fluctuations deep in its core and calls ~95 % of it
-    noise; with it a single blob is one cluster and ``noise_share`` is the sparsest ~1 % plus
-    points in groups smaller than the minimum cluster size.
+    A cluster needs ``min_share`` of the points. No selection epsilon and no single-cluster
+    fallback: touching clusters are split wherever the density between them dips for long enough
+    to outlast the clusters themselves. A region of smooth density has no such split and comes
+    back as noise (``n_clusters`` 0) or as a few dense spots holding a minority of the points
+    (``noise_share`` above one half); :func:`fragmentation_verdict` reads both as one region.
 
-    Returns ``n_clusters``, ``sizes`` (descending), ``noise_share``, ``min_cluster_size``,
-    ``min_samples``, ``epsilon``, ``eps_quantile``, ``n_points``.
+    Returns the summary (``n_clusters``, ``sizes`` (descending), ``noise_share``,
+    ``min_cluster_size``, ``min_samples``, ``selection``, ``n_points``) and the labels (n,),
+    -1 for noise.
     """
     from sklearn.cluster import HDBSCAN
-    from sklearn.neighbors import NearestNeighbors
 
     Y = check_points(Y, min_rows=3, name="Y")
-    eps_quantile = check_fraction(eps_quantile, "eps_quantile")
     ms = max(2, min(int(min_samples), len(Y) - 1))
     mcs = max(ms, math.ceil(check_fraction(min_share, "min_share") * len(Y)))
-    core = NearestNeighbors(n_neighbors=ms).fit(Y).kneighbors(Y)[0][:, -1]
-    eps = float(np.quantile(core, eps_quantile))
     # scikit-learn >= 1.5 warns unless copy is explicit; older versions lack the parameter.
     extra = {"copy": True} if "copy" in inspect.signature(HDBSCAN).parameters else {}
     labels = HDBSCAN(
-        min_cluster_size=mcs,
-        min_samples=ms,
-        cluster_selection_epsilon=eps,
-        allow_single_cluster=True,
-        **extra,
+        min_cluster_size=mcs, min_samples=ms, cluster_selection_method="eom", **extra
     ).fit_predict(Y)
     sizes = np.bincount(labels[labels >= 0]) if (labels >= 0).any() else np.zeros(0, int)
-    return {
+    summary = {
         "n_clusters": int(len(sizes)),
         "sizes": sorted((int(s) for s in sizes), reverse=True),
         "noise_share": float(np.mean(labels < 0)),
         "min_cluster_size": int(mcs),
         "min_samples": int(ms),
-        "epsilon": eps,
-        "eps_quantile": eps_quantile,
+        "selection": "eom",
         "n_points": len(Y),
     }
+    return summary, labels
 
 
 def knn_components(Z: Any, ks: Sequence[int] = KS) -> list[dict]:
@@ -346,50 +392,215 @@ def _mahalanobis_means(P: np.ndarray, Q: np.ndarray) -> tuple[float, float]:
     return d2, max(0.0, (n - dim - 3) / (n - 2) * d2 - dim * (1 / n1 + 1 / n0))
 
 
-def fragmentation_verdict(bic: dict, clusters: dict, knn: list[dict], between: dict) -> dict:
-    """The rule from the numbers to a verdict, and the verdict in plain words.
+def cluster_midpoints(
+    G: Any,
+    labels: Any,
+    n_pairs: int = 500,
+    quantile: float = MIDPOINT_QUANTILE,
+    random_state: RandomState = 0,
+) -> tuple[dict, np.ndarray]:
+    """Midpoints between and within clusters, against the real points' spacing.
 
-    - ``"several clusters"``: the k-NN graph at the largest k still leaves more than 5 % of the
-      points outside its largest component *and* HDBSCAN finds at least two clusters. Both are
-      required: a mixture's BIC alone also prefers several components for one curved or skewed
-      region, and a k-NN split alone can be a handful of isolated outliers.
-    - ``"one connected region, not convex"``: otherwise, when the midpoints of pairs fall
-      outside the region: their k-NN precision is below 0.8 of what the real endpoints score
-      (the filament case: connected, yet the straight line between two far points leaves it).
-    - ``"one region"``: connected and midpoints inside.
+    Parameters
+    ----------
+    G : array-like, shape (n, N)
+        The points (n >= 3).
+    labels : array-like, shape (n,)
+        A cluster per point, -1 for none (noise); pairs use clustered points only.
+    n_pairs : pairs of each kind: two points of one cluster, two points of different clusters.
+    quantile : a point counts as outside when its nearest point of ``G`` is farther than this
+        quantile of the points' own nearest-neighbour distances (each point's nearest *other*
+        point), so ``1 - quantile`` of the real points are outside by construction: the baseline.
 
-    Returns ``label``, ``sentence`` and the numbers the rule read.
+    Returns
+    -------
+    dict, ndarray
+        ``threshold``, ``real_outside`` (the baseline), ``within_outside`` and
+        ``between_outside`` (shares of midpoints outside; NaN without such pairs),
+        ``n_within``, ``n_between``, ``n_clusters``, ``quantile``; and the between-cluster
+        pairs (n_between, 2) as indices into ``G``.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    G = check_points(G, min_rows=3, name="G")
+    labels = np.asarray(labels)
+    if labels.shape != (len(G),):
+        raise ValueError(f"labels must have shape ({len(G)},), got {labels.shape}")
+    quantile = check_fraction(quantile, "quantile")
+    rng = as_rng(random_state)
+    nn = NearestNeighbors(n_neighbors=2).fit(G)
+    own = nn.kneighbors(G)[0][:, 1]
+    threshold = float(np.quantile(own, quantile))
+    clustered = np.flatnonzero(labels >= 0)
+    n_clusters = len(np.unique(labels[clustered]))
+    found: dict[str, np.ndarray] = {}
+    if len(clustered) >= 2:
+        # Uniform pairs of clustered points, split by kind: enough draws for n_pairs of the rarer
+        # kind unless one cluster holds nearly all points.
+        draws = rng.choice(clustered, size=(40 * int(n_pairs), 2))
+        draws = draws[draws[:, 0] != draws[:, 1]]
+        same = labels[draws[:, 0]] == labels[draws[:, 1]]
+        found = {"within": draws[same][:n_pairs], "between": draws[~same][:n_pairs]}
+    out: dict[str, Any] = {"threshold": threshold, "real_outside": float(np.mean(own > threshold))}
+    for kind in ("within", "between"):
+        pairs = found.get(kind, np.zeros((0, 2), int))
+        if len(pairs):
+            mid = 0.5 * (G[pairs[:, 0]] + G[pairs[:, 1]])
+            out[f"{kind}_outside"] = float(np.mean(nn.kneighbors(mid, 1)[0][:, 0] > threshold))
+        else:
+            out[f"{kind}_outside"] = float("nan")
+        out[f"n_{kind}"] = len(pairs)
+    out.update(n_clusters=int(n_clusters), quantile=quantile, n_points=len(G))
+    return out, found.get("between", np.zeros((0, 2), int))
+
+
+def label_columns(attributes: Any, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """A store's attributes as labelings: ``{name: codes (n,)}``, -1 where unknown.
+
+    A +1/-1 attribute gives codes 1/0; the class attributes of one label (``label=3``,
+    ``label=7``, ... , one-hot) give one labeling ``label`` with a code per class.
+    """
+    L = np.asarray(attributes)
+    out: dict[str, np.ndarray] = {}
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(names):
+        head, sep, _ = str(name).partition(CLASS_SEPARATOR)
+        if sep:
+            groups.setdefault(head, []).append(j)
+        else:
+            out[str(name)] = np.where(L[:, j] > 0, 1, np.where(L[:, j] < 0, 0, -1))
+    for head, cols in groups.items():
+        block = L[:, cols] > 0
+        out[head] = np.where(block.any(axis=1), block.argmax(axis=1), -1)
+    return out
+
+
+def agreement(clusterings: Mapping[str, Any], labelings: Mapping[str, Any]) -> list[dict]:
+    """Adjusted Rand index of every clustering with every labeling, over the points both know.
+
+    ``clusterings`` and ``labelings`` map names to codes (n,); -1 is noise (a clustering: kept,
+    as one more group) or unknown (a labeling: the point is left out). Returns rows
+    ``clustering``, ``labeling``, ``ari`` (NaN with fewer than 2 known points), ``n_points``,
+    ``n_classes``.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    rows = []
+    for lname, codes in labelings.items():
+        codes = np.asarray(codes)
+        known = codes >= 0
+        for cname, clusters in clusterings.items():
+            clusters = np.asarray(clusters)
+            ari = (
+                float(adjusted_rand_score(codes[known], clusters[known]))
+                if known.sum() >= 2
+                else float("nan")
+            )
+            rows.append(
+                {
+                    "clustering": cname,
+                    "labeling": lname,
+                    "ari": ari,
+                    "n_points": int(known.sum()),
+                    "n_classes": int(len(np.unique(codes[known]))),
+                }
+            )
+    return rows
+
+
+def fragmentation_verdict(
+    knn: list[dict],
+    clusters: dict,
+    midpoints: dict,
+    topology: dict,
+    between: dict,
+    mixture: dict,
+    mixture_midpoints: dict | None = None,
+) -> dict:
+    """The rule from the numbers to a verdict in three outcomes, and the verdict in plain words.
+
+    - ``"separate fragments"``: the k-NN graph at the largest k leaves more than 5 % of the
+      points outside its largest component, *and* there are at least two density regions
+      (HDBSCAN clusters, see below) or two long-lived H0 components: a k-NN split alone can be
+      a handful of isolated outliers.
+    - ``"several regions joined by thin bridges"``: otherwise (connected), when HDBSCAN finds at
+      least two clusters holding at least half the points, and the midpoints between them fall
+      outside: at least 25 % of them beyond the real points' 95th-percentile nearest-neighbour
+      distance, and at least twice the share of the within-cluster midpoints.
+    - ``"one region"``: otherwise. Midpoints of random pairs then say whether it is convex: their
+      k-NN precision below 0.8 of the real endpoints' means a curved region (a filament).
+
+    HDBSCAN's clusters count as regions only when they hold at least half the points: on a region
+    of smooth density it calls most points noise and keeps a few dense spots. The mixture's
+    midpoints (``mixture_midpoints``), when given, are quoted where HDBSCAN found no clusters.
+
+    Returns ``label``, ``sentence``, ``convex`` and the numbers the rule read.
     """
     top = max(knn, key=lambda row: row["k"])
-    split = top["largest_share"] < LARGEST_SHARE_MIN and clusters["n_clusters"] >= 2
+    regions = clusters["n_clusters"] if clusters["noise_share"] <= NOISE_MAX else 1
+    regions = max(regions, 1)
+    inside, outside = midpoints["within_outside"], midpoints["between_outside"]
+    gap = (
+        regions >= 2
+        and np.isfinite(outside)
+        and outside >= BETWEEN_MIN
+        and outside >= BETWEEN_RATIO * (inside if np.isfinite(inside) else 0.0)
+    )
     retention = between["midpoint_retention_knn"]
-    if split:
-        label = "several clusters"
-    elif np.isfinite(retention) and retention < RETENTION_MIN:
-        label = "one connected region, not convex"
+    convex = not (np.isfinite(retention) and retention < RETENTION_MIN)
+    if top["largest_share"] < LARGEST_SHARE_MIN and max(regions, topology["components"]) >= 2:
+        label = "separate fragments"
+    elif gap:
+        label = "several regions joined by thin bridges"
     else:
         label = "one region"
-    plural = "s" if bic["best"] != 1 else ""
-    # BIC still falling at the largest K says "not one Gaussian", not "K clusters".
-    most = " (the most tried)" if bic["best"] == max(bic.get("components", [0])) else ""
+
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    shape = "" if label != "one region" else (", convex" if convex else ", not convex")
+    most = " (the most tried)" if mixture["reached_max"] else ""
+    # The sentence quotes the density clusters' midpoints, else the mixture components' (no
+    # density split), else the far random pairs' (one Gaussian component too).
+    quoted, which = midpoints, "clusters"
+    if not np.isfinite(outside) and mixture_midpoints is not None:
+        quoted, which = mixture_midpoints, "mixture components"
+    if np.isfinite(quoted["between_outside"]):
+        mids = (
+            f"midpoints between {which} {quoted['between_outside']:.0%} outside, within "
+            f"{quoted['within_outside']:.0%} (real points {quoted['real_outside']:.0%})"
+        )
+    else:
+        mids = (
+            f"far-pair midpoints {between['far_midpoint_knn']:.0%} inside by k-NN precision "
+            f"(real endpoints {between['baseline_knn']:.0%})"
+        )
     sentence = (
-        f"{label}: {bic['best']} BIC component{plural}{most}, {clusters['n_clusters']} HDBSCAN "
-        f"cluster{'s' if clusters['n_clusters'] != 1 else ''} ({clusters['noise_share']:.0%} "
-        f"noise), {top['n_components']} k-NN component"
-        f"{'s' if top['n_components'] != 1 else ''} (k = {top['k']}) holding "
-        f"{top['largest_share']:.0%} of points in the largest; midpoints inside "
-        f"{between['midpoint_knn']:.0%} by k-NN precision (real endpoints "
-        f"{between['baseline_knn']:.0%}), far-pair midpoints {between['far_midpoint_knn']:.0%}, "
-        f"{between['midpoint_mahalanobis']:.0%} within the Mahalanobis tail"
+        f"{label}{shape}: {count(clusters['n_clusters'], 'HDBSCAN cluster')} "
+        f"({clusters['noise_share']:.0%} noise), "
+        f"{count(mixture['best'], 'mixture component')} by BIC{most}, "
+        f"{count(topology['components'], 'long-lived component')} and "
+        f"{count(topology['loops'], 'loop')} (persistent homology), "
+        f"{count(top['n_components'], 'k-NN component')} (k = {top['k']}, "
+        f"{top['largest_share']:.0%} in the largest); {mids}"
     )
     return {
         "label": label,
         "sentence": sentence,
+        "convex": bool(convex),
+        "regions": int(regions),
         "knn_k": top["k"],
         "knn_largest_share": top["largest_share"],
         "n_clusters": clusters["n_clusters"],
+        "noise_share": clusters["noise_share"],
+        "components": topology["components"],
+        "between_outside": outside,
+        "within_outside": inside,
         "midpoint_retention_knn": retention,
         "largest_share_min": LARGEST_SHARE_MIN,
+        "noise_max": NOISE_MAX,
+        "between_min": BETWEEN_MIN,
+        "between_ratio": BETWEEN_RATIO,
         "retention_min": RETENTION_MIN,
     }
 
@@ -398,22 +609,46 @@ def fragmentation_verdict(bic: dict, clusters: dict, knn: list[dict], between: d
 class FragmentationResult:
     """Everything :func:`fragmentation` measured; ``to_dict()`` is the JSON-ready summary.
 
-    ``pairs`` (n_pairs, 2) indexes the pair endpoints into the input rows (for decoding them);
-    it is left out of ``to_dict()``.
+    ``pairs`` (n_pairs, 2) indexes the random pair endpoints into the input rows and
+    ``cluster_pairs`` (m, 2) pairs of points in different clusters (density regions when there
+    are several, else mixture components: ``settings["cluster_pairs_from"]``), for decoding
+    them; both are left out of ``to_dict()``.
     """
 
     settings: dict
     pca: dict
-    bic: dict
+    mixture: dict
     clusters: dict
+    topology: dict
     knn_graph: list
+    midpoints: dict
     betweenness: dict
+    agreement: list
     attributes: list
     verdict: dict
     pairs: np.ndarray
+    cluster_pairs: np.ndarray
 
     def to_dict(self) -> dict:
-        return jsonable({k: v for k, v in self.__dict__.items() if k != "pairs"})
+        skip = ("pairs", "cluster_pairs")
+        return jsonable({k: v for k, v in self.__dict__.items() if k not in skip})
+
+
+def geometry_points(Z: Any, rows: np.ndarray, fit_rows: np.ndarray, random_state: RandomState):
+    """The coordinates distances are taken in for ``Z[rows]``: the raw coordinates (float64) up
+    to N = ``GEOMETRY_DIMS``, else the top ``GEOMETRY_PCS`` principal components fitted on
+    ``Z[fit_rows]`` (a subset of ``rows``). Returns them and the variance share they keep."""
+    N = np.shape(Z)[1]
+    if N <= GEOMETRY_DIMS:
+        return check_points(Z[rows]), 1.0
+    # float32 halves the memory of a 2,000 x 65,536 block; the scores are float64.
+    X = np.asarray(Z[rows], dtype=np.float32)
+    if not np.isfinite(X).all():
+        raise ValueError("Z contains NaN or inf")
+    pca = _pca(X[np.searchsorted(rows, fit_rows)], GEOMETRY_PCS, random_state)
+    return np.ascontiguousarray(pca.transform(X), np.float64), float(
+        pca.explained_variance_ratio_.sum()
+    )
 
 
 def fragmentation(
@@ -425,41 +660,115 @@ def fragmentation(
     n_pairs: int = 500,
     n_pcs: int = N_PCS,
     max_components: int = MAX_COMPONENTS,
-    covariance_type: str = "full",
+    mixture_points: int = MIXTURE_POINTS,
     ks: Sequence[int] = KS,
     ts: Sequence[float] = TS,
     k: int = 5,
+    n_landmarks: int = 300,
     attribute_points: int = 4000,
     random_state: RandomState = 0,
 ) -> FragmentationResult:
-    """Clusters, connectivity, betweenness and attribute separation of ``Z`` (n, N), n >= 60.
+    """Clusters, topology, connectivity, midpoints and labels of ``Z`` (n, N), n >= 60.
 
-    One seeded permutation splits the points: the first ``min(max_points, n // 2)`` are the
-    reference of the betweenness test, the rest the pool its ``n_pairs`` pairs are drawn from
-    (so endpoints are never reference points); the first ``min(max_points, n)`` are the
-    subsample of the mixture, HDBSCAN and the k-NN graph. ``attributes`` (n, A), +1 / -1 / 0
-    as in a store, are analysed on their own subsample of ``attribute_points``.
+    One seeded permutation splits the points: the first ``min(max_points, n)`` are the
+    subsample of the mixtures, HDBSCAN, persistent homology, the k-NN graph and the cluster
+    midpoints; the first ``min(max_points, n // 2)`` are the reference of the random-pair
+    betweenness test, the rest the pool its ``n_pairs`` pairs are drawn from (so endpoints are
+    never reference points). ``attributes`` (n, A), +1 / -1 / 0 as in a store, are compared
+    with the clusterings on the subsample and analysed for separation on ``attribute_points`` of
+    it.
     """
-    X = check_points(Z, min_rows=60)
+    # One BLAS thread: the mixtures' EM and the probes' L-BFGS work on small matrices, where a
+    # second OpenBLAS thread on 2 busy cores made them 15-37x slower (measured: a logistic
+    # regression on 2,700 x 256 points, 0.29 s against 11 s); the large products (k-NN, PCA)
+    # lose at most a factor 2 on an idle machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fragmentation(
+            Z,
+            attributes,
+            attribute_names,
+            max_points=max_points,
+            n_pairs=n_pairs,
+            n_pcs=n_pcs,
+            max_components=max_components,
+            mixture_points=mixture_points,
+            ks=ks,
+            ts=ts,
+            k=k,
+            n_landmarks=n_landmarks,
+            attribute_points=attribute_points,
+            random_state=random_state,
+        )
+
+
+def _fragmentation(
+    Z: Any,
+    attributes: Any,
+    attribute_names: Sequence[str] | None,
+    *,
+    max_points: int,
+    n_pairs: int,
+    n_pcs: int,
+    max_components: int,
+    mixture_points: int,
+    ks: Sequence[int],
+    ts: Sequence[float],
+    k: int,
+    n_landmarks: int,
+    attribute_points: int,
+    random_state: RandomState,
+) -> FragmentationResult:
+    from latentatlas.metrics.topology import persistence
+
+    n = len(Z)
+    if n < 60:
+        raise ValueError(f"Z must have at least 60 rows, got {n}")
     rng = as_rng(random_state)
-    perm = rng.permutation(len(X))
-    m_ref = min(int(max_points), len(X) // 2)
-    sub = np.sort(perm[: min(int(max_points), len(X))])
+    perm = rng.permutation(n)
+    m_ref = min(int(max_points), n // 2)
+    sub = np.sort(perm[: min(int(max_points), n)])
     pool = perm[m_ref:]
     first = rng.integers(0, len(pool), int(n_pairs))
     # A non-zero offset: the two endpoints of a pair are always different points.
     second = (first + rng.integers(1, len(pool), int(n_pairs))) % len(pool)
     pairs = np.stack([pool[first], pool[second]], axis=1)
-    Y, explained = principal_points(X[sub], n_pcs)
-    bic = bic_components(Y, max_components, covariance_type, random_state=rng)
-    clusters = density_clusters(Y)
-    knn = knn_components(X[sub], ks)
-    between = betweenness(X[np.sort(perm[:m_ref])], X[pairs[:, 0]], X[pairs[:, 1]], ts, k)
-    attrs = []
-    if attributes is not None:
-        attrs = attribute_separation(
-            X, attributes, attribute_names, max_points=attribute_points, random_state=rng
+    rows = np.unique(np.concatenate([sub, pairs.ravel()]))
+    G, kept = geometry_points(Z, rows, sub, rng)
+    at = {int(r): i for i, r in enumerate(rows)}
+
+    def take(idx: np.ndarray) -> np.ndarray:
+        return G[[at[int(i)] for i in np.ravel(idx)]].reshape(*np.shape(idx), G.shape[1])
+
+    Gs = take(sub)
+    pca = _pca(Gs, n_pcs, rng)
+    Y = pca.transform(Gs)
+    mixture, mix_labels = mixture_search(
+        Y, max_components, max_points=mixture_points, random_state=rng
+    )
+    clusters, density_labels = density_clusters(Y)
+    topology = persistence(Gs, n_landmarks, random_state=rng)
+    knn = knn_components(Gs, ks)
+    midpoints, density_pairs = cluster_midpoints(Gs, density_labels, n_pairs, random_state=rng)
+    mixture_midpoints, mixture_pairs = cluster_midpoints(Gs, mix_labels, n_pairs, random_state=rng)
+    ref = np.sort(perm[:m_ref])
+    between = betweenness(take(ref), take(pairs[:, 0]), take(pairs[:, 1]), ts, k)
+    agree, attrs = [], []
+    if attributes is not None and attribute_names:
+        A = np.asarray(attributes)[sub]
+        agree = agreement(
+            {"HDBSCAN": density_labels, "mixture": mix_labels},
+            label_columns(A, attribute_names),
         )
+        attrs = attribute_separation(
+            Gs, A, attribute_names, max_points=attribute_points, random_state=rng
+        )
+    verdict = fragmentation_verdict(
+        knn, clusters, midpoints, topology, between, mixture, mixture_midpoints
+    )
+    # The pairs to decode: between density regions when there are several, else between the
+    # mixture's components (a single Gaussian has neither: no pairs).
+    by_density = verdict["regions"] >= 2
+    cluster_pairs = density_pairs if by_density else mixture_pairs
     return FragmentationResult(
         settings={
             "max_points": int(max_points),
@@ -467,16 +776,26 @@ def fragmentation(
             "n_reference": m_ref,
             "n_pairs": int(n_pairs),
             "n_pcs": Y.shape[1],
+            "geometry_dims": G.shape[1],
+            "geometry_variance": kept,
             "ks": sorted(int(x) for x in ks),
             "k_precision": int(k),
-            "n_attribute_points": min(len(X), int(attribute_points)) if attrs else 0,
+            "n_attribute_points": min(len(sub), int(attribute_points)) if attrs else 0,
+            "cluster_pairs_from": "HDBSCAN" if by_density else "mixture",
         },
-        pca={"n_components": Y.shape[1], "explained_variance": explained},
-        bic=bic,
+        pca={
+            "n_components": Y.shape[1],
+            "explained_variance": float(pca.explained_variance_ratio_.sum()),
+        },
+        mixture=mixture,
         clusters=clusters,
+        topology=topology,
         knn_graph=knn,
+        midpoints={**midpoints, "mixture": mixture_midpoints},
         betweenness=between,
+        agreement=agree,
         attributes=attrs,
-        verdict=fragmentation_verdict(bic, clusters, knn, between),
+        verdict=verdict,
         pairs=pairs,
+        cluster_pairs=sub[cluster_pairs],
     )

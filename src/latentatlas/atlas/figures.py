@@ -12,6 +12,7 @@ bar: the same picture, rendered several times faster (rendering dominates small 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -453,49 +454,82 @@ def voids_figure(rows: Mapping[str, Mapping[str, float]]) -> Figure:
 
 
 def fragmentation_figure(
-    components: Sequence[int],
-    bic: Sequence[float],
-    best: int,
-    ts: Sequence[float],
-    knn_inside: Sequence[float],
-    mahalanobis_inside: Sequence[float],
-    ks: Sequence[int],
-    largest_shares: Sequence[float],
-    face_rates: Sequence[float] | None = None,
+    summary: Mapping[str, Any], face_rates: Sequence[float] | None = None
 ) -> Figure:
-    """BIC against mixture components; the share of segment points inside the data region
-    against t (t = 0 and 1 are the real endpoints, dashed: their mean, the baseline), with the
-    decoded face rate when given; the largest k-NN component's share against k."""
-    fig, axes = _fig(13.5, 3.8, 3)
+    """Four panels of a fragmentation summary (``analysis.fragmentation(...).to_dict()``): BIC
+    and held-out log-likelihood against mixture components; the persistence diagram (H0, H1)
+    with the long-lived threshold; the share of midpoints outside the data, real points against
+    within- and between-cluster pairs; the share of segment points inside against t (t = 0 and 1
+    are the real endpoints, dotted: their mean), with the decoded face rate when given."""
+    mix, topo, mid, b = (summary[k] for k in ("mixture", "topology", "midpoints", "betweenness"))
+    fig, axes = _fig(18, 3.9, 4)
     ax = axes[0, 0]
-    ax.plot(components, bic, "o-", color=REAL, ms=4)
-    i = list(components).index(best)
-    ax.plot([best], [bic[i]], "o", ms=11, mfc="none", mec=FAKE, mew=1.5, label=f"best: {best}")
+    ax.plot(mix["components"], mix["bic"], "o-", color=REAL, ms=4, label="BIC (left)")
+    i = mix["components"].index(mix["best"])
+    ax.plot([mix["best"]], [mix["bic"][i]], "o", ms=11, mfc="none", mec=FAKE, mew=1.5)
     ax.set_xlabel("Gaussian mixture components")
     ax.set_ylabel("BIC (lower is better)")
-    ax.set_xticks(list(components))
-    ax.legend(fontsize=8)
+    twin = ax.twinx()
+    twin.plot(mix["components"], mix["heldout_loglik"], "s--", color="grey", ms=3)
+    twin.set_ylabel("held-out log-likelihood per point (grey)")
+    twin.set_xlabel(ax.get_xlabel())  # shared with the BIC axis, drawn once
+    ax.set_title(f"BIC lowest at {mix['best']} (circle)", fontsize=9)
     ax = axes[0, 1]
+    h0 = np.asarray(topo["h0"], dtype=float)
+    h1 = np.asarray(topo["h1"], dtype=float).reshape(-1, 2)
+    top = max([*h0, *h1.ravel(), topo["threshold"]]) * 1.05
+    ax.plot([0, top], [0, top], color="black", lw=0.8)
+    ax.plot(
+        [0, top],
+        [topo["threshold"], top + topo["threshold"]],
+        ":",
+        color=FAKE,
+        lw=1,
+        label="long-lived above",
+    )
+    ax.plot(np.zeros(len(h0)), h0, "o", color=REAL, ms=4, alpha=0.6, label="H0 (components)")
+    if len(h1):
+        ax.plot(h1[:, 0], h1[:, 1], "^", color="tab:green", ms=4, label="H1 (loops)")
+    ax.set_xlim(-0.02 * top, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("birth (distance)")
+    ax.set_ylabel("death (distance)")
+    ax.set_title(
+        f"{topo['components']} long-lived component(s), {topo['loops']} loop(s)", fontsize=9
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    ax = axes[0, 2]
+    groups = [("HDBSCAN clusters", mid), ("mixture components", mid["mixture"])]
+    x = np.arange(len(groups))
+    for j, (key, color, label) in enumerate(
+        [
+            ("real_outside", "grey", "real points"),
+            ("within_outside", REAL, "midpoints within a cluster"),
+            ("between_outside", FAKE, "midpoints between clusters"),
+        ]
+    ):
+        values = [g[key] if g[key] is not None else np.nan for _, g in groups]
+        ax.bar(x + (j - 1) * 0.27, np.nan_to_num(values), 0.25, color=color, label=label)
+    ax.set_xticks(x, [name for name, _ in groups])
+    ax.set_xlabel("clusters the pairs are drawn from")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share beyond the real 95th-pct. NN distance")
+    ax.legend(fontsize=8, loc="upper left")
+    ax = axes[0, 3]
     curves = [
-        (knn_inside, REAL, "o-", "k-NN precision"),
-        (mahalanobis_inside, "grey", "s--", "within the Mahalanobis tail"),
+        (b["knn_inside"], REAL, "o-", "k-NN precision"),
+        (b["mahalanobis_inside"], "grey", "s--", "within the Mahalanobis tail"),
     ]
     if face_rates is not None:
         curves.append((face_rates, "tab:green", "^-", "decoded: face rate"))
     for ys, color, style, label in curves:
-        ax.plot(ts, ys, style, color=color, ms=4, label=label)
+        ax.plot(b["t"], ys, style, color=color, ms=4, label=label)
         ax.axhline(0.5 * (ys[0] + ys[-1]), color=color, ls=":", lw=1)
-    ax.set_xlabel("position t on the segment between two real points")
+    ax.set_xlabel("position t between two random real points")
     ax.set_ylabel("share of segment points inside")
     ax.set_ylim(0, 1.05)
     ax.set_title("dotted: the real endpoints' mean (t = 0, 1)", fontsize=9)
     ax.legend(fontsize=8, loc="lower center")
-    ax = axes[0, 2]
-    ax.plot(ks, largest_shares, "o-", color=REAL, ms=5)
-    ax.set_xlabel("k (neighbours per point)")
-    ax.set_ylabel("share of points in the largest k-NN component")
-    ax.set_xticks(list(ks))
-    ax.set_ylim(0, 1.05)
     return fig
 
 

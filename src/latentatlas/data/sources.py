@@ -1,4 +1,5 @@
-"""Where the images are: the CelebA layout or any folder, with CelebA's partition/attributes."""
+"""Where the images are: the CelebA layout or any folder, with CelebA's partition/attributes or
+a folder's class labels (subfolder names, the ImageFolder layout, or a ``labels.csv``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 CELEBA_IMAGES = "img_align_celeba"
 CELEBA_PARTITION = "list_eval_partition.txt"
 CELEBA_ATTRIBUTES = "list_attr_celeba.txt"
+# A folder's class labels: "filename,label" rows (a header row is skipped), beside the images.
+LABEL_FILE = "labels.csv"
+# Class labels become one +1/-1 attribute per class, "label=<class>" (see data.conditions).
+LABEL = "label"
 
 
 @dataclass
@@ -59,7 +64,58 @@ def find_source(src: str | Path) -> Source:
             source.partition = read_partition(root / CELEBA_PARTITION)
         if (root / CELEBA_ATTRIBUTES).is_file():
             source.attribute_names, source.attributes = read_attributes(root / CELEBA_ATTRIBUTES)
+    else:
+        labels = folder_labels(ids, root / LABEL_FILE)
+        if labels:
+            source.attribute_names, source.attributes = class_attributes(labels)
     return source
+
+
+def folder_labels(ids: list[str], label_file: Path) -> dict[str, str]:
+    """Class labels of a folder's images, by id: from ``label_file`` when it exists (CSV rows
+    ``filename,label``; the filename is the id, a path relative to the folder, or its base name
+    when that is unique), else from the subfolder names when every image sits exactly one
+    subfolder deep and there are at least two subfolders (the ImageFolder layout:
+    ``root/cat/1.png``, ``root/dog/2.png``). Empty when neither applies."""
+    if label_file.is_file():
+        return read_label_file(label_file, ids)
+    parts = [i.split("/") for i in ids]
+    if all(len(p) == 2 for p in parts) and len({p[0] for p in parts}) >= 2:
+        return {i: p[0] for i, p in zip(ids, parts, strict=True)}
+    return {}
+
+
+def read_label_file(path: Path, ids: list[str]) -> dict[str, str]:
+    """``filename,label`` rows of a CSV file, matched to ``ids``. Rows that match no image (a
+    header, a deleted file) are ignored; a base name shared by several images matches none."""
+    import csv
+
+    by_name: dict[str, list[str]] = {}
+    for i in ids:
+        by_name.setdefault(i.rsplit("/", 1)[-1], []).append(i)
+    known = set(ids)
+    out: dict[str, str] = {}
+    with path.open(newline="", errors="replace") as f:
+        for row in csv.reader(f):
+            if len(row) < 2 or not row[1].strip():
+                continue
+            name, label = row[0].strip().replace("\\", "/"), row[1].strip()
+            match = [name] if name in known else by_name.get(name, [])
+            if len(match) == 1:
+                out[match[0]] = label
+    return out
+
+
+def class_attributes(labels: dict[str, str]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Class labels by id as a store keeps attributes: one +1/-1 column per class, named
+    ``label=<class>``, classes in numeric order when all are integers, else sorted."""
+    classes = sorted(set(labels.values()))
+    if all(c.lstrip("-").isdigit() for c in classes):
+        classes.sort(key=int)
+    column = {c: j for j, c in enumerate(classes)}
+    eye = np.where(np.eye(len(classes), dtype=bool), 1, -1).astype(np.int8)
+    names = [f"{LABEL}={c}" for c in classes]
+    return names, {i: eye[column[c]] for i, c in labels.items()}
 
 
 def read_partition(path: Path) -> dict[str, int]:

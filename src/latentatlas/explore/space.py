@@ -301,6 +301,16 @@ class LatentSpace:
         if by.startswith("attr:"):
             names = list(self.store.attribute_names)
             name = by[5:]
+            classes = [j for j, a in enumerate(names) if a.startswith(f"{name}=")]
+            if self.store.attributes is not None and name not in names and classes:
+                # A class label (one +1/-1 attribute per class, data.sources): one colour a
+                # class, 0 for points without one.
+                from latentatlas.analysis.fragmentation import label_columns
+
+                own = [names[j] for j in classes]
+                codes = label_columns(np.asarray(self.store.attributes[:, classes]), own)[name]
+                labels = ["no class", *(a.partition("=")[2] for a in own)]
+                return (codes + 1).astype(np.float32), {"kind": "categorical", "categories": labels}
             if self.store.attributes is None or name not in names:
                 raise BadRequest(f"no attribute {name!r} in the store")
             values = np.asarray(self.store.attributes[:, names.index(name)], dtype=np.float32)

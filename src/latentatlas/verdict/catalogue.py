@@ -94,6 +94,12 @@ METRICS: tuple[VerdictMetric, ...] = (
     VerdictMetric("density", "z: density", "one"),
     VerdictMetric("coverage", "z: coverage", "higher"),
     VerdictMetric("spread", "z: spread", "one"),
+    # Reported, not ranked (not run through the ladder): the Wasserstein distance between the
+    # H0 / H1 persistence diagrams of 300 held-out and 300 generated points, in units of the
+    # held-out points' mean merge distance; a generator that fills the gaps between separate
+    # real clusters, or breaks a connected region apart, shows here.
+    VerdictMetric("topology_h0", "z: topology H0 dist.", "lower"),
+    VerdictMetric("topology_h1", "z: topology H1 dist.", "lower"),
     VerdictMetric("face_rate", "face rate (Haar)", "higher"),
     *_image("attributes", ranking_fd=True, ranking_two_sample=True),
     VerdictMetric("image.attributes.attribute_gap", "attributes: marginal gap", "lower"),

@@ -2,14 +2,14 @@
 
 In z, against the *held-out* real z-points (never the fitted ones): a classifier two-sample test,
 MMD, k-NN precision/recall/density/coverage, the Mahalanobis tail, spread, re-encoding drift,
-copy distance, and the Haar face rate of the decoded images (a sanity check only: it fails the
-degradation ladder). On the decoded images, by judges the autoencoder did not make
-(:mod:`latentatlas.verdict.judges`): per feature network a Fréchet distance,
-precision/recall/density/coverage and a two-sample accuracy, the attribute-marginal gap for the
-attribute classifier, and an image-space CNN two-sample test. The image reference is the decoded
-held-out codes (so the decoder's own blur is not counted against a generator); decoded *train*
-codes give the ceiling (a perfect generator's score) and noise images the floor, both judged
-exactly like a generator.
+copy distance, the distance between persistence diagrams (H0, H1), and the Haar face rate of the
+decoded images (a sanity check only: it fails the degradation ladder). On the decoded images, by
+judges the autoencoder did not make (:mod:`latentatlas.verdict.judges`): per feature network a
+Fréchet distance, precision/recall/density/coverage and a two-sample accuracy, the
+attribute-marginal gap for the attribute classifier, and an image-space CNN two-sample test. The
+image reference is the decoded held-out codes (so the decoder's own blur is not counted against a
+generator); decoded *train* codes give the ceiling (a perfect generator's score) and noise images
+the floor, both judged exactly like a generator.
 Every number comes with a 95 % interval (``<key>_ci``): Wilson for shares and accuracies, the
 bootstrap for the rest.
 """
@@ -28,6 +28,7 @@ from latentatlas.metrics.frechet import frechet_test
 from latentatlas.metrics.intervals import bootstrap_interval, wilson_interval
 from latentatlas.metrics.likelihood import heldout_log_likelihood
 from latentatlas.metrics.mmd import mmd_test
+from latentatlas.metrics.topology import topology_distance
 from latentatlas.metrics.two_sample import classifier_two_sample_test
 from latentatlas.models import as_latent_model
 from latentatlas.models.decode import decode, reencode
@@ -203,6 +204,7 @@ def judge(
     mmd = mmd_test(held, z, random_state=seed)
     faces = face_rate(images[: ctx.get("judge_n")], ctx["detector"])
     tail = mahalanobis_tail(held, z, fit_on=train)
+    topo = topology_distance(held, z, random_state=seed)
     m = len(z)
     row: dict[str, Any] = {
         "face_rate": faces,
@@ -229,6 +231,8 @@ def judge(
         "mmd2": mmd["mmd2"],
         "mmd2_ci": list(mmd["ci95"]),
         "mmd_p": mmd["p_value"],
+        "topology_h0": topo["h0"],
+        "topology_h1": topo["h1"],
     }
     if ctx.get("judges"):
         row["image"] = judge_images(images, ctx)
