@@ -100,12 +100,12 @@ def _off_span(X, Z):
 
 def test_fewer_points_than_dimensions():
     Z = np.random.default_rng(0).standard_normal((10, 30)) + 2.0
-    mvn = MultivariateNormal().fit(Z)
+    mvn = MultivariateNormal(covariance="full").fit(Z)
     assert mvn.rank_ == 9 and mvn.factor_.shape == (30, 9)
     X = mvn.sample(50, random_state=0)
     assert X.shape == (50, 30) and _off_span(X, Z) < 1e-9  # within the data's affine span
     assert mvn.fitted_params()["rank"] == 9
-    assert MultivariateNormal(shrinkage="ledoit-wolf").fit(Z).rank_ == 30
+    assert MultivariateNormal(shrinkage="ledoit-wolf", covariance="full").fit(Z).rank_ == 30
 
     pca = PCAEllipsoid().fit(Z)
     assert pca.n_components_ == 9 and pca.components_.shape == (9, 30)
