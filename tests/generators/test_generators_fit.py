@@ -107,11 +107,11 @@ def test_fewer_points_than_dimensions():
     assert mvn.fitted_params()["rank"] == 9
     assert MultivariateNormal(shrinkage="ledoit-wolf", covariance="full").fit(Z).rank_ == 30
 
-    pca = PCAEllipsoid().fit(Z)
+    pca = PCAEllipsoid(covariance="full").fit(Z)
     assert pca.n_components_ == 9 and pca.components_.shape == (9, 30)
     Y = pca.sample(50, random_state=0)
     assert Y.shape == (50, 30) and _off_span(Y, Z) < 1e-9
-    assert PCAEllipsoid(n_components=25).fit(Z).n_components_ == 9  # capped at the rank
+    assert PCAEllipsoid(n_components=25, covariance="full").fit(Z).n_components_ == 9
 
 
 def test_pca_ellipsoid_normal_matches_covariance(gaussian):
