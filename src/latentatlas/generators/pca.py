@@ -10,7 +10,7 @@ from numbers import Real
 import numpy as np
 from scipy import special
 
-from latentatlas.analysis.gaussian import BLOCK_ROWS, MahalanobisModel
+from latentatlas.analysis.gaussian import BLOCK_ROWS, MahalanobisModel, single_threaded_blas
 from latentatlas.analysis.ppca import LowRankGaussian
 from latentatlas.core.validation import check_points, check_positive
 from latentatlas.generators.base import BaseGenerator, summarise_array
@@ -280,7 +280,8 @@ class PCAEllipsoid(BaseGenerator):
         if self.noise_variance_ > 0:
             # The Gaussian rest, on the directions orthogonal to the k axes.
             e = rng.standard_normal((n, self.n_features_in_))
-            e -= (e @ self.components_.T) @ self.components_
+            with single_threaded_blas():
+                e -= (e @ self.components_.T) @ self.components_
             X += math.sqrt(self.noise_variance_) * e
         return X
 
