@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from latentatlas.metrics.frechet import frechet_distance, frechet_test
+from latentatlas.metrics.frechet import _fd, _fd_gram, frechet_distance, frechet_route, frechet_test
 from latentatlas.metrics.intervals import bootstrap_interval
 from latentatlas.metrics.mmd import mmd_test
 
@@ -24,6 +24,22 @@ def test_frechet_matches_the_textbook_formula() -> None:
     b = rng.normal(size=(300, 12)) @ rng.normal(size=(12, 12)) * 0.5 + 0.3
     assert frechet_distance(a, b) == pytest.approx(_reference_fd(a, b), rel=1e-8)
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_gram_route_equals_the_covariance_route() -> None:
+    rng = np.random.default_rng(3)
+    for n, m, d in ((90, 70, 40), (50, 60, 20)):
+        a = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) * 0.2
+        b = rng.normal(size=(m, d)) * 1.5 + 0.2
+        assert _fd_gram(a, b) == pytest.approx(_fd(a, b), rel=1e-8)
+    assert frechet_route(4096, 500, 400) == "gram" and frechet_route(64, 500, 400) == "covariance"
+    # Where d > n, m the public functions take the Gram route and say so. (The covariance
+    # route's square roots of rounding-level eigenvalues then add ~1e-8 of error: looser here.)
+    a, b = rng.normal(size=(30, 300)), rng.normal(size=(25, 300)) + 0.1
+    out = frechet_test(a, b, n_boot=10, resample_a=False)
+    assert out["route"] == "gram" and out["fd"] == pytest.approx(_fd(a, b), rel=1e-6)
+    assert out["ci95"][0] <= out["ci95"][1]
+    assert frechet_distance(a, b) == out["fd"]
 
 
 def test_frechet_of_known_gaussians() -> None:

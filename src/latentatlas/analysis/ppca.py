@@ -19,7 +19,12 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.extmath import randomized_svd
 
-from latentatlas.analysis.gaussian import BLOCK_ROWS, mean_covariance, single_threaded_blas
+from latentatlas.analysis.gaussian import (
+    BLOCK_ROWS,
+    MahalanobisModel,
+    mean_covariance,
+    single_threaded_blas,
+)
 from latentatlas.core.rng import RandomState, as_rng, stream
 from latentatlas.core.validation import check_fraction, check_points
 
@@ -29,6 +34,7 @@ __all__ = [
     "MAX_RANDOMIZED_COMPONENTS",
     "LowRankGaussian",
     "PrincipalFrame",
+    "gaussian_model",
     "ledoit_wolf_shrinkage_gram",
     "lowrank_log_det",
     "lowrank_logpdf",
@@ -279,6 +285,10 @@ class LowRankGaussian:
             X, self.mean_, self.components_, self.explained_variance_, self.noise_variance_
         )
 
+    def distance(self, X) -> np.ndarray:
+        """``(m,)`` Mahalanobis distances (as :meth:`MahalanobisModel.distance`)."""
+        return np.sqrt(self.mahalanobis_sq(X))
+
     def logpdf(self, X) -> np.ndarray:
         """``(m,)`` log-density at the rows of ``X`` (m, N)."""
         X = self._check(X)
@@ -301,6 +311,16 @@ class LowRankGaussian:
         with single_threaded_blas():
             X = self.mean_ + e @ self.factor().T
         return X + math.sqrt(self.noise_variance_) * noise
+
+
+def gaussian_model(Z) -> MahalanobisModel | LowRankGaussian:
+    """The Gaussian whose Mahalanobis distances (``.distance(X)``) the verdict and the explorer
+    use: :class:`MahalanobisModel` (full covariance) up to :data:`HIGH_N` components, above it
+    :class:`LowRankGaussian` (rank by held-out likelihood)."""
+    X = check_points(Z, min_rows=2)
+    if X.shape[1] <= HIGH_N:
+        return MahalanobisModel().fit(X)
+    return LowRankGaussian().fit(X)
 
 
 def lowrank_log_det(variances: np.ndarray, noise_variance: float, N: int) -> float:
