@@ -32,6 +32,7 @@ __all__ = [
     "EXACT_MAX_FEATURES",
     "HIGH_N",
     "MAX_RANDOMIZED_COMPONENTS",
+    "TOP_AXES",
     "LowRankGaussian",
     "PrincipalFrame",
     "gaussian_model",
@@ -51,6 +52,8 @@ HIGH_N = 1024
 EXACT_MAX_FEATURES = 2048
 # The most axes a randomized SVD computes (each costs a few passes of O(n N) over the points).
 MAX_RANDOMIZED_COMPONENTS = 512
+# The principal axes the explorer and ``latentatlas path --frame principal`` keep above HIGH_N.
+TOP_AXES = 256
 LOG_2PI = math.log(2.0 * math.pi)
 HOLDOUT_STREAM = 31  # stream purpose (core.rng.stream): the rank's held-out split
 

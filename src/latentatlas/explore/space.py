@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from latentatlas.analysis.ppca import HIGH_N, LowRankGaussian, principal_frame
+from latentatlas.analysis.ppca import HIGH_N, TOP_AXES, LowRankGaussian, principal_frame
 from latentatlas.core.errors import LatentAtlasError
 from latentatlas.data.store import SPLIT_NAMES, TRAIN, ZStore
 from latentatlas.generators.registry import GENERATOR_NAMES
@@ -39,7 +39,6 @@ DENSITY_K = 10  # neighbours behind the local density
 DENSITY_REFERENCE = 5000  # train points the density counts neighbours among
 DENSITY_DIMS = 16  # principal coordinates the density is measured in
 _ROWS = 16384  # rows per block in (n, N) computations: no (n, N) float64 temporaries
-PC_AXES = 256  # principal axes kept above HIGH_N components
 
 
 class BadRequest(LatentAtlasError):
@@ -81,7 +80,7 @@ class LatentSpace:
             )
         train = np.asarray(self.z[self.train], dtype=np.float64)
         self.centroid = train.mean(axis=0)
-        # Above HIGH_N components no N x N covariance: the top PC_AXES axes (n x n Gram matrix
+        # Above HIGH_N components no N x N covariance: the top TOP_AXES axes (n x n Gram matrix
         # or randomized SVD), and distances and sigmas under the low-rank-plus-diagonal
         # Gaussian (rank by held-out likelihood, analysis.ppca).
         self.gaussian: LowRankGaussian | None = None
@@ -91,9 +90,9 @@ class LatentSpace:
             self.pc_var = np.clip(var[::-1], var.max() * 1e-12, None)  # (N,), largest first
             self.pc_axes = axes[:, ::-1]  # (N, N), columns
         else:
-            frame = principal_frame(train, PC_AXES)
+            frame = principal_frame(train, TOP_AXES)
             self.pc_var, self.pc_axes = frame.variances, frame.axes  # (k,), (N, k)
-            self.gaussian = LowRankGaussian(max_components=PC_AXES).fit(train)
+            self.gaussian = LowRankGaussian(max_components=TOP_AXES).fit(train)
         self.mahalanobis = self.mahalanobis_of(self.z)  # (n,)
         self._train_mahal = np.sort(self.mahalanobis[self.train])
         self._sq = np.einsum("ij,ij->i", self.z, self.z, dtype=np.float64)  # (n,) |z|^2
