@@ -113,13 +113,9 @@ def principal_frame(
     total = 0.0
     with single_threaded_blas():
         if n <= N:
-            D = X - mean
-            total = float(_row_sq_norms(D).sum()) / (n - 1)
-            evals, U = np.linalg.eigh(D @ D.T)
-            evals, U = evals[::-1], U[:, ::-1]
-            keep = _kept(evals, N)[:limit]
-            axes = (D.T @ U[:, keep]) / np.sqrt(evals[keep])
-            variances, exact = evals[keep] / (n - 1), True
+            D, total, evals, U = _gram(X, mean, limit)
+            # Only the axes asked for: N x n of them would be 1 GB at 2,000 x 65,536.
+            axes, variances, exact = (D.T @ U) / np.sqrt(evals), evals / (n - 1), True
         elif N <= EXACT_MAX_FEATURES:
             _, cov = mean_covariance(X)
             total = float(np.trace(cov))
@@ -139,6 +135,19 @@ def principal_frame(
     return PrincipalFrame(mean, np.ascontiguousarray(axes), variances, total, exact)
 
 
+def _gram(
+    X: np.ndarray, mean: np.ndarray, limit: int
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """The centred points D, their total variance, and the top ``limit`` non-zero eigenvalues
+    (descending) and eigenvectors (n, r) of the Gram matrix ``D D^T`` (n <= N)."""
+    D = X - mean
+    total = float(_row_sq_norms(D).sum()) / (len(X) - 1)
+    evals, U = np.linalg.eigh(D @ D.T)
+    evals, U = evals[::-1], U[:, ::-1]
+    keep = _kept(evals, X.shape[1])[:limit]
+    return D, total, evals[keep], np.ascontiguousarray(U[:, keep])
+
+
 def _kept(evals: np.ndarray, N: int) -> np.ndarray:
     """Indices of the eigenvalues (descending) above ``N * eps`` of the largest."""
     top = max(float(evals[0]), 0.0)
@@ -156,17 +165,35 @@ def _noise_variances(total: float, variances: np.ndarray, N: int) -> np.ndarray:
     return np.where((N - q > 0) & (out > floor), out, np.nan)
 
 
-def _loglik_by_rank(frame: PrincipalFrame, X: np.ndarray) -> np.ndarray:
-    """Mean log-density of the rows of ``X`` under the PPCA model of every rank q = 0..r of
-    ``frame`` (``-inf`` where that rank has no noise variance)."""
-    N = X.shape[1]
-    lam = frame.variances
-    sigma2 = _noise_variances(frame.total_variance, lam, N)
+def _heldout_loglik(
+    X_fit: np.ndarray, X: np.ndarray, cap: int | None, random_state: RandomState
+) -> np.ndarray:
+    """Mean log-density of the rows of ``X`` under the PPCA model fitted to ``X_fit`` at every
+    rank q = 0..r (``-inf`` where that rank has no noise variance). With n <= N the held-out
+    projections come from the cross-Gram matrix, never forming the N x r axes."""
+    n, N = X_fit.shape
+    if n <= N:
+        mean = X_fit.mean(axis=0)
+        limit = min(n - 1, N) if cap is None else min(int(cap), n - 1, N)
+        with single_threaded_blas():
+            centred, total, evals, U = _gram(X_fit, mean, limit)
+        lam, to_axes = evals / (n - 1), U / np.sqrt(evals)
+
+        def project(H: np.ndarray) -> np.ndarray:
+            return (H @ centred.T) @ to_axes
+    else:
+        frame = principal_frame(X_fit, cap, random_state)
+        mean, lam, total = frame.mean, frame.variances, frame.total_variance
+
+        def project(H: np.ndarray) -> np.ndarray:
+            return H @ frame.axes
+
+    sigma2 = _noise_variances(total, lam, N)
     out = np.zeros(len(lam) + 1)
     for start in range(0, len(X), BLOCK_ROWS):
-        D = X[start : start + BLOCK_ROWS] - frame.mean
+        D = X[start : start + BLOCK_ROWS] - mean
         with single_threaded_blas():
-            P2 = (D @ frame.axes) ** 2
+            P2 = project(D) ** 2
         s = _row_sq_norms(D)
         inside = np.c_[np.zeros(len(D)), np.cumsum(P2, axis=1)]  # ||P_q||^2, per rank
         scaled = np.c_[np.zeros(len(D)), np.cumsum(P2 / lam, axis=1)]
@@ -242,8 +269,9 @@ class LowRankGaussian:
             if cut < 1 or n - cut < 3:
                 raise ValueError(f"{n} points are too few to hold out {frac:g} of them")
             order = stream(int(self.random_state), HOLDOUT_STREAM).permutation(n)
-            split = principal_frame(X[order[cut:]], cap, self.random_state)
-            self.heldout_loglik_ = _loglik_by_rank(split, X[order[:cut]])
+            self.heldout_loglik_ = _heldout_loglik(
+                X[order[cut:]], X[order[:cut]], cap, self.random_state
+            )
             q = int(np.argmax(self.heldout_loglik_))
         else:
             q = self.n_components
