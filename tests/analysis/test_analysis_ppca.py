@@ -66,3 +66,18 @@ def test_bad_rank_requests_are_one_line_errors():
         LowRankGaussian().fit(Z[:3])
     with pytest.raises(ValueError, match="no variance"):
         LowRankGaussian(n_components=2).fit(np.ones((10, 4)))
+
+
+def test_randomized_route_agrees_and_spectra_are_shared(monkeypatch):
+    from latentatlas.analysis import ppca
+
+    Z = _planted(300, 60, 4, seed=5)
+    exact = principal_frame(Z, 10)
+    monkeypatch.setattr(ppca, "EXACT_MAX_FEATURES", 50)  # n > N > 50: the randomized SVD
+    fast = principal_frame(Z, 10)
+    assert exact.exact and not fast.exact
+    np.testing.assert_allclose(fast.variances, exact.variances, rtol=1e-8)
+    np.testing.assert_allclose(np.abs(fast.axes.T @ exact.axes), np.eye(10), atol=1e-6)
+    assert LowRankGaussian().fit(Z).rank_ == 4
+    # The same points (by content, not identity) reuse one decomposition.
+    assert ppca._spectrum(Z.copy(), 0) is ppca._spectrum(Z, 0)

@@ -12,7 +12,10 @@ slower threaded on the busy 2-core machine (0.6 s against 0.03 s for 40 x 4,096 
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +53,9 @@ HIGH_N = 1024
 # Up to this N (with n > N) the principal axes come from the exact covariance eigen-decomposition;
 # above it from a randomized SVD (N = 2,048: 3 s single-threaded; 4,096: ~25 s).
 EXACT_MAX_FEATURES = 2048
-# The most axes a randomized SVD computes (each costs a few passes of O(n N) over the points).
-MAX_RANDOMIZED_COMPONENTS = 512
+# The axes a randomized SVD computes (each costs a few passes of O(n N) over the points; at
+# 4,500 x 4,096 the covariance and its eigen-decomposition cost about as much as 512 would).
+MAX_RANDOMIZED_COMPONENTS = 256
 # The principal axes the explorer and ``latentatlas path --frame principal`` keep above HIGH_N.
 TOP_AXES = 256
 LOG_2PI = math.log(2.0 * math.pi)
@@ -92,7 +96,8 @@ def principal_frame(
     n <= N: from the n x n Gram matrix of the centred points (exact, O(n^2 N));
     n > N <= :data:`EXACT_MAX_FEATURES`: from the covariance eigen-decomposition (exact);
     otherwise a randomized SVD (seeded) of the top ``max_components`` (at most
-    :data:`MAX_RANDOMIZED_COMPONENTS`).
+    :data:`MAX_RANDOMIZED_COMPONENTS`). The decomposition of the last few arrays is kept by
+    content, so fitting several models to the same points decomposes them once.
 
     Parameters
     ----------
@@ -108,44 +113,88 @@ def principal_frame(
         Axes of numerically zero variance (below ``N * eps`` of the largest) are dropped.
     """
     n, N = X.shape
+    spec = _spectrum(X, random_state)
+    k = len(spec.variances) if max_components is None else int(max_components)
+    variances = spec.variances[:k]
+    if spec.gram:
+        # Only the axes asked for: N x n of them would be 1 GB at 2,000 x 65,536.
+        with single_threaded_blas():
+            axes = ((X - spec.mean).T @ spec.vectors[:, :k]) / np.sqrt(variances * (n - 1))
+    else:
+        axes = spec.vectors[:, :k]
+    # Copies: the cached spectrum is shared, and fitted attributes may be changed in place.
+    mean = spec.mean.copy()
+    return PrincipalFrame(mean, np.array(axes), variances.copy(), spec.total, spec.exact)
+
+
+@dataclass(frozen=True)
+class _Spectrum:
+    """The principal variances of a point cloud and either the Gram matrix's eigenvectors
+    (``gram``: (n, r)) or the axes themselves ((N, r))."""
+
+    gram: bool
+    mean: np.ndarray
+    total: float
+    variances: np.ndarray
+    vectors: np.ndarray
+    exact: bool
+
+
+# The last few spectra by content: compare fits mvn, pca, gmm, kde, a prior and the Mahalanobis
+# tail on the same train points, each with the same held-out split; one decomposition serves all.
+_SPECTRA: OrderedDict[tuple, _Spectrum] = OrderedDict()
+_SPECTRA_LOCK = threading.Lock()
+SPECTRA_CACHED = 4
+
+
+def _spectrum(X: np.ndarray, random_state: RandomState) -> _Spectrum:
+    n, N = X.shape
+    randomized = n > N > EXACT_MAX_FEATURES
+    seed = int(as_rng(random_state).integers(2**31 - 1)) if randomized else 0
+    X = np.ascontiguousarray(X)
+    key = (X.shape, hashlib.blake2b(X, digest_size=20).digest(), seed)
+    with _SPECTRA_LOCK:
+        if key in _SPECTRA:
+            _SPECTRA.move_to_end(key)
+            return _SPECTRA[key]
+    spec = _decompose(X, seed if randomized else None)
+    with _SPECTRA_LOCK:
+        _SPECTRA[key] = spec
+        while len(_SPECTRA) > SPECTRA_CACHED:
+            _SPECTRA.popitem(last=False)
+    return spec
+
+
+def _decompose(X: np.ndarray, seed: int | None) -> _Spectrum:
+    """Every non-zero principal variance (descending) and its vector: from the n x n Gram matrix
+    (n <= N), the covariance (N <= EXACT_MAX_FEATURES), or a randomized SVD (``seed``)."""
+    n, N = X.shape
     mean = X.mean(axis=0)
-    limit = min(n - 1, N) if max_components is None else min(int(max_components), n - 1, N)
-    total = 0.0
     with single_threaded_blas():
         if n <= N:
-            D, total, evals, U = _gram(X, mean, limit)
-            # Only the axes asked for: N x n of them would be 1 GB at 2,000 x 65,536.
-            axes, variances, exact = (D.T @ U) / np.sqrt(evals), evals / (n - 1), True
-        elif N <= EXACT_MAX_FEATURES:
+            D = X - mean
+            total = float(_row_sq_norms(D).sum()) / (n - 1)
+            evals, vecs = np.linalg.eigh(D @ D.T)
+            evals, vecs = evals[::-1], vecs[:, ::-1]
+            exact, gram = True, True
+        elif seed is None:
             _, cov = mean_covariance(X)
             total = float(np.trace(cov))
-            evals, V = np.linalg.eigh(cov)
-            evals, V = evals[::-1], V[:, ::-1]
-            keep = _kept(evals, N)[:limit]
-            axes, variances, exact = V[:, keep], evals[keep], True
+            evals, vecs = np.linalg.eigh(cov)
+            evals, vecs = evals[::-1] * (n - 1), vecs[:, ::-1]
+            exact, gram = True, False
         else:
             D = X - mean
             total = float(_row_sq_norms(D).sum()) / (n - 1)
-            k = min(limit, MAX_RANDOMIZED_COMPONENTS)
-            seed = int(as_rng(random_state).integers(2**31 - 1))
+            k = min(n - 1, N, MAX_RANDOMIZED_COMPONENTS)
             _, s, Vt = randomized_svd(D, k, n_iter=4, random_state=seed)
-            evals = s**2
-            keep = _kept(evals, N)
-            axes, variances, exact = Vt[keep].T, evals[keep] / (n - 1), False
-    return PrincipalFrame(mean, np.ascontiguousarray(axes), variances, total, exact)
-
-
-def _gram(
-    X: np.ndarray, mean: np.ndarray, limit: int
-) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-    """The centred points D, their total variance, and the top ``limit`` non-zero eigenvalues
-    (descending) and eigenvectors (n, r) of the Gram matrix ``D D^T`` (n <= N)."""
-    D = X - mean
-    total = float(_row_sq_norms(D).sum()) / (len(X) - 1)
-    evals, U = np.linalg.eigh(D @ D.T)
-    evals, U = evals[::-1], U[:, ::-1]
-    keep = _kept(evals, X.shape[1])[:limit]
-    return D, total, evals[keep], np.ascontiguousarray(U[:, keep])
+            evals, vecs = s**2, Vt.T
+            exact, gram = False, False
+    keep = _kept(evals, N)
+    variances, vecs = evals[keep] / (n - 1), np.ascontiguousarray(vecs[:, keep])
+    for a in (mean, variances, vecs):
+        a.flags.writeable = False
+    return _Spectrum(gram, mean, total, variances, vecs, exact)
 
 
 def _kept(evals: np.ndarray, N: int) -> np.ndarray:
@@ -172,21 +221,19 @@ def _heldout_loglik(
     rank q = 0..r (``-inf`` where that rank has no noise variance). With n <= N the held-out
     projections come from the cross-Gram matrix, never forming the N x r axes."""
     n, N = X_fit.shape
-    if n <= N:
-        mean = X_fit.mean(axis=0)
-        limit = min(n - 1, N) if cap is None else min(int(cap), n - 1, N)
-        with single_threaded_blas():
-            centred, total, evals, U = _gram(X_fit, mean, limit)
-        lam, to_axes = evals / (n - 1), U / np.sqrt(evals)
+    spec = _spectrum(X_fit, random_state)
+    r = len(spec.variances) if cap is None else min(int(cap), len(spec.variances))
+    mean, lam, total = spec.mean, spec.variances[:r], spec.total
+    if spec.gram:
+        centred = X_fit - mean
+        to_axes = spec.vectors[:, :r] / np.sqrt(lam * (n - 1))
 
         def project(H: np.ndarray) -> np.ndarray:
             return (H @ centred.T) @ to_axes
     else:
-        frame = principal_frame(X_fit, cap, random_state)
-        mean, lam, total = frame.mean, frame.variances, frame.total_variance
 
         def project(H: np.ndarray) -> np.ndarray:
-            return H @ frame.axes
+            return H @ spec.vectors[:, :r]
 
     sigma2 = _noise_variances(total, lam, N)
     out = np.zeros(len(lam) + 1)
