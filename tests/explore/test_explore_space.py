@@ -102,3 +102,29 @@ def test_colour_by_a_class_label() -> None:
     assert one.tolist() == [0.0, 2.0, 0.0, 0.0]
     with pytest.raises(BadRequest, match="no attribute 'colour'"):
         space.colour("attr:colour")
+
+
+def test_space_at_high_n_uses_the_low_rank_covariance() -> None:
+    # N = 2,048 > HIGH_N with 120 points: top axes from the Gram matrix, one shared variance
+    # for the rest; distances, sigmas and ellipses as under that explicit covariance.
+    from latentatlas.analysis.ppca import LowRankGaussian
+
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((2048, 3)) * 2.0
+    z = (rng.standard_normal((120, 3)) @ W.T + 0.5 * rng.standard_normal((120, 2048))).astype(
+        np.float32
+    )
+    space = LatentSpace(ZStore(z, np.array([f"p{i}" for i in range(120)]), np.zeros(120, int)))
+    assert space.pc_axes.shape == (2048, 119)
+    ref = LowRankGaussian(max_components=256).fit(z.astype(np.float64))
+    assert space.gaussian.rank_ == ref.rank_ == 3
+    np.testing.assert_allclose(space.mahalanobis, ref.distance(z), rtol=1e-10)
+    assert space.axis("pc:0").sigma == pytest.approx(np.sqrt(space.pc_var[0]), rel=1e-8)
+    with pytest.raises(BadRequest, match="0..118"):
+        space.axis("pc:119")
+    axes = space.plane(["z:0", "pc:1"])
+    u = np.stack([a.u for a in axes], axis=1)
+    V, lam = ref.components_.T, ref.explained_variance_
+    cov2 = (u.T @ V) * lam @ (V.T @ u) + ref.noise_variance_ * (u.T @ u - u.T @ V @ V.T @ u)
+    assert space.axis("z:0").sigma == pytest.approx(np.sqrt(cov2[0, 0]), rel=1e-8)
+    assert space.plane_info(axes)["ellipses"][0]

@@ -100,18 +100,18 @@ def _off_span(X, Z):
 
 def test_fewer_points_than_dimensions():
     Z = np.random.default_rng(0).standard_normal((10, 30)) + 2.0
-    mvn = MultivariateNormal().fit(Z)
+    mvn = MultivariateNormal(covariance="full").fit(Z)
     assert mvn.rank_ == 9 and mvn.factor_.shape == (30, 9)
     X = mvn.sample(50, random_state=0)
     assert X.shape == (50, 30) and _off_span(X, Z) < 1e-9  # within the data's affine span
     assert mvn.fitted_params()["rank"] == 9
-    assert MultivariateNormal(shrinkage="ledoit-wolf").fit(Z).rank_ == 30
+    assert MultivariateNormal(shrinkage="ledoit-wolf", covariance="full").fit(Z).rank_ == 30
 
-    pca = PCAEllipsoid().fit(Z)
+    pca = PCAEllipsoid(covariance="full").fit(Z)
     assert pca.n_components_ == 9 and pca.components_.shape == (9, 30)
     Y = pca.sample(50, random_state=0)
     assert Y.shape == (50, 30) and _off_span(Y, Z) < 1e-9
-    assert PCAEllipsoid(n_components=25).fit(Z).n_components_ == 9  # capped at the rank
+    assert PCAEllipsoid(n_components=25, covariance="full").fit(Z).n_components_ == 9
 
 
 def test_pca_ellipsoid_normal_matches_covariance(gaussian):

@@ -74,3 +74,25 @@ def test_mahalanobis_tail(split) -> None:
     train, heldout, fresh = split
     assert mahalanobis_tail(train, fresh) < 0.04
     assert mahalanobis_tail(train, fresh + 10.0) == 1.0
+
+
+def test_mahalanobis_tail_and_gaussian_features_at_high_n() -> None:
+    # N = 2,048 > HIGH_N with 150 training points: the low-rank-plus-diagonal Gaussian.
+    from latentatlas.analysis.ppca import LowRankGaussian
+    from latentatlas.metrics.two_sample import _GaussianScores
+
+    rng = np.random.default_rng(11)
+    W = rng.standard_normal((2048, 4)) * 2.0
+
+    def draw(n: int, noise: float = 0.5) -> np.ndarray:
+        return rng.standard_normal((n, 4)) @ W.T + noise * rng.standard_normal((n, 2048))
+
+    train, held, wide = draw(150), draw(100), draw(100, noise=0.6)
+    assert mahalanobis_tail(held, wide, fit_on=train) > 0.9
+    assert mahalanobis_tail(held, draw(100), fit_on=train) < 0.1
+    # The two-sample test's per-class Gaussian features: low rank, and they separate the sets.
+    X, y = np.vstack([held, wide]), np.r_[np.zeros(100), np.ones(100)]
+    scores = _GaussianScores().fit(X[::2], y[::2])
+    assert all(isinstance(m, LowRankGaussian) for m in scores.models_)
+    d2_held = scores.transform(X[1::2])[:, -2]
+    assert d2_held[y[1::2] == 1].min() > d2_held[y[1::2] == 0].max()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from latentatlas.metrics.frechet import frechet_distance, frechet_test
+from latentatlas.metrics.frechet import _fd, _fd_gram, frechet_distance, frechet_route, frechet_test
 from latentatlas.metrics.intervals import bootstrap_interval
 from latentatlas.metrics.mmd import mmd_test
 
@@ -24,6 +24,25 @@ def test_frechet_matches_the_textbook_formula() -> None:
     b = rng.normal(size=(300, 12)) @ rng.normal(size=(12, 12)) * 0.5 + 0.3
     assert frechet_distance(a, b) == pytest.approx(_reference_fd(a, b), rel=1e-8)
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_gram_route_equals_the_covariance_route() -> None:
+    rng = np.random.default_rng(3)
+    for n, m, d in ((90, 70, 40), (50, 60, 20)):
+        a = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) * 0.2
+        b = rng.normal(size=(m, d)) * 1.5 + 0.2
+        assert _fd_gram(a, b) == pytest.approx(_fd(a, b), rel=1e-8)
+    # Where d > n the covariance route takes square roots of rounding-level eigenvalues
+    # (~1e-8 relative error): the routes agree more loosely there.
+    a, b = rng.normal(size=(30, 120)), rng.normal(size=(25, 120)) + 0.1
+    assert _fd_gram(a, b) == pytest.approx(_fd(a, b), rel=1e-6)
+    assert frechet_route(4096, 500, 400) == "gram"
+    assert frechet_route(256, 100, 100) == frechet_route(64, 500, 400) == "covariance"
+    # Above 1,024 dimensions and both sample sizes the public functions take the Gram route.
+    a, b = rng.normal(size=(30, 1100)), rng.normal(size=(25, 1100)) + 0.1
+    out = frechet_test(a, b, n_boot=10, resample_a=False)
+    assert out["route"] == "gram" and out["fd"] == _fd_gram(a, b) == frechet_distance(a, b)
+    assert out["ci95"][0] <= out["ci95"][1]
 
 
 def test_frechet_of_known_gaussians() -> None:

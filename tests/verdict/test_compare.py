@@ -192,6 +192,7 @@ def test_compare_ladder_and_judges(
     assert set(verdict["ranking"]["metrics"]) <= {k for k, c in checks.items() if c["passed"]}
     ref = verdict["image_reference"]
     assert list(ref["judges"]) == ["attributes"]
+    assert ref["judges"]["attributes"]["fd_route"] == "covariance"  # 256 features
     assert ref["floor"]["attributes"]["fd"] > ref["ceiling"]["attributes"]["fd"]
     assert "fd_ci" in verdict["rows"][0]["image"]["attributes"]
     page = (out / "index.html").read_text()

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from latentatlas.analysis.ppca import HIGH_N, TOP_AXES, LowRankGaussian, principal_frame
 from latentatlas.core.errors import LatentAtlasError
 from latentatlas.data.store import SPLIT_NAMES, TRAIN, ZStore
 from latentatlas.explore.checks import parse_int
@@ -84,10 +85,19 @@ class LatentSpace:
             )
         train = np.asarray(self.z[self.train], dtype=np.float64)
         self.centroid = train.mean(axis=0)
-        # As `latentatlas path --frame principal` computes them, so that strips agree.
-        var, axes = np.linalg.eigh(np.cov(train, rowvar=False))
-        self.pc_var = np.clip(var[::-1], var.max() * 1e-12, None)  # (N,), largest first
-        self.pc_axes = axes[:, ::-1]  # (N, N), columns
+        # Above HIGH_N components no N x N covariance: the top TOP_AXES axes (n x n Gram matrix
+        # or randomized SVD), and distances and sigmas under the low-rank-plus-diagonal
+        # Gaussian (rank by held-out likelihood, analysis.ppca).
+        self.gaussian: LowRankGaussian | None = None
+        if self.dim <= HIGH_N:
+            # As `latentatlas path --frame principal` computes them, so that strips agree.
+            var, axes = np.linalg.eigh(np.cov(train, rowvar=False))
+            self.pc_var = np.clip(var[::-1], var.max() * 1e-12, None)  # (N,), largest first
+            self.pc_axes = axes[:, ::-1]  # (N, N), columns
+        else:
+            frame = principal_frame(train, TOP_AXES)
+            self.pc_var, self.pc_axes = frame.variances, frame.axes  # (k,), (N, k)
+            self.gaussian = LowRankGaussian(max_components=TOP_AXES).fit(train)
         self.mahalanobis = self.mahalanobis_of(self.z)  # (n,)
         self._train_mahal = np.sort(self.mahalanobis[self.train])
         self._sq = np.einsum("ij,ij->i", self.z, self.z, dtype=np.float64)  # (n,) |z|^2
@@ -103,7 +113,11 @@ class LatentSpace:
         out = np.empty(len(z))
         scale = 1.0 / np.sqrt(self.pc_var)
         for s in range(0, len(z), _ROWS):
-            w = ((np.asarray(z[s : s + _ROWS], np.float64) - self.centroid) @ self.pc_axes) * scale
+            block = np.asarray(z[s : s + _ROWS], np.float64)
+            if self.gaussian is not None:
+                out[s : s + len(block)] = self.gaussian.distance(block)
+                continue
+            w = ((block - self.centroid) @ self.pc_axes) * scale
             out[s : s + len(w)] = np.sqrt(np.einsum("ij,ij->i", w, w))
         return out
 
@@ -155,7 +169,8 @@ class LatentSpace:
     def _make_axis(self, name: str) -> Axis:
         kind, _, arg = name.partition(":")
         if kind in ("z", "pc"):
-            j = _index(arg, self.dim, f"axis {name!r}")
+            size = self.dim if kind == "z" else self.pc_axes.shape[1]
+            j = _index(arg, size, f"axis {name!r}")
             if kind == "z":
                 u = np.zeros(self.dim)
                 u[j] = 1.0
@@ -179,7 +194,10 @@ class LatentSpace:
     def _axis(self, name: str, label: str, u: np.ndarray, offset: float | None) -> Axis:
         offset = float(u @ self.centroid) if offset is None else offset
         # sigma along u from the principal frame: u' Cov u = sum_k (u . v_k)^2 var_k.
-        sigma = float(np.sqrt(((u @ self.pc_axes) ** 2) @ self.pc_var))
+        if self.gaussian is None:
+            sigma = float(np.sqrt(((u @ self.pc_axes) ** 2) @ self.pc_var))
+        else:
+            sigma = float(np.sqrt(self._low_rank_cov(u[:, None])[0, 0]))
         return Axis(name, label, u, offset, sigma)
 
     def _anchor(self, text: str) -> np.ndarray:
@@ -239,7 +257,10 @@ class LatentSpace:
         """Origin and centroid on the plane, the 1/2/3-sigma ellipses of the train points'
         projection (Mahalanobis radius 1, 2, 3 under the projected covariance), axis labels."""
         u = np.stack([a.u for a in axes], axis=1)
-        cov2 = (u.T @ self.pc_axes) * self.pc_var @ (self.pc_axes.T @ u)  # (2, 2)
+        if self.gaussian is None:
+            cov2 = (u.T @ self.pc_axes) * self.pc_var @ (self.pc_axes.T @ u)  # (2, 2)
+        else:
+            cov2 = self._low_rank_cov(u)
         centre = self.project(self.centroid, axes)[0]
         chol = np.linalg.cholesky(cov2 + np.eye(2) * 1e-12 * np.trace(cov2))
         t = np.linspace(0, 2 * np.pi, 97)
@@ -254,6 +275,12 @@ class LatentSpace:
             "ellipses": ellipses,
             "components": [_component(a.name) for a in axes],
         }
+
+    def _low_rank_cov(self, U: np.ndarray) -> np.ndarray:
+        """``U^T Cov U`` (m, m) for directions ``U`` (N, m) under the low-rank Gaussian."""
+        g = self.gaussian
+        P = U.T @ g.components_.T  # (m, q)
+        return P * g.explained_variance_ @ P.T + g.noise_variance_ * (U.T @ U - P @ P.T)
 
     def place(
         self,

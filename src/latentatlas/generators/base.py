@@ -37,11 +37,14 @@ class BaseGenerator:
     For saving (:func:`latentatlas.generators.save_generator`) a subclass lists its fitted
     attributes in ``_fitted_arrays`` (ndarrays, go to ``arrays.npz``) and ``_fitted_scalars``
     (JSON-ready values, go to ``generator.json``); together with the hyper-parameters they must
-    determine ``_sample`` completely, so a loaded generator draws the same numbers. Derived state
-    that is not plain data (a scikit-learn estimator) is rebuilt in ``_restore``.
+    determine ``_sample`` completely, so a loaded generator draws the same numbers. Arrays that
+    only one form of a fit has (the full covariance, not kept at high N) go in
+    ``_optional_arrays``: saved when not None, None when absent from a saved generator. Derived
+    state that is not plain data (a scikit-learn estimator) is rebuilt in ``_restore``.
     """
 
     _fitted_arrays: ClassVar[tuple[str, ...]] = ()
+    _optional_arrays: ClassVar[tuple[str, ...]] = ()
     _fitted_scalars: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
@@ -182,6 +185,9 @@ class BaseGenerator:
         scalars = {"n_features_in_": int(self.n_features_in_)}
         scalars.update({name: getattr(self, name) for name in self._fitted_scalars})
         arrays = {name: np.asarray(getattr(self, name)) for name in self._fitted_arrays}
+        for name in self._optional_arrays:
+            if getattr(self, name, None) is not None:
+                arrays[name] = np.asarray(getattr(self, name))
         return scalars, arrays
 
     def _import_state(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -196,6 +202,8 @@ class BaseGenerator:
             setattr(self, name, value)
         for name in self._fitted_arrays:
             setattr(self, name, arrays[name])
+        for name in self._optional_arrays:
+            setattr(self, name, arrays.get(name))
         self._restore()
 
     def _restore(self) -> None:

@@ -1,5 +1,6 @@
 """A Gaussian kernel density estimate on the real points, its bandwidth chosen by held-out
-likelihood: the most flexible non-parametric prior, and the one most prone to copying."""
+likelihood: the most flexible non-parametric prior, and the one most prone to copying. At high N
+it works in the top principal coordinates plus a Gaussian rest."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from latentatlas.core.rng import as_rng
 from latentatlas.core.validation import check_fraction, check_points, check_positive
 from latentatlas.generators.base import BaseGenerator, summarise_array
 from latentatlas.generators.normal import LOG_2PI, frame_coordinates
+from latentatlas.generators.subspace import InPrincipalSubspace
 
 __all__ = ["KernelDensity"]
 
@@ -51,12 +53,18 @@ def log_kernel_means(Q: np.ndarray, P: np.ndarray, bandwidths: Sequence[float]) 
     return out + norm[:, None]
 
 
-class KernelDensity(BaseGenerator):
+class KernelDensity(InPrincipalSubspace, BaseGenerator):
     """Gaussian KDE with kernel covariance ``bandwidth^2 * Sigma`` (Sigma: the points' own
     covariance), so one bandwidth fits every axis whatever its scale.
 
     A sample is a training point plus kernel noise: with a small bandwidth the samples are
     near-copies of training points, which the verdict's copy distance shows.
+
+    Above 1,024 components the kernels live in the top principal coordinates (at most 128,
+    chosen by held-out likelihood) and the other directions get an isotropic Gaussian rest
+    (:class:`~latentatlas.generators.subspace.InPrincipalSubspace`): the kernel density of the
+    n points alone would live on their (n - 1)-dimensional span, where no held-out point lies.
+    Then the attributes below are in those coordinates (d = k).
 
     Parameters
     ----------
@@ -75,8 +83,8 @@ class KernelDensity(BaseGenerator):
 
     Attributes
     ----------
-    mean_ : ndarray, shape (N,)
-    axes_ : ndarray, shape (N, r)
+    mean_ : ndarray, shape (d,)
+    axes_ : ndarray, shape (d, r)
         Orthonormal principal axes of the points (r = rank of their covariance).
     variances_ : ndarray, shape (r,)
     points_ : ndarray, shape (n, r)
@@ -85,6 +93,8 @@ class KernelDensity(BaseGenerator):
     bandwidth_grid_ : ndarray, shape (H,) or (0,)
     heldout_scores_ : ndarray, shape (H,) or (0,)
         Mean held-out log-likelihood per point (nats) for each candidate.
+    subspace_mean_, subspace_components_, subspace_noise_variance_
+        The principal subspace above 1,024 components (None below).
     n_features_in_ : int
     """
 
@@ -115,6 +125,8 @@ class KernelDensity(BaseGenerator):
     def fit(self, Z, y=None) -> KernelDensity:
         """Fit to ``Z`` of shape (n, N); n >= 2 (>= 10 to choose the bandwidth)."""
         X = check_points(Z, min_rows=2)
+        N = X.shape[1]
+        X = self._to_inner(X, random_state=self.random_state)
         model = MahalanobisModel().fit(X)
         if model.rank_ == 0:
             raise ValueError("the points have no variance: a kernel density needs some")
@@ -132,7 +144,7 @@ class KernelDensity(BaseGenerator):
         else:
             self.bandwidth_ = check_positive(self.bandwidth, "bandwidth", " or 'heldout'")
             self.bandwidth_grid_ = self.heldout_scores_ = np.empty(0)
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = N
         return self
 
     def _choose_bandwidth(self) -> None:
@@ -154,15 +166,15 @@ class KernelDensity(BaseGenerator):
         self.bandwidth_grid_ = grid
         self.bandwidth_ = float(grid[int(np.argmax(self.heldout_scores_))])
 
-    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def _sample_inner(self, n: int, rng: np.random.Generator) -> np.ndarray:
         centres = self.points_[rng.integers(len(self.points_), size=n)]
         U = centres + self.bandwidth_ * rng.standard_normal(centres.shape)
         return self.mean_ + (U * np.sqrt(self.variances_)) @ self.axes_.T
 
-    def _density_dim(self) -> int:
+    def _inner_density_dim(self) -> int:
         return int(len(self.variances_))
 
-    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+    def _score_inner(self, X: np.ndarray) -> np.ndarray:
         U, on_span = frame_coordinates(X, self.mean_, self.axes_, self.variances_)
         out = log_kernel_means(U, self.points_, [self.bandwidth_])[0]
         out -= 0.5 * np.sum(np.log(self.variances_))
@@ -176,8 +188,9 @@ class KernelDensity(BaseGenerator):
             "chosen_by": "held-out likelihood" if len(grid) else "given",
             "bandwidth_grid": summarise_array(grid) if len(grid) else None,
             "heldout_loglik_per_dim": (
-                float(self.heldout_scores_.max() / self.n_features_in_) if len(grid) else None
+                float(self.heldout_scores_.max() / self._inner_dim()) if len(grid) else None
             ),
             "n_points": int(len(self.points_)),
             "rank": int(len(self.variances_)),
+            **self._subspace_summary(),
         }

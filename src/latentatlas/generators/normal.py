@@ -1,14 +1,23 @@
-"""Gaussian generators: isotropic N(0, s^2 I), independent per-component normals and a full
-multivariate normal with optional shrinkage."""
+"""Gaussian generators: isotropic N(0, s^2 I), independent per-component normals and a
+multivariate normal (full covariance, or low rank plus diagonal at high N) with optional
+shrinkage."""
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 import numpy as np
 from sklearn.covariance import ledoit_wolf_shrinkage
 
 from latentatlas.analysis.gaussian import mean_covariance, single_threaded_blas
+from latentatlas.analysis.ppca import (
+    HIGH_N,
+    LowRankGaussian,
+    ledoit_wolf_shrinkage_gram,
+    lowrank_log_det,
+    lowrank_logpdf,
+)
 from latentatlas.core.validation import check_fraction, check_points
 from latentatlas.generators.base import BaseGenerator, summarise_array
 
@@ -18,6 +27,7 @@ __all__ = [
     "PerComponentNormal",
     "frame_coordinates",
     "psd_factor",
+    "use_low_rank",
 ]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -209,7 +219,8 @@ def psd_factor(cov: np.ndarray, rtol: float | None = None) -> tuple[np.ndarray, 
 
 
 class MultivariateNormal(BaseGenerator):
-    """A full-covariance normal fitted to the real points.
+    """A multivariate normal fitted to the real points: full covariance where it fits, else
+    low-rank plus diagonal (probabilistic PCA).
 
     Parameters
     ----------
@@ -217,7 +228,19 @@ class MultivariateNormal(BaseGenerator):
         Shrinks the sample covariance S towards the scaled identity,
         ``(1 - a) S + a tr(S)/N I``. "ledoit-wolf" picks ``a`` with
         :func:`sklearn.covariance.ledoit_wolf_shrinkage` (the intensity ``LedoitWolf`` uses) and
-        applies it to the unbiased S, so both options shrink the same matrix.
+        applies it to the unbiased S, so both options shrink the same matrix. In the low-rank
+        form S is the low-rank-plus-diagonal estimate and ``a`` comes from the n x n Gram matrix
+        (:func:`~latentatlas.analysis.ppca.ledoit_wolf_shrinkage_gram`, the same number).
+    covariance : "auto", "full" or "low-rank"
+        "auto": "full" when there are more points than components and N <= 1,024
+        (:data:`~latentatlas.analysis.ppca.HIGH_N`), else "low-rank". "low-rank": the top
+        ``rank`` principal axes keep their variances, every other direction shares the rest
+        (:class:`~latentatlas.analysis.ppca.LowRankGaussian`); never an N x N matrix, and the
+        density is positive everywhere even when n <= N. "full": the sample covariance; with
+        n <= N it is rank-deficient and the density lives on the points' affine span.
+    rank : "heldout" or int
+        The low-rank form's rank: "heldout" picks it by the likelihood of a held-out fifth of
+        the points (seeded, every rank tried), an int fixes it.
     temperature : float > 0
         Scales samples about the mean: every variance x temperature**2 (see
         :class:`BaseGenerator`); ``score_samples`` follows.
@@ -225,83 +248,168 @@ class MultivariateNormal(BaseGenerator):
     Attributes
     ----------
     mean_ : ndarray, shape (N,)
-    covariance_ : ndarray, shape (N, N)
-        The (shrunk) covariance; S itself is unbiased (ddof = 1).
+    covariance_form_ : "full", "shrunk" or "low-rank+diag"
+    covariance_ : ndarray, shape (N, N), or None
+        The (shrunk) covariance in the full form (S itself is unbiased, ddof = 1); None in the
+        low-rank form, whose covariance is ``factor_ @ factor_.T + noise_variance_ * I``.
     shrinkage_ : float
     factor_ : ndarray, shape (N, rank_)
-        ``factor_ @ factor_.T == covariance_`` (:func:`psd_factor`); a sample is
+        Full form: ``factor_ @ factor_.T == covariance_`` (:func:`psd_factor`), a sample is
         ``mean_ + factor_ @ e`` with ``e ~ N(0, I_rank)``, so n < N (rank-deficient S) works.
-    eigenvalues_ : ndarray, shape (N,)
-        Of ``covariance_``, descending.
+        Low-rank form: the principal axes scaled by ``sqrt(eigenvalue - noise_variance_)``; a
+        sample adds ``sqrt(noise_variance_) * e'`` with ``e' ~ N(0, I_N)``.
+    components_ : ndarray, shape (rank_, N), or None
+        The low-rank form's orthonormal principal axes (None in the full form).
+    eigenvalues_ : ndarray
+        Of the covariance, descending: all N (full form) or the top ``rank_`` (low-rank form).
+    noise_variance_ : float
+        The variance of every direction outside the low-rank form's axes (0 in the full form).
     rank_ : int
+        Directions kept: the covariance's rank (full form), or the number of principal axes.
     n_features_in_ : int
     """
 
-    _fitted_arrays = ("mean_", "covariance_", "factor_", "eigenvalues_")
-    _fitted_scalars = ("shrinkage_", "rank_")
+    _fitted_arrays = ("mean_", "factor_", "eigenvalues_")
+    _optional_arrays = ("covariance_", "components_")
+    _fitted_scalars = ("shrinkage_", "rank_", "covariance_form_", "noise_variance_")
 
-    def __init__(self, shrinkage: float | str = 0.0, temperature: float = 1.0) -> None:
+    def __init__(
+        self,
+        shrinkage: float | str = 0.0,
+        covariance: str = "auto",
+        rank: int | str = "heldout",
+        temperature: float = 1.0,
+    ) -> None:
         self.shrinkage = shrinkage
+        self.covariance = covariance
+        self.rank = rank
         self.temperature = temperature
 
-    def fit(self, Z, y=None) -> MultivariateNormal:
-        """Fit mean and (shrunk) covariance to ``Z`` of shape (n, N), n >= 2."""
-        X = check_points(Z, min_rows=2)
+    def _shrinkage(self, X: np.ndarray, low_rank: bool) -> float:
         if isinstance(self.shrinkage, str):
             if self.shrinkage != "ledoit-wolf":
                 raise ValueError(
                     f"shrinkage must be a number in [0, 1] or 'ledoit-wolf', got {self.shrinkage!r}"
                 )
+            if low_rank:
+                return ledoit_wolf_shrinkage_gram(X)
             with single_threaded_blas():  # 7x faster than threaded on the busy 2-core box
-                a = float(ledoit_wolf_shrinkage(X))
-        elif _is_real(self.shrinkage):
-            a = check_fraction(self.shrinkage, "shrinkage", low_open=False)
-        else:
-            raise ValueError(
-                f"shrinkage must be a number in [0, 1] or 'ledoit-wolf', got {self.shrinkage!r}"
-            )
+                return float(ledoit_wolf_shrinkage(X))
+        if _is_real(self.shrinkage):
+            return check_fraction(self.shrinkage, "shrinkage", low_open=False)
+        raise ValueError(
+            f"shrinkage must be a number in [0, 1] or 'ledoit-wolf', got {self.shrinkage!r}"
+        )
+
+    def fit(self, Z, y=None) -> MultivariateNormal:
+        """Fit mean and (shrunk) covariance to ``Z`` of shape (n, N), n >= 2 (n >= 5 for the
+        low-rank form with ``rank="heldout"``)."""
+        X = check_points(Z, min_rows=2)
+        n, N = X.shape
+        low_rank = use_low_rank(self.covariance, n, N)
+        a = self._shrinkage(X, low_rank)
+        self.shrinkage_ = a
+        self.n_features_in_ = N
+        if low_rank:
+            self._fit_low_rank(X, a)
+            return self
         self.mean_, cov = mean_covariance(X)
-        N = X.shape[1]
         if a > 0:
             mu = np.trace(cov) / N
             cov = (1.0 - a) * cov
             cov[np.diag_indices(N)] += a * mu
         self.covariance_ = cov
-        self.shrinkage_ = a
+        self.covariance_form_ = "shrunk" if a > 0 else "full"
+        self.components_ = None
+        self.noise_variance_ = 0.0
         self.factor_, self.eigenvalues_ = psd_factor(cov)
         self.rank_ = int(self.factor_.shape[1])
-        self.n_features_in_ = N
         return self
+
+    def _fit_low_rank(self, X: np.ndarray, a: float) -> None:
+        model = LowRankGaussian(n_components=self.rank).fit(X)
+        N = X.shape[1]
+        lam, sigma2 = model.explained_variance_, model.noise_variance_
+        if a > 0:
+            # (1 - a) S + a tr(S)/N I keeps the form: every variance moves towards tr(S)/N.
+            mu = (lam.sum() + (N - model.rank_) * sigma2) / N
+            lam, sigma2 = (1.0 - a) * lam + a * mu, (1.0 - a) * sigma2 + a * mu
+        self.mean_ = model.mean_
+        self.covariance_ = None
+        self.covariance_form_ = "low-rank+diag"
+        self.components_ = model.components_
+        self.eigenvalues_ = lam
+        self.noise_variance_ = float(sigma2)
+        self.factor_ = np.ascontiguousarray(
+            model.components_.T * np.sqrt(np.maximum(lam - sigma2, 0.0))
+        )
+        self.rank_ = int(model.rank_)
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         e = rng.standard_normal((n, self.rank_))
-        return self.mean_ + e @ self.factor_.T
+        X = self.mean_ + e @ self.factor_.T
+        if self.components_ is not None:
+            X += math.sqrt(self.noise_variance_) * rng.standard_normal((n, self.n_features_in_))
+        return X
 
     def _density_dim(self) -> int:
-        return int(self.rank_)
+        return int(self.rank_) if self.components_ is None else int(self.n_features_in_)
 
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        if self.components_ is not None:
+            return lowrank_logpdf(
+                X, self.mean_, self.components_, self.eigenvalues_, self.noise_variance_
+            )
         kept = self.eigenvalues_[: self.rank_]
         U, on_span = frame_coordinates(X, self.mean_, self.factor_ / np.sqrt(kept), kept)
         out = standard_normal_logpdf(U) - 0.5 * np.sum(np.log(kept))
         out[~on_span] = -np.inf
         return out
 
+    def axis_sd(self, axis: int) -> np.ndarray:
+        """``(N,)`` one standard deviation along principal axis ``axis`` (0 = the largest)."""
+        if self.components_ is None:
+            # A full-form factor column is eigenvector * sqrt(eigenvalue).
+            return self.factor_[:, axis]
+        return self.components_[axis] * math.sqrt(self.eigenvalues_[axis])
+
     def _summary(self) -> dict:
-        ev = self.eigenvalues_
+        ev, N = self.eigenvalues_, self.n_features_in_
         kept = ev[: self.rank_]
+        if self.components_ is None:
+            trace, low, log_det = float(np.trace(self.covariance_)), float(ev[-1]), None
+            if self.rank_:
+                log_det = float(np.sum(np.log(kept)))
+        else:
+            sigma2 = self.noise_variance_
+            trace = float(kept.sum() + (N - self.rank_) * sigma2)
+            low = sigma2 if self.rank_ < N else float(ev[-1])
+            log_det = lowrank_log_det(kept, sigma2, N)
+        top = float(ev[0]) if len(ev) else self.noise_variance_
         return {
+            "covariance_form": self.covariance_form_,
             "shrinkage": self.shrinkage_,
             "mean": summarise_array(self.mean_),
             "mean_norm": np.linalg.norm(self.mean_),
-            "covariance_trace": float(np.trace(self.covariance_)),
+            "covariance_trace": trace,
             "rank": self.rank_,
-            "eigenvalue_max": float(ev[0]),
-            "eigenvalue_min": float(ev[-1]),
+            "noise_variance": self.noise_variance_,
+            "eigenvalue_max": top,
+            "eigenvalue_min": low,
             # log det over the kept directions (the pseudo-determinant when rank-deficient).
-            "log_pseudo_det": float(np.sum(np.log(kept))) if self.rank_ else None,
-            "condition_number": float(kept[0] / kept[-1]) if self.rank_ else None,
+            "log_pseudo_det": log_det,
+            "condition_number": top / low if low > 0 else None,
         }
+
+
+def use_low_rank(covariance: str, n: int, N: int) -> bool:
+    """Whether a ``covariance`` setting ("auto", "full", "low-rank") means the low-rank form for
+    n points of N components ("auto": unless n > N and N <= :data:`HIGH_N`)."""
+    if covariance not in ("auto", "full", "low-rank"):
+        raise ValueError(f"covariance must be 'auto', 'full' or 'low-rank', got {covariance!r}")
+    if covariance == "auto":
+        return not (n > N and N <= HIGH_N)
+    return covariance == "low-rank"
 
 
 class ShiftedNormal(MultivariateNormal):
@@ -315,7 +423,7 @@ class ShiftedNormal(MultivariateNormal):
         Standard deviations (along that axis) to move the mean by.
     axis : int
         Principal axis, 0 = the largest.
-    shrinkage, temperature
+    shrinkage, covariance, rank, temperature
         As in :class:`MultivariateNormal`.
 
     Attributes
@@ -332,9 +440,13 @@ class ShiftedNormal(MultivariateNormal):
         shift: float = 1.0,
         axis: int = 0,
         shrinkage: float | str = 0.0,
+        covariance: str = "auto",
+        rank: int | str = "heldout",
         temperature: float = 1.0,
     ) -> None:
-        super().__init__(shrinkage=shrinkage, temperature=temperature)
+        super().__init__(
+            shrinkage=shrinkage, covariance=covariance, rank=rank, temperature=temperature
+        )
         self.shift = shift
         self.axis = axis
 
@@ -346,7 +458,6 @@ class ShiftedNormal(MultivariateNormal):
         axis = int(self.axis)
         if not 0 <= axis < self.rank_:
             raise ValueError(f"axis must be in [0, {self.rank_}), got {self.axis!r}")
-        # A factor column is eigenvector * sqrt(eigenvalue): one standard deviation along it.
-        self.offset_ = float(self.shift) * self.factor_[:, axis]
+        self.offset_ = float(self.shift) * self.axis_sd(axis)
         self.mean_ = self.mean_ + self.offset_
         return self

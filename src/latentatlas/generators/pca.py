@@ -10,10 +10,16 @@ from numbers import Real
 import numpy as np
 from scipy import special
 
-from latentatlas.analysis.gaussian import BLOCK_ROWS, MahalanobisModel
+from latentatlas.analysis.gaussian import BLOCK_ROWS, MahalanobisModel, single_threaded_blas
+from latentatlas.analysis.ppca import LowRankGaussian
 from latentatlas.core.validation import check_points, check_positive
 from latentatlas.generators.base import BaseGenerator, summarise_array
-from latentatlas.generators.normal import frame_coordinates, standard_normal_logpdf
+from latentatlas.generators.normal import (
+    LOG_2PI,
+    frame_coordinates,
+    standard_normal_logpdf,
+    use_low_rank,
+)
 
 __all__ = ["PCAEllipsoid"]
 
@@ -93,8 +99,15 @@ class PCAEllipsoid(BaseGenerator):
         or the ellipsoid, where in k dimensions the volume, hence the points, sit close to the
         boundary: radius ``limit * U**(1/k)``, median ``0.997 * limit`` for k = 256).
     n_components : int or None
-        Number k of top axes sampled; the other coordinates stay at the mean. None keeps every
-        axis of non-zero variance (at most n - 1 when n <= N); larger values are capped there.
+        Number k of top axes sampled; in the full form the other coordinates stay at the mean.
+        None keeps every axis of non-zero variance (at most n - 1 when n <= N; in the low-rank
+        form the rank of best held-out likelihood); larger values are capped there.
+    covariance : "auto", "full" or "low-rank"
+        "auto": "full" when there are more points than components and N <= 1,024, else
+        "low-rank" (as :class:`~latentatlas.generators.normal.MultivariateNormal`). "low-rank":
+        the axes come from :class:`~latentatlas.analysis.ppca.LowRankGaussian` (no N x N
+        matrix) and the N - k other directions get its isotropic Gaussian rest
+        (``noise_variance_``), so the density is positive off the k-dimensional span.
     temperature : float > 0
         Scales samples about the mean: every variance x temperature**2 (see
         :class:`BaseGenerator`); ``score_samples`` follows.
@@ -121,11 +134,16 @@ class PCAEllipsoid(BaseGenerator):
         "ball", where it depends on k).
     limit_quantile_ : float or None
         The percentile behind ``limit_`` as a fraction (0.99 for "q99"), None otherwise.
+    covariance_form_ : "full" or "low-rank+diag"
+    noise_variance_ : float
+        Variance of each direction outside the k axes (0 in the full form: none there).
     n_features_in_ : int
     """
 
     _fitted_arrays = ("mean_", "components_", "explained_variance_")
     _fitted_scalars = (
+        "covariance_form_",
+        "noise_variance_",
         "explained_variance_ratio_",
         "n_components_",
         "limit_",
@@ -143,6 +161,7 @@ class PCAEllipsoid(BaseGenerator):
         limit: str | float | None = "q99",
         distribution: str = "normal",
         n_components: int | None = None,
+        covariance: str = "auto",
         temperature: float = 1.0,
     ) -> None:
         self.bound = bound
@@ -151,6 +170,7 @@ class PCAEllipsoid(BaseGenerator):
         self.limit = limit
         self.distribution = distribution
         self.n_components = n_components
+        self.covariance = covariance
         self.temperature = temperature
 
     def fit(self, Z, y=None) -> PCAEllipsoid:
@@ -176,18 +196,26 @@ class PCAEllipsoid(BaseGenerator):
         ):
             raise ValueError(f"n_components must be None or an int in [1, {N}], got {k!r}")
 
-        model = MahalanobisModel().fit(X)
-        if model.rank_ == 0:
-            raise ValueError("the points have no variance: there is no PCA frame to sample in")
-        k = model.rank_ if k is None else min(int(k), model.rank_)
-        sd = np.sqrt(model.eigenvalues_[:k])
-        # whitening_ = eigenvectors / sqrt(eigenvalues), descending: undo the scaling for axes.
-        self.components_ = np.ascontiguousarray((model.whitening_[:, :k] * sd).T)
-        self.explained_variance_ = model.eigenvalues_[:k].copy()
-        self.explained_variance_ratio_ = float(
-            self.explained_variance_.sum() / model.eigenvalues_.sum()
-        )
-        self.mean_ = model.mean_
+        if use_low_rank(self.covariance, *X.shape):
+            k = self._fit_low_rank(X, k)
+            distances = None
+            W = self.components_.T / np.sqrt(self.explained_variance_)
+        else:
+            model = MahalanobisModel().fit(X)
+            if model.rank_ == 0:
+                raise ValueError("the points have no variance: there is no PCA frame to sample in")
+            k = model.rank_ if k is None else min(int(k), model.rank_)
+            sd = np.sqrt(model.eigenvalues_[:k])
+            # whitening_ = eigenvectors / sqrt(eigenvalues), descending: undo the scaling for axes.
+            self.components_ = np.ascontiguousarray((model.whitening_[:, :k] * sd).T)
+            self.explained_variance_ = model.eigenvalues_[:k].copy()
+            self.explained_variance_ratio_ = float(
+                self.explained_variance_.sum() / model.eigenvalues_.sum()
+            )
+            self.mean_ = model.mean_
+            self.covariance_form_, self.noise_variance_ = "full", 0.0
+            distances = model.distances_ if k == model.rank_ else None
+            W = model.whitening_[:, :k]
         self.n_components_ = k
         self.limit_quantile_ = quantile
         self.acceptance_ = 1.0
@@ -195,12 +223,12 @@ class PCAEllipsoid(BaseGenerator):
 
         if self.bound != "ball":
             self.limit_ = radius
-            self.real_inside_ = _share_inside(X, model, k, self.bound, radius)
+            self.real_inside_ = _share_inside(X, self.mean_, W, self.bound, radius)
             self.coordinate_variance_ = _coordinate_variance(self.bound, self.distribution, radius)
         elif quantile is None and radius is None:
             self.limit_, self.real_inside_ = None, 1.0
         else:
-            r = model.distances_ if k == model.rank_ else _radii(X, model, k)
+            r = distances if distances is not None else _radii(X, self.mean_, W)
             self.limit_ = float(np.quantile(r, quantile)) if radius is None else radius
             self.real_inside_ = float(np.mean(r <= self.limit_))
             if self.distribution == "normal":
@@ -214,6 +242,24 @@ class PCAEllipsoid(BaseGenerator):
                     )
         self.n_features_in_ = N
         return self
+
+    def _fit_low_rank(self, X: np.ndarray, k: int | None) -> int:
+        """Set the frame from the low-rank-plus-diagonal Gaussian; return its rank (>= 1)."""
+        model = LowRankGaussian(n_components="heldout" if k is None else k).fit(X)
+        if model.rank_ == 0:
+            # Held-out likelihood preferred pure noise: still sample along the largest axis.
+            model = LowRankGaussian(n_components=1).fit(X)
+        if model.rank_ == 0:
+            raise ValueError("the points have no variance: there is no PCA frame to sample in")
+        k, lam, sigma2 = model.rank_, model.explained_variance_, model.noise_variance_
+        self.mean_ = model.mean_
+        self.components_ = model.components_
+        self.explained_variance_ = lam
+        self.explained_variance_ratio_ = float(
+            lam.sum() / (lam.sum() + (X.shape[1] - k) * sigma2)
+        )
+        self.covariance_form_, self.noise_variance_ = "low-rank+diag", float(sigma2)
+        return k
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         k, bound = self.n_components_, self.bound
@@ -230,10 +276,17 @@ class PCAEllipsoid(BaseGenerator):
             u = rng.standard_normal((n, k))
         else:
             u = self._truncated_normal(n, rng)
-        return self.mean_ + (u * np.sqrt(self.explained_variance_)) @ self.components_
+        X = self.mean_ + (u * np.sqrt(self.explained_variance_)) @ self.components_
+        if self.noise_variance_ > 0:
+            # The Gaussian rest, on the directions orthogonal to the k axes.
+            e = rng.standard_normal((n, self.n_features_in_))
+            with single_threaded_blas():
+                e -= (e @ self.components_.T) @ self.components_
+            X += math.sqrt(self.noise_variance_) * e
+        return X
 
     def _density_dim(self) -> int:
-        return int(self.n_components_)
+        return int(self.n_components_) if self.noise_variance_ == 0 else int(self.n_features_in_)
 
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
         k, limit, bound = self.n_components_, self.limit_, self.bound
@@ -253,8 +306,18 @@ class PCAEllipsoid(BaseGenerator):
                 else np.einsum("ij,ij->i", U, U) <= limit**2
             )
         out = out - 0.5 * np.sum(np.log(self.explained_variance_))
+        if self.noise_variance_ > 0:
+            out += self._rest_logpdf(X, U)
         out[~inside] = -np.inf
         return out
+
+    def _rest_logpdf(self, X: np.ndarray, U: np.ndarray) -> np.ndarray:
+        """Log-density of the isotropic Gaussian rest at the rows' parts off the k axes."""
+        D = X - self.mean_
+        inside = np.einsum("ij,ij->i", U * U, np.broadcast_to(self.explained_variance_, U.shape))
+        rest = np.maximum(np.einsum("ij,ij->i", D, D) - inside, 0.0)
+        m, s2 = self.n_features_in_ - self.n_components_, self.noise_variance_
+        return -0.5 * (rest / s2 + m * (LOG_2PI + math.log(s2)))
 
     def _truncated_normal(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``(n, k)`` standard normal rows with norm <= ``limit_``, by batched rejection."""
@@ -285,6 +348,8 @@ class PCAEllipsoid(BaseGenerator):
         return {
             "bound": self.bound,
             "distribution": self.distribution,
+            "covariance_form": self.covariance_form_,
+            "noise_variance": self.noise_variance_,
             "n_components": self.n_components_,
             "limit": self.limit_,
             "coordinate_variance": self.coordinate_variance_,
@@ -297,25 +362,24 @@ class PCAEllipsoid(BaseGenerator):
         }
 
 
-def _radii(X: np.ndarray, model: MahalanobisModel, k: int) -> np.ndarray:
-    """Mahalanobis radii of the rows of ``X`` in the frame of the top ``k`` axes, in blocks."""
-    W = model.whitening_[:, :k]
+def _radii(X: np.ndarray, mean: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Mahalanobis radii of the rows of ``X`` in the frame of the whitened axes ``W`` (N, k),
+    in blocks."""
     out = np.empty(X.shape[0])
     for start in range(0, X.shape[0], BLOCK_ROWS):
-        Y = (X[start : start + BLOCK_ROWS] - model.mean_) @ W
+        Y = (X[start : start + BLOCK_ROWS] - mean) @ W
         out[start : start + len(Y)] = np.sqrt(np.einsum("ij,ij->i", Y, Y))
     return out
 
 
 def _share_inside(
-    X: np.ndarray, model: MahalanobisModel, k: int, bound: str, limit: float
+    X: np.ndarray, mean: np.ndarray, W: np.ndarray, bound: str, limit: float
 ) -> float:
-    """Share of the rows of ``X`` whose top-``k`` principal coordinates satisfy the bound."""
-    W, inside = model.whitening_[:, :k], 0
+    """Share of the rows of ``X`` whose principal coordinates (whitened axes ``W``, (N, k))
+    satisfy the bound."""
+    inside = 0
     for start in range(0, X.shape[0], BLOCK_ROWS):
-        inside += int(
-            _inside((X[start : start + BLOCK_ROWS] - model.mean_) @ W, bound, limit).sum()
-        )
+        inside += int(_inside((X[start : start + BLOCK_ROWS] - mean) @ W, bound, limit).sum())
     return inside / X.shape[0]
 
 

@@ -186,11 +186,24 @@ def path(
             to_z = None
             if frame == "principal":
                 centre = train.mean(axis=0)
-                _, axes = np.linalg.eigh(np.cov(train, rowvar=False))
-                axes = axes[:, ::-1]  # largest variance first
+                rest = np.zeros_like(centre)  # the part of b outside the kept axes
+                from latentatlas.analysis.ppca import HIGH_N, TOP_AXES, principal_frame
+
+                if train.shape[1] <= HIGH_N:
+                    _, axes = np.linalg.eigh(np.cov(train, rowvar=False))
+                    axes = axes[:, ::-1]  # largest variance first
+                else:
+                    # No N x N covariance: the top axes, as the explorer keeps them.
+                    axes = principal_frame(train, TOP_AXES).axes
+                    if max(j) >= axes.shape[1]:
+                        raise LatentAtlasError(
+                            f"--plane: the principal frame has {axes.shape[1]} axes at "
+                            f"N = {train.shape[1]}, got {tuple(pair)}"
+                        )
+                    rest = (b - centre) - ((b - centre) @ axes) @ axes.T
                 train = (train - centre) @ axes
                 b = (b - centre) @ axes
-                to_z = lambda u: centre + u @ axes.T  # noqa: E731
+                to_z = lambda u: centre + rest + u @ axes.T  # noqa: E731
             sigma = train[:, j].std(axis=0)
             if kind == "segment":
                 p0 = b[j] - 3 * sigma if start is None else np.asarray(start, float)

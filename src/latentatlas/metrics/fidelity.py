@@ -153,7 +153,10 @@ def mahalanobis_tail(real: Any, fake: Any, quantile: float = 0.99, *, fit_on: An
     real : array-like, shape (n, N)
     fake : array-like, shape (m, N)
     quantile : float
-    fit_on : array-like, shape (k, N), optional
+    fit_on : array-like, shape (k, N), or a fitted Gaussian, optional
+        Points to fit the Gaussian to (:func:`~latentatlas.analysis.ppca.gaussian_model`: the
+        full covariance up to N = 1,024, low rank plus diagonal above), or an already fitted
+        model with ``distance(X)`` (the verdict fits one for every generator to share).
 
     Returns
     -------
@@ -163,11 +166,14 @@ def mahalanobis_tail(real: Any, fake: Any, quantile: float = 0.99, *, fit_on: An
 
     if fit_on is None:
         return float(void_shares(real, fake, tail_quantile=quantile)["mahalanobis_tail"])
-    from latentatlas.analysis.gaussian import MahalanobisModel
+    from latentatlas.analysis.ppca import gaussian_model
 
     R = check_points(real, min_rows=2, name="real")
     F = check_points(fake, min_rows=1, name="fake")
     check_same_dim(R, F)
-    model = MahalanobisModel().fit(check_points(fit_on, min_rows=2, name="fit_on"))
+    if hasattr(fit_on, "distance"):
+        model = fit_on
+    else:
+        model = gaussian_model(check_points(fit_on, min_rows=2, name="fit_on"))
     threshold = np.quantile(model.distance(R), check_fraction(quantile, "quantile"))
     return float(np.mean(model.distance(F) > threshold))

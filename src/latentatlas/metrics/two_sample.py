@@ -24,6 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from latentatlas.analysis.ppca import HIGH_N, LowRankGaussian
 from latentatlas.core.rng import RandomState, as_rng, draw_seed, subsample_indices
 from latentatlas.core.validation import check_points, check_same_dim
 from latentatlas.metrics.intervals import wilson_interval
@@ -163,12 +164,19 @@ class _GaussianScores(TransformerMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> _GaussianScores:
         # Ledoit-Wolf shrinkage: a class has ~N..4N points per fold, too few for a plain inverse.
-        self.models_ = [LedoitWolf().fit(X[y == c]) for c in np.unique(y)]
+        # Above HIGH_N components its N x N precision would not fit (or take minutes per fold):
+        # the low-rank-plus-diagonal Gaussian instead, rank by held-out likelihood.
+        model = LedoitWolf if X.shape[1] <= HIGH_N else LowRankGaussian
+        self.models_ = [model().fit(X[y == c]) for c in np.unique(y)]
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         cols = [X]
         for m in self.models_:
-            D = X - m.location_
-            cols.append(((D @ m.precision_) * D).sum(axis=1, keepdims=True) / X.shape[1])
+            if isinstance(m, LowRankGaussian):
+                d2 = m.mahalanobis_sq(X)[:, None]
+            else:
+                D = X - m.location_
+                d2 = ((D @ m.precision_) * D).sum(axis=1, keepdims=True)
+            cols.append(d2 / X.shape[1])
         return np.hstack(cols)

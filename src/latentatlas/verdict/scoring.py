@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from latentatlas.analysis.ppca import gaussian_model
 from latentatlas.core.rng import stream
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
-from latentatlas.metrics.frechet import frechet_test
+from latentatlas.metrics.frechet import frechet_route, frechet_test
 from latentatlas.metrics.intervals import bootstrap_interval, wilson_interval
 from latentatlas.metrics.likelihood import heldout_log_likelihood
 from latentatlas.metrics.mmd import mmd_test
@@ -66,6 +67,8 @@ def judging_context(
         "train": train,
         "held": held,
         "held_reencoded": reencode(model, held),
+        # Fitted once for every generator's Mahalanobis tail (minutes at N = 4,096 otherwise).
+        "train_gaussian": gaussian_model(train),
         "detector": FaceDetector(),
         "judges": {},
         "seed": seed,
@@ -96,9 +99,19 @@ def judging_context(
         "n": n_img,
         "ceiling": judge_images(decode(model, ceiling_z), ctx),
         "floor": judge_images(noise, ctx),
-        "judges": {name: {"n": e["n"], "title": e["title"]} for name, e in ctx["judges"].items()},
+        "judges": {name: _reference_entry(e) for name, e in ctx["judges"].items()},
     }
     return ctx
+
+
+def _reference_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A judge's line in verdict.json: its image count, title and, for a feature network, how
+    the Fréchet distance is computed (:func:`~latentatlas.metrics.frechet.frechet_route`)."""
+    out = {"n": entry["n"], "title": entry["title"]}
+    if "ref_features" in entry:
+        d = entry["ref_features"].shape[1]
+        out["fd_route"] = frechet_route(d, entry["n"], entry["n"])
+    return out
 
 
 def _describe(net: Any, images: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
@@ -203,7 +216,7 @@ def judge(
     copy = copy_distance(z, train, held)
     mmd = mmd_test(held, z, random_state=seed)
     faces = face_rate(images[: ctx.get("judge_n")], ctx["detector"])
-    tail = mahalanobis_tail(held, z, fit_on=train)
+    tail = mahalanobis_tail(held, z, fit_on=ctx.get("train_gaussian", train))
     topo = topology_distance(held, z, random_state=seed)
     m = len(z)
     row: dict[str, Any] = {

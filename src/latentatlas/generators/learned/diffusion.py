@@ -171,7 +171,7 @@ class LatentDiffusion(TorchPrior):
     def fit(self, Z, y=None) -> LatentDiffusion:
         """Fit the denoiser to ``Z`` (n, N); see :meth:`TorchPrior.fit`."""
         super().fit(Z)
-        Xs = self._to_std(check_points(Z))
+        Xs = self._to_std(self._inner_points(check_points(Z)))
         self.low_, self.high_ = Xs.min(axis=0), Xs.max(axis=0)
         return self
 
@@ -265,7 +265,7 @@ class LatentDiffusion(TorchPrior):
     # -- sampling -----------------------------------------------------------------------------
 
     def _sample_std(self, n: int, rng: np.random.Generator) -> torch.Tensor:
-        N, T, S = int(self.n_features_in_), int(self.timesteps), int(self.sampling_steps)
+        N, T, S = self._inner_dim(), int(self.timesteps), int(self.sampling_steps)
         abar = self._alpha_bar()
         steps = np.unique(np.round(np.linspace(T, 1, S)).astype(int))[::-1]
         x = fitting.as_tensor(rng.standard_normal((n, N)))

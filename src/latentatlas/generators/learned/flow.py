@@ -124,5 +124,5 @@ class Flow(TorchPrior):
 
     def _sample_std(self, n: int, rng: np.random.Generator) -> torch.Tensor:
         # The base distribution is N(0, I): draw it here rather than with torch's RNG.
-        eps = fitting.as_tensor(rng.standard_normal((n, int(self.n_features_in_))))
+        eps = fitting.as_tensor(rng.standard_normal((n, self._inner_dim())))
         return fitting.batched(self.net_().transform.inv, eps)

@@ -13,11 +13,12 @@ from torch import nn
 from latentatlas.core.validation import check_points
 from latentatlas.generators.base import BaseGenerator, summarise_array
 from latentatlas.generators.learned import fitting
+from latentatlas.generators.subspace import InPrincipalSubspace
 
 __all__ = ["TorchPrior"]
 
 
-class TorchPrior(BaseGenerator):
+class TorchPrior(InPrincipalSubspace, BaseGenerator):
     """A generator whose density is a torch network fitted to standardised z-points.
 
     Subclasses take, besides their own hyper-parameters, the shared ones read here: ``whiten``,
@@ -39,6 +40,11 @@ class TorchPrior(BaseGenerator):
     samples are mapped back with ``coloring_`` (the inverse).
     Sampling and scoring run on the CPU in float32 (the network is moved there after fitting),
     which makes them reproducible bit for bit, also after save and load.
+
+    Above 1,024 components the network sees the top principal coordinates (at most 128, chosen
+    by held-out likelihood) instead of z, and the other directions get an isotropic Gaussian
+    rest (:class:`~latentatlas.generators.subspace.InPrincipalSubspace`, the same for every
+    prior); ``mean_``, ``whitening_`` and ``coloring_`` are then over those coordinates.
     """
 
     _fitted_arrays: ClassVar[tuple[str, ...]] = ("mean_", "whitening_", "coloring_")
@@ -94,6 +100,8 @@ class TorchPrior(BaseGenerator):
         early stopping; the weights of the best held-out epoch are kept."""
         seed = self._check_common()
         X = check_points(Z, min_rows=3)
+        N = X.shape[1]
+        X = self._to_inner(X, random_state=seed)
         fit_idx, val_idx = fitting.split_holdout(len(X), self.validation_fraction, seed)
         self.mean_, self.whitening_, self.coloring_, self.log_det_ = fitting.standardise(
             X[fit_idx], bool(self.whiten)
@@ -126,7 +134,7 @@ class TorchPrior(BaseGenerator):
         self.fit_seconds_ = float(result.seconds)
         self.fit_device_ = str(device)
         self.history_ = result.history
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = N
         return self
 
     # -- sample and score ----------------------------------------------------------------------
@@ -134,15 +142,15 @@ class TorchPrior(BaseGenerator):
     def _to_std(self, X: np.ndarray) -> np.ndarray:
         return (X - self.mean_) @ self.whitening_
 
-    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        N = int(self.n_features_in_)
+    def _sample_inner(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        N = self._inner_dim()
         if n == 0:
             return np.empty((0, N))
         with torch.no_grad():
             Xs = self._sample_std(n, rng).double().numpy()
         return self.mean_ + Xs @ self.coloring_
 
-    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+    def _score_inner(self, X: np.ndarray) -> np.ndarray:
         xs = fitting.as_tensor(self._to_std(X))
         with torch.no_grad():
             logp = self._log_prob_std(xs).double().numpy()
@@ -159,7 +167,7 @@ class TorchPrior(BaseGenerator):
     def _import_state(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         super()._import_state(scalars, arrays)
         with fitting.seeded(0):
-            net = self._build(int(self.n_features_in_))
+            net = self._build(self._inner_dim())
         self.net_ = fitting.from_arrays(net, arrays)
 
     def _summary(self) -> dict:
@@ -177,6 +185,7 @@ class TorchPrior(BaseGenerator):
             "whiten": bool(self.whiten),
             "log_det": self.log_det_,
             "mean": summarise_array(self.mean_),
+            **self._subspace_summary(),
         }
 
 

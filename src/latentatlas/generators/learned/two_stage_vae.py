@@ -176,7 +176,7 @@ class TwoStageVAE(TorchPrior):
         return fitting.batched(self._iwae, x, batch_size=256)
 
     def _sample_std(self, n: int, rng: np.random.Generator) -> torch.Tensor:
-        N = int(self.n_features_in_)
+        N = self._inner_dim()
         u = fitting.as_tensor(rng.standard_normal((n, self._latent(N))))
         e = fitting.as_tensor(rng.standard_normal((n, N)))
         net: VAE = self.net_
