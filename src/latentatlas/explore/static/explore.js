@@ -875,7 +875,9 @@ function syncControls() {
   if (!meta.colours.includes(state.colour)) state.colour = "split";
   $("colour").value = state.colour;
   if (state.gen && !meta.generators.includes(state.gen)) {
-    status(`unknown generator ${JSON.stringify(state.gen)} in the address: use ${meta.generators.join(", ")}`);
+    // Kept on screen (a later decode clears the status line, not this).
+    $("notice").textContent = `unknown generator ${JSON.stringify(state.gen)} in the address: `
+      + `use ${meta.generators.join(", ")}`;
     state.gen = "";
   }
   $("gen").value = state.gen;
