@@ -351,9 +351,11 @@ def test_explorer_workflows_stay_local_and_undoable(server: str, browser) -> Non
     shot = os.environ.get("LATENTATLAS_SCREENSHOT")
     if shot:  # reconstructions of real CelebA images are never committed: those panels emptied
         page.evaluate(
-            "for (const id of ['nearest', 'neighbour-frames']) document.getElementById(id)"
-            ".textContent = '(real images: not shown in this screenshot)';"
-            "document.getElementById('real-face').removeAttribute('src')"
+            "for (const id of ['nearest', 'neighbour-frames', 'real-info', 'notice'])"
+            " document.getElementById(id).textContent = '';"
+            "document.getElementById('nearest').textContent = '(real images: not shown here)';"
+            "document.getElementById('real-face').removeAttribute('src');"
+            "document.getElementById('faces').scrollTop = 0"
         )
         page.screenshot(path=shot)
 

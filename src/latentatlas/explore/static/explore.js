@@ -458,6 +458,9 @@ const PLOT_CONFIG = {
   modeBarButtonsToRemove: ["sendChartToCloud", "editInChartStudio"],
 };
 
+// A line axis named by the page (pins by their names, not their keys), others by the server.
+function planeLabel(name, label) { return name.startsWith("line:") ? axisLabel(name) : label; }
+
 async function loadPlane(first) {
   const q = planeQuery();
   const [info, coords, colour] = await Promise.all([
@@ -485,9 +488,9 @@ async function loadPlane(first) {
   const layout = {
     margin: { l: 50, r: 10, t: 10, b: 40 }, dragmode: "pan", hovermode: "closest", showlegend: true,
     legend: { orientation: "h", y: -0.08 }, uirevision: q,
-    xaxis: { title: { text: info.labels[0] }, zeroline: false },
+    xaxis: { title: { text: planeLabel(state.ax, info.labels[0]) }, zeroline: false },
     // Equal scales: one σ is as long across as up, and the σ-ellipses keep their shape.
-    yaxis: { title: { text: info.labels[1] }, zeroline: false, scaleanchor: "x", scaleratio: 1 },
+    yaxis: { title: { text: planeLabel(state.ay, info.labels[1]) }, zeroline: false, scaleanchor: "x", scaleratio: 1 },
   };
   if (first) {
     await Plotly.newPlot(plot, traces, layout, PLOT_CONFIG);
@@ -497,7 +500,7 @@ async function loadPlane(first) {
     await Plotly.react(plot, traces, layout, PLOT_CONFIG);
   }
   $("what").textContent = `${meta.model} · ${meta.n.toLocaleString("en")} z-points, N = ${meta.dim} · `
-    + `${info.labels[0]} × ${info.labels[1]}`;
+    + `${planeLabel(state.ax, info.labels[0])} × ${planeLabel(state.ay, info.labels[1])}`;
   sliceButton(info);
   await Promise.all([
     loadSamples().catch((e) => status(e.message)),
