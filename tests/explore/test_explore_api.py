@@ -493,6 +493,7 @@ def test_path_coordinates_on_the_page_s_plane(client, explorer) -> None:
     ends = [space.place(space.real(3), space.plane(["pc:0", "pc:1"]), p["at"]) for p in (a, b)]
     z = np.linspace(ends[0], ends[1], 5)
     np.testing.assert_allclose(r.json()["coords"], z[:, :2], atol=1e-6)
+    np.testing.assert_allclose(r.json()["mahalanobis"], space.mahalanobis_of(z))
 
 
 def test_nearest_real_images_to_any_point(client, explorer) -> None:
@@ -503,6 +504,7 @@ def test_nearest_real_images_to_any_point(client, explorer) -> None:
     d = np.linalg.norm(np.asarray(space.z, dtype=np.float64) - q, axis=1)
     assert [n["index"] for n in got] == np.argsort(d)[:4].tolist()
     np.testing.assert_allclose([n["distance"] for n in got], np.sort(d)[:4])
+    assert [n["mahalanobis"] for n in got] == space.mahalanobis[np.argsort(d)[:4]].tolist()
     r = client.post("/api/nearest", json={"point": spec, "k": 33})
     assert r.status_code == 400 and "k must be" in r.json()["error"]
 

@@ -340,7 +340,8 @@ def test_explorer_workflows_stay_local_and_undoable(server: str, browser) -> Non
     assert labelled.size[1] > 2 * 64  # frames at twice their size, a title and coordinates
     page.locator("#path-frames canvas").first.click()
     assert page.locator("#zoom").is_visible()
-    assert "frame 1 of 6 at (" in page.locator("#zoom-caption").inner_text()
+    caption = page.locator("#zoom-caption").inner_text()
+    assert "frame 1 of 6 at (" in caption and "Mahalanobis" in caption
     page.keyboard.press("Escape")
     assert not page.locator("#zoom").is_visible()
 

@@ -431,6 +431,7 @@ def _decode_path(ex: Explorer, body: dict[str, Any]) -> Response:
         {
             "png": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
             "coords": coords,
+            "mahalanobis": ex.space.mahalanobis_of(z).tolist(),
             "steps": steps,
             "kind": kind,
             "cli": cli,
@@ -546,7 +547,12 @@ def _nearest_real(ex: Explorer, body: dict[str, Any]) -> Response:
 
 def _neighbour_list(ex: Explorer, idx: np.ndarray, dist: np.ndarray) -> list[dict[str, Any]]:
     return [
-        {"index": int(j), "id": str(ex.space.ids[j]), "distance": float(d)}
+        {
+            "index": int(j),
+            "id": str(ex.space.ids[j]),
+            "distance": float(d),
+            "mahalanobis": float(ex.space.mahalanobis[j]),
+        }
         for j, d in zip(idx, dist, strict=True)
     ]
 

@@ -22,6 +22,7 @@ let state = clone(DEFAULT_STATE);
 let meta = null, plot = null, xy = null, selection = [], lastInfo = null;
 let pins = [];  // {key, name, crop, face, coords, info}: pinned and uploaded points
 let compared = [];  // keys of the pins ticked for comparison (at most two)
+let found = [];  // indices of the real points the last search found
 
 function clone(o) { return JSON.parse(JSON.stringify(o)); }
 
@@ -133,7 +134,7 @@ function typicality(info) {
 
 // --- decoding ----------------------------------------------------------------------------------
 
-let inflight = false, pending = null, nearestTimer = null;
+let inflight = false, pending = null, nearestTimer = null, faceUrl = null;
 
 function decodeCurrent(t0) {
   // One request at a time: a slider dragged fast decodes its latest value, not every one.
@@ -154,7 +155,8 @@ async function nextDecode() {
       window.__explore.latencies.push(performance.now() - job.t0);
       window.__explore.decodes += 1;
     };
-    img.src = url;
+    if (faceUrl) URL.revokeObjectURL(faceUrl);  // the face shown is kept until the next one
+    img.src = faceUrl = url;
     lastInfo = { ...info, spec: job.spec };
     $("face-info").innerHTML = (info.coords ? `at ${fmt(info.coords)}, ` : "") + typicality(info);
     overlay.current = info.coords || null;
@@ -177,7 +179,8 @@ async function showNearest(spec) {
     const r = await (await call("/api/nearest", { point: spec, k: 6 })).json();
     if (JSON.stringify(spec) !== JSON.stringify(lastInfo?.spec)) return;
     await showStrip($("nearest"), r.neighbours.map((n) => ({ base: n.index })),
-      r.neighbours.map((n) => ({ title: n.id, text: `${n.id}, distance ${n.distance.toFixed(1)}`,
+      r.neighbours.map((n) => ({ title: `${n.id} (${n.distance.toFixed(1)})`,
+        text: `${n.id} (#${n.index}): distance ${n.distance.toFixed(1)} from the decoded point, Mahalanobis ${n.mahalanobis.toFixed(1)}`,
         pick: n.index })));
   } catch (e) { status(e.message); }
 }
@@ -312,7 +315,7 @@ async function showReal(index, k) {
   if (ticket !== realTicket) return;
   $("neighbours").src = url;
   await showFrames($("neighbour-frames"), url, info.neighbours.map((n) => (
-    { title: n.id, text: `${n.id} (#${n.index}), distance ${n.distance.toFixed(1)} from ${info.id}`, pick: n.index })));
+    { title: `${n.id} (${n.distance.toFixed(1)})`, text: `${n.id} (#${n.index}): distance ${n.distance.toFixed(1)} from ${info.id}, Mahalanobis ${n.mahalanobis.toFixed(1)}`, pick: n.index })));
 }
 
 async function pickReal(index, t0) {
@@ -482,7 +485,7 @@ async function loadPlane(first) {
       marker: { size: 4, color: "#d62728", symbol: "x", opacity: 0.8 } },
     { type: "scattergl", mode: "markers", name: "in the slice", x: [], y: [], hoverinfo: "skip",
       marker: { size: 6, color: "rgba(0,0,0,0)", line: { width: 1.5, color: "#000" } } },
-    { type: "scattergl", mode: "markers", name: "found", x: [], y: [], hoverinfo: "none",
+    { type: "scattergl", mode: "markers", name: "found", x: found.map((i) => x[i]), y: found.map((i) => y[i]), hoverinfo: "none",
       marker: { size: 7, color: "rgba(0,0,0,0)", line: { width: 1.5, color: "#e377c2" } } },
   ];
   const layout = {
@@ -687,7 +690,8 @@ async function drawPath() {
     $("strip-png").href = labelledStrip(img, r.coords, title);
     $("strip-png").hidden = false;
     await showFrames($("path-frames"), r.png, r.coords.map((c, i) => (
-      { title: fmt(c), text: `frame ${i + 1} of ${r.steps} at ${fmt(c)} on ${axisLabel(state.ax)} × ${axisLabel(state.ay)}` })));
+      { title: fmt(c), text: `frame ${i + 1} of ${r.steps} at ${fmt(c)} on ${axisLabel(state.ax)} × ${axisLabel(state.ay)}, `
+        + `Mahalanobis ${r.mahalanobis[i].toFixed(1)}` })));
     $("path-cli").textContent = r.cli ? `same strip from the shell: ${r.cli}` : "";
     overlay.path = r.coords;
     drawOverlay();
@@ -708,6 +712,10 @@ function loadPins() {
 }
 
 async function addPin(key, name, crop, info) {
+  if (pins.length >= meta.limits.strip && !pins.some((p) => p.key === key)) {
+    status(`at most ${meta.limits.strip} pins: remove one (×) first`);
+    return;
+  }
   if (!pins.some((p) => p.key === key)) pins.push({ key, name, crop: crop || null, info, coords: info.coords });
   savePins();
   await renderPins();
@@ -834,8 +842,6 @@ async function uploadFiles(files) {
 }
 
 // --- find ------------------------------------------------------------------------------------------
-
-let found = [];
 
 async function find() {
   const q = $("find").value.trim();
