@@ -258,6 +258,7 @@ function labelledStrip(img, coords, title) {
 // --- real points -------------------------------------------------------------------------------
 
 let hoverTimer = null, dwellTimer = null, hoverShown = null, realTicket = 0, realCaption = "";
+let realShown = null;  // the real point in the panel (its readout follows the plane)
 
 function hoverPoint(trace, index) {
   clearTimeout(hoverTimer);
@@ -296,6 +297,7 @@ async function showReal(index, k) {
   const info = await (await call(`/api/real/${index}?k=${k}`)).json();
   const r = await call("/api/decode", { base: index, axes: [state.ax, state.ay] });
   if (ticket !== realTicket) return;
+  realShown = index;
   const where = JSON.parse(r.headers.get("X-Point"));
   $("real-face").src = URL.createObjectURL(await r.blob());
   realCaption = `${info.id} (#${info.index}) at ${fmt(where.coords)}, Mahalanobis ${info.mahalanobis.toFixed(1)}`;
@@ -930,6 +932,7 @@ async function changePlane(apply) {
   try {
     await loadPlane(false);
     decodeCurrent();
+    if (realShown !== null) showSelected(realShown);
     if (state.path) await drawPath();
   } catch (e) { status(e.message); }
 }
