@@ -836,7 +836,8 @@ async function uploadFiles(files) {
         fr.readAsDataURL(file);
       });
       const r = await (await call("/api/encode", { image: data, name: file.name.slice(0, 200), axes: [state.ax, state.ay] })).json();
-      await addPin(r.key, file.name, r.crop, r);
+      // Plotly reads markup (links included) in axis titles, where pin names appear: none here.
+      await addPin(r.key, file.name.replace(/[<>&"]/g, "_"), r.crop, r);
       useAsBase(r.key);
       status("");
     } catch (e) { status(e.message); }
