@@ -163,7 +163,7 @@ class LatentSpace:
         a shell, not at its centre), the typical shell (the middle 98 %), the tail (further
         than 99 %) or beyond every real point; with the quantiles that bound the bands."""
         t = self._train_mahal
-        low, high = np.quantile(t, BAND_QUANTILES)
+        low, high = self._cached("bands", lambda: np.quantile(t, BAND_QUANTILES))
         closer = 1.0 - self.further_share(distance)
         if distance > t[-1]:
             band, words = "beyond every real point", "further out than every real point"
