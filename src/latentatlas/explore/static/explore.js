@@ -1000,6 +1000,7 @@ function wireControls() {
   $("make-path").addEventListener("click", makePath);
   $("gen").addEventListener("change", async () => {
     state.gen = $("gen").value; writeHash(true);
+    $("notice").textContent = "";
     try { await loadSamples(); } catch (e) { status(e.message); }
   });
   $("gen-n").addEventListener("change", async () => {
