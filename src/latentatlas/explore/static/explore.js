@@ -468,13 +468,18 @@ const PLOT_CONFIG = {
 // A line axis named by the page (pins by their names, not their keys), others by the server.
 function planeLabel(name, label) { return name.startsWith("line:") ? axisLabel(name) : label; }
 
+let planeTicket = 0;
+
 async function loadPlane(first) {
+  // Planes asked for in quick succession (x, then y) may answer out of order: the last wins.
+  const ticket = ++planeTicket;
   const q = planeQuery();
   const [info, coords, colour] = await Promise.all([
     call(`/api/plane?${q}`).then((r) => r.json()),
     floats(`/api/projection?${q}`),
     call(`/api/colour?by=${encodeURIComponent(state.colour)}`),
   ]);
+  if (ticket !== planeTicket && !first) return;
   const colourInfo = JSON.parse(colour.headers.get("X-Colour"));
   const values = new Float32Array(await colour.arrayBuffer());
   const n = coords.length / 2;
