@@ -244,3 +244,19 @@ def test_shared_celeba_subset_prepares_at_its_own_resolution(
     assert set(np.unique(cache.attributes)) == {-1, 1}  # the truncated file covers these rows
     # All 10k are official "train": the split must fall back to the hash split.
     assert manifest["split"]["method"] == "hash"
+
+
+def test_auto_crop_of_one_image_and_images_in_memory() -> None:
+    import io
+
+    from latentatlas.data.prepare import image_crop, load_image
+
+    assert image_crop(178, 218) == image_crop(89, 109) == image_crop(356, 436) == "celeba"
+    assert image_crop(300, 200) == image_crop(178, 178) == "center"
+    assert load_image(io.BytesIO(b""), 16, "auto") == (None, "empty file (0 bytes)")
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(buf, format="PNG")
+    image, why = load_image(io.BytesIO(buf.getvalue()), 16, "auto", max_pixels=1000)
+    assert image is None and why == "decompression bomb? 40x30 pixels > 1000"
+    image, _ = load_image(io.BytesIO(buf.getvalue()), 16, "auto")
+    assert image is not None and image.shape == (16, 16, 3)

@@ -388,3 +388,150 @@ def test_one_fit_a_request_is_free_whatever_it_costs(explorer) -> None:
     many = {a for a in space.store.attribute_names if a not in space.directions}
     seconds, parts = price(Work(attributes=many), space, 64)
     assert seconds > BUDGET_S and parts == [f"{len(many)} attribute directions to fit"]
+
+
+# --- bring your own image, pins, nearest real images, find, typicality ---------------------------
+
+
+def _file(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG file of ``width`` x ``height`` pixels by its header, without the pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+
+
+def _encode(client, data: bytes, **fields) -> object:
+    return client.post("/api/encode", json={"image": base64.b64encode(data).decode(), **fields})
+
+
+def test_an_uploaded_image_is_cropped_like_the_cache_encoded_and_kept(client, explorer) -> None:
+    from latentatlas.data.prepare import load_image
+
+    # Shaped like an aligned CelebA image: only CelebA's face box (dark here) is kept, as
+    # `latentatlas prepare` keeps it; a square image is cropped to its centred square.
+    aligned = Image.new("RGB", (178, 218), (250, 250, 250))
+    aligned.paste(Image.new("RGB", (140, 140), (20, 60, 90)), (19, 39))
+    data = _file(aligned)
+    r = _encode(client, data, name="me.png", axes=["pc:0", "pc:1"])
+    assert r.status_code == 200, r.text
+    info = r.json()
+    crop = np.asarray(Image.open(io.BytesIO(base64.b64decode(info["crop"].split(",")[1]))))
+    expected, _ = load_image(io.BytesIO(data), 64, "celeba")
+    np.testing.assert_array_equal(crop, expected)
+    inside = crop[4:-4, 4:-4].astype(int)  # Lanczos reads a few pixels past the box's edges
+    assert np.abs(inside - [20, 60, 90]).max() <= 2
+    # The point is the encoder's, placed on the plane, kept under a key: a base and a line end.
+    z = explorer.encode(expected[None])[0]
+    plane = explorer.space.plane(["pc:0", "pc:1"])
+    np.testing.assert_allclose(info["coords"], explorer.space.project(z, plane)[0])
+    assert info["mahalanobis"] == pytest.approx(explorer.space.mahalanobis_of(z)[0])
+    assert info["band"] in ("empty core", "typical shell", "tail", "beyond every real point")
+    np.testing.assert_array_equal(
+        _image(client.post("/api/decode", json={"base": info["key"]})),
+        decode(explorer.model, z[None])[0],
+    )
+    line = client.get("/api/plane", params={"ax": f"line:{info['key']}-centroid", "ay": "pc:1"})
+    assert line.status_code == 200, line.text
+    # The same file again: the same key (one point, not a new one each upload).
+    assert _encode(client, data).json()["key"] == info["key"]
+    square = Image.new("RGB", (300, 200), (250, 250, 250))
+    square.paste(Image.new("RGB", (200, 200), (20, 60, 90)), (50, 0))
+    assert _encode(client, _file(square, "JPEG")).status_code == 200
+
+
+def test_bad_uploads_are_one_line_4xx(client) -> None:
+    big = _png_header(5000, 4000)  # 20 MP: refused before any pixel is decoded
+    truncated = _file(Image.new("RGB", (64, 64), (1, 2, 3)), "JPEG")[:200]
+    cases = [
+        (client.post("/api/encode", json={"image": "%%%"}), 400, "base64"),
+        (_encode(client, b"hello"), 400, "not an image"),
+        (_encode(client, b""), 400, "base64"),
+        (_encode(client, big), 400, "pixels"),
+        (_encode(client, truncated), 400, "truncated"),
+        (_encode(client, b"\0" * (3 * 2**20 + 1)), 413, "bytes"),
+        (client.post("/api/encode", json={"image": "aGk=", "path": "/etc"}), 400, "unknown field"),
+    ]
+    for r, status, message in cases:
+        assert r.status_code == status and message in r.json()["error"], r.text
+        assert "\n" not in r.json()["error"]
+
+
+def test_pins_are_kept_points(client, explorer) -> None:
+    spec = {"base": 7, "axes": ["pc:0", "pc:2"], "at": [12.0, 1.5]}
+    pin = client.post("/api/keep", json={"point": spec}).json()
+    np.testing.assert_allclose(pin["coords"], [12.0, 1.5], atol=1e-9)
+    # The pin decodes as the point it was made from, and reads off any plane.
+    np.testing.assert_array_equal(
+        _image(client.post("/api/decode", json={"base": pin["key"]})),
+        _image(client.post("/api/decode", json=spec)),
+    )
+    again = client.post("/api/keep", json={"point": {"base": pin["key"], "axes": spec["axes"]}})
+    assert again.json()["key"] == pin["key"]
+    np.testing.assert_allclose(again.json()["coords"], [12.0, 1.5], atol=1e-9)
+    r = client.post("/api/decode", json={"base": "p0000000000000000"})
+    assert r.status_code == 400 and "no kept point" in r.json()["error"]
+
+
+def test_path_coordinates_on_the_page_s_plane(client, explorer) -> None:
+    a = {"base": 3, "axes": ["pc:0", "pc:1"], "at": [-20.0, 0.0]}
+    b = {"base": 3, "axes": ["pc:0", "pc:1"], "at": [20.0, 0.0]}
+    r = client.post("/api/path", json={"a": a, "b": b, "steps": 5, "plane": ["z:0", "z:1"]})
+    assert r.status_code == 200, r.text
+    space = explorer.space
+    ends = [space.place(space.real(3), space.plane(["pc:0", "pc:1"]), p["at"]) for p in (a, b)]
+    z = np.linspace(ends[0], ends[1], 5)
+    np.testing.assert_allclose(r.json()["coords"], z[:, :2], atol=1e-6)
+    np.testing.assert_allclose(r.json()["mahalanobis"], space.mahalanobis_of(z))
+
+
+def test_nearest_real_images_to_any_point(client, explorer) -> None:
+    spec = {"base": "centroid", "axes": ["pc:0", "pc:1"], "at": [20.0, -10.0]}
+    got = client.post("/api/nearest", json={"point": spec, "k": 4}).json()["neighbours"]
+    space = explorer.space
+    q = space.place(space.centroid, space.plane(["pc:0", "pc:1"]), [20.0, -10.0])
+    d = np.linalg.norm(np.asarray(space.z, dtype=np.float64) - q, axis=1)
+    assert [n["index"] for n in got] == np.argsort(d)[:4].tolist()
+    np.testing.assert_allclose([n["distance"] for n in got], np.sort(d)[:4])
+    assert [n["mahalanobis"] for n in got] == space.mahalanobis[np.argsort(d)[:4]].tolist()
+    r = client.post("/api/nearest", json={"point": spec, "k": 33})
+    assert r.status_code == 400 and "k must be" in r.json()["error"]
+
+
+def test_find_by_id_index_or_attribute(client, explorer) -> None:
+    store = explorer.space.store
+    smiling = (np.asarray(store.attributes[:, list(store.attribute_names).index("Smiling")]) > 0)
+    r = client.get("/api/find", params={"q": "attr:smiling"}).json()
+    assert r["count"] == int(smiling.sum()) and r["what"] == "attribute Smiling"
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(r["mask"]), np.uint8), bitorder="little")
+    np.testing.assert_array_equal(bits[: len(smiling)].astype(bool), smiling)
+    one = client.get("/api/find", params={"q": "#5"}).json()
+    assert one["count"] == 1 and one["matches"] == [{"index": 5, "id": str(explorer.space.ids[5])}]
+    part = client.get("/api/find", params={"q": "00012"}).json()
+    ids = explorer.space.ids
+    assert part["count"] == sum("00012" in i for i in ids) and len(part["matches"]) <= 20
+    assert client.get("/api/find", params={"q": "#10000"}).status_code == 400
+
+
+def test_typicality_bands_come_from_the_real_points(explorer) -> None:
+    space = explorer.space
+    d = np.sort(space.mahalanobis[space.train])
+    low, high = np.quantile(d, [0.01, 0.99])
+    assert space.typicality(0.0)["band"] == "empty core"
+    assert "every real point" in space.typicality(0.0)["words"]
+    assert space.typicality(float(np.median(d)))["band"] == "typical shell"
+    assert space.typicality(float((high + d[-1]) / 2))["band"] == "tail"
+    assert space.typicality(float(d[-1]) + 1)["band"] == "beyond every real point"
+    assert space.typicality(float(low) - 1e-9)["band"] == "empty core"
+    assert space.typicality(0.0)["quantiles"] == pytest.approx([low, high])

@@ -5,16 +5,20 @@ generator, exports a box selection, applies a slice, picks a real point and open
 from its URL in a new tab, with no console error and no failed request. Skips only where no
 chromium (or playwright) is installed.
 
-``LATENTATLAS_SCREENSHOT=docs/images/explore.png`` saves the README's screenshot from this run.
+``LATENTATLAS_SCREENSHOT=docs/images/explore.png`` saves the README's screenshot from the second
+test's run.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -77,6 +81,11 @@ def _decoded(page, action) -> None:
     page.wait_for_function(f"window.__explore.decodes > {done}")
 
 
+def _at(box: dict, fx: float, fy: float) -> tuple[float, float]:
+    """The page position at fractions (fx, fy) of a bounding box."""
+    return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
+
+
 def _std(pixels: list[int]) -> float:
     import numpy as np
 
@@ -101,7 +110,7 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     box = page.locator(".draglayer .nsewdrag").bounding_box()
     assert box is not None
     page.wait_for_function("window.__explore.decodes >= 1")  # the centroid, on load
-    _decoded(page, lambda: page.mouse.click(box["x"] + 0.35 * box["width"], box["y"] + 200))
+    _decoded(page, lambda: page.mouse.click(*_at(box, 0.4, 0.4)))
     first = page.evaluate(PIXELS, "face")
     assert first and len(first) == 64 * 64 * 4 and _std(first) > 10
     assert "Mahalanobis distance" in page.locator("#face-info").inner_text()
@@ -116,7 +125,7 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
 
     # 3. A path between two decoded points: the strip appears, exportable as PNG.
     page.click("#set-a")
-    _decoded(page, lambda: page.mouse.click(box["x"] + 0.7 * box["width"], box["y"] + 400))
+    _decoded(page, lambda: page.mouse.click(*_at(box, 0.6, 0.6)))
     page.click("#set-b")
     page.fill("#steps", "8")
     page.click("#make-path")
@@ -129,19 +138,6 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     # 4. A generator's samples in the same projection.
     page.select_option("#gen", "mvn")
     page.wait_for_function("document.getElementById('plot-area').data[1].x.length === 2000")
-
-    # README screenshot: the decoded point, its path and the overlay. The real-point panel is
-    # emptied first: reconstructions of real CelebA images are never committed.
-    shot = os.environ.get("LATENTATLAS_SCREENSHOT")
-    if shot:
-        page.mouse.move(1, 1)
-        page.evaluate(
-            "for (const id of ['real-face', 'neighbours']) document.getElementById(id)"
-            ".removeAttribute('src'); document.getElementById('real-info').textContent = "
-            "'hover or pick a real z-point (not shown here: no CelebA reconstruction is "
-            "committed)'"
-        )
-        page.screenshot(path=shot)
 
     # 4b. Box-select real points (plotly's select tool); export their ids and z-points.
     page.click('.modebar-btn[data-val="select"]')
@@ -175,7 +171,7 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     )
     count = int(page.locator("#slice-count").inner_text().split()[0])
     assert 0 < count < 10000
-    assert page.evaluate("document.getElementById('plot-area').data[4].x.length") == count
+    assert page.evaluate("document.getElementById('plot-area').data[2].x.length") == count
 
     # 6. Hover a real point: its reconstruction, id, split, attributes. Then pick it (a click in
     # pick mode): its neighbours' faces, and it becomes the base of the decoded point.
@@ -213,4 +209,174 @@ def test_explorer_in_a_browser(server: str, browser, tmp_path: Path) -> None:
 
     assert errors == [] and failed == [], (errors, failed)
     again.close()
+    page.close()
+
+
+def _count(page, selector: str, n: int) -> None:
+    page.wait_for_function(f"document.querySelectorAll({selector!r}).length === {n}")
+
+
+def _title(page, axis: str) -> str:
+    return page.evaluate(f"document.getElementById('plot-area').layout.{axis}axis.title.text")
+
+
+@pytest.mark.slow
+def test_explorer_workflows_stay_local_and_undoable(server: str, browser) -> None:
+    """One session through the issue 19 workflows: a bad generator in the URL, the plane's
+    geometry, a toolbar click, axes kept and undone, an uploaded image, pins compared and used
+    as an axis, a path with coordinates, nearest real images, help, find, a narrow window; no
+    request leaves 127.0.0.1."""
+    import numpy as np
+    from PIL import Image
+
+    errors: list[str] = []
+    failed: list[str] = []
+    seen: list[str] = []
+    page = _page(browser, server, errors, failed)
+    page.on("request", lambda r: seen.append(r.url))
+
+    # An unknown generator in the URL: said so, and the page still becomes ready.
+    page.goto(server + "#gen=nope")
+    page.wait_for_function("window.__explore.ready && window.__explore.decodes >= 1")
+    assert "unknown generator" in page.locator("#notice").inner_text()
+    assert "gen=" not in page.url
+
+    # No control that reaches a network: plotly's toolbar without its cloud and logo links.
+    titles = page.evaluate(
+        "[...document.querySelectorAll('.modebar-btn')].map(b => b.dataset.title || '')"
+    )
+    assert titles and not [t for t in titles if re.search("share|cloud|studio", t, re.I)]
+    assert page.locator(".modebar a[href]").count() == 0
+
+    # Equal scales; three σ-ellipses, origin and centroid above the points; the colour bar
+    # lists only the splits that have points; the readout names the band in words.
+    scale = page.evaluate(
+        "(() => { const f = document.getElementById('plot-area')._fullLayout;"
+        " return [f.xaxis._m, f.yaxis._m]; })()"
+    )
+    assert abs(abs(scale[0]) - abs(scale[1])) < 1e-6 * abs(scale[0])
+    svg = page.locator("#overlay").bounding_box()
+    ellipses = page.locator("#overlay .ellipse")
+    assert ellipses.count() == 3
+    assert page.locator("#overlay .origin, #overlay .centroid").count() == 2
+    for k in range(3):
+        e = ellipses.nth(k).bounding_box()
+        assert e["width"] > 5 and svg["x"] - 1 <= e["x"]
+        assert e["x"] + e["width"] <= svg["x"] + svg["width"] + 1
+    splits = page.evaluate("meta.splits")
+    ticks = page.evaluate(
+        "document.getElementById('plot-area')._fullData[0].marker.colorbar.ticktext"
+    )
+    assert ticks == [name for name, count in splits.items() if count > 0]
+    assert "empty core" in page.locator("#face-info").inner_text()
+    # The study's slice needs a plane of two components: disabled here, saying why.
+    assert page.locator("#slice").is_disabled()
+    assert "two components" in page.locator("#slice-count").inner_text()
+
+    # A toolbar click is not a click in the plane: nothing decoded, the view unchanged.
+    done, url = page.evaluate("window.__explore.decodes"), page.url
+    page.hover(".draglayer .nsewdrag")
+    page.click('.modebar-btn[data-attr="zoom"][data-val="in"]')
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__explore.decodes") == done and page.url == url
+    page.click('.modebar-btn[data-attr="zoom"][data-val="reset"]')
+
+    # Click, then change the y axis: the point is kept (the same face), the readout follows;
+    # back restores the previous view.
+    box = page.locator(".draglayer .nsewdrag").bounding_box()
+    _decoded(page, lambda: page.mouse.click(*_at(box, 0.55, 0.45)))
+    clicked, face = page.url, page.evaluate(PIXELS, "face")
+    info = page.locator("#face-info").inner_text()
+    _decoded(page, lambda: page.select_option("#ay", "pc:2"))
+    page.wait_for_function("document.getElementById('plot-area').layout.yaxis.title.text === 'pc3'")
+    assert page.evaluate(PIXELS, "face") == face and page.locator("#face-info").inner_text() != info
+    page.go_back()
+    page.wait_for_function("document.getElementById('plot-area').layout.yaxis.title.text === 'pc2'")
+    assert page.url == clicked and page.locator("#ay").input_value() == "pc:1"
+
+    # Bring your own image (here the decoder's own face, upscaled: no real image): cropped,
+    # encoded, pinned beside its reconstruction, marked in the plane, and the base.
+    buf = io.BytesIO()
+    rgb = np.asarray(face, dtype=np.uint8).reshape(64, 64, 4)[:, :, :3]
+    Image.fromarray(rgb).resize((160, 160)).save(buf, format="PNG")
+    done = page.evaluate("window.__explore.decodes")
+    page.set_input_files(
+        "#upload", files=[{"name": "mine.png", "mimeType": "image/png", "buffer": buf.getvalue()}]
+    )
+    _count(page, "#pins figure.pin", 1)
+    page.wait_for_function(f"window.__explore.decodes > {done}")
+    assert re.search(r"base=p[0-9a-f]{16}", page.url)
+    assert page.locator("#pins figure.pin img").count() == 2  # the crop and its reconstruction
+    assert page.locator("#overlay rect.pin").count() == 1
+
+    # Pin a decoded point ("p"), tick both: side by side; their difference becomes the x axis.
+    _decoded(page, lambda: page.mouse.click(*_at(box, 0.35, 0.6)))
+    page.keyboard.press("p")
+    _count(page, "#pins figure.pin", 2)
+    for k in range(2):
+        page.locator("#pins input[type=checkbox]").nth(k).check()
+        page.wait_for_timeout(50)
+    _count(page, "#compare figure", 2)
+    left, right = (page.locator("#compare figure").nth(k).bounding_box() for k in range(2))
+    assert left["y"] == right["y"] and right["x"] >= left["x"] + left["width"]
+    page.click("#diff-axis")
+    page.wait_for_function(
+        "document.getElementById('plot-area').layout.xaxis.title.text.includes('→')"
+    )
+
+    # A path between the two pins: more than 64 steps is refused aloud; 6 steps are drawn as
+    # frames with coordinates, each opens large, and the exported PNG carries them.
+    for k, end in enumerate("AB"):
+        page.locator("#pins figure.pin").nth(k).get_by_role("button", name=end, exact=True).click()
+    page.fill("#steps", "100")
+    page.click("#make-path")
+    assert "100 refused" in page.locator("#status").inner_text()
+    page.fill("#steps", "6")
+    page.click("#make-path")
+    _count(page, "#path-frames figure", 6)
+    assert re.match(r"\(-?\d", page.locator("#path-frames figcaption").first.inner_text())
+    png = page.locator("#strip-png").get_attribute("href")
+    labelled = Image.open(io.BytesIO(base64.b64decode(png.split(",")[1])))
+    assert labelled.size[1] > 2 * 64  # frames at twice their size, a title and coordinates
+    page.locator("#path-frames canvas").first.click()
+    assert page.locator("#zoom").is_visible()
+    caption = page.locator("#zoom-caption").inner_text()
+    assert "frame 1 of 6 at (" in caption and "Mahalanobis" in caption
+    page.keyboard.press("Escape")
+    assert not page.locator("#zoom").is_visible()
+
+    # The nearest real images to the decoded point, with their distances.
+    _count(page, "#nearest figure", 6)
+    assert "distance" in page.locator("#nearest canvas").first.get_attribute("title")
+
+    shot = os.environ.get("LATENTATLAS_SCREENSHOT")
+    if shot:  # reconstructions of real CelebA images are never committed: those panels emptied
+        page.evaluate(
+            "for (const id of ['nearest', 'neighbour-frames', 'real-info', 'notice'])"
+            " document.getElementById(id).textContent = '';"
+            "document.getElementById('nearest').textContent = '(real images: not shown here)';"
+            "document.getElementById('real-face').removeAttribute('src');"
+            "document.getElementById('faces').scrollTop = 0"
+        )
+        page.screenshot(path=shot)
+
+    # Help with every control and the keys; find by index.
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible() and "Keyboard" in page.locator("#help").inner_text()
+    page.keyboard.press("Escape")
+    page.fill("#find", "#5")
+    page.click("#find-go")
+    page.wait_for_function("/^1 real points/.test(document.getElementById('found').textContent)")
+    assert page.evaluate("document.getElementById('plot-area').data[3].x.length") == 1
+
+    # A narrow window: the plot keeps most of the width, the panels go below.
+    page.set_viewport_size({"width": 800, "height": 800})
+    page.wait_for_function(
+        "document.getElementById('plot-area').getBoundingClientRect().width >= 600"
+    )
+    assert page.locator("#faces").bounding_box()["y"] > page.locator("#plot").bounding_box()["y"]
+
+    hosts = {urlsplit(u).hostname for u in seen if not u.startswith(("data:", "blob:"))}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert errors == [] and failed == [], (errors, failed)
     page.close()

@@ -5,14 +5,17 @@ decoded), not as it was estimated."""
 
 from __future__ import annotations
 
+import base64
 import json
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from latentatlas.core.imaging import png_bytes
 from latentatlas.explore import create_app
 from latentatlas.explore.budget import cost
 
@@ -74,6 +77,17 @@ POINTS = _mostly(
 )
 
 
+# An image file in base64: a small PNG (a data: URL or bare), else anything.
+_PNG = base64.b64encode(png_bytes(np.full((20, 24, 3), 128, np.uint8))).decode()
+IMAGE = _mostly(
+    st.sampled_from([_PNG, "data:image/png;base64," + _PNG]),
+    st.sampled_from(["", "aGVsbG8=", "%%%", _PNG[:40]]) | ANY_JSON,
+)
+
+
+PLANE_AXES = st.lists(AXIS, min_size=2, max_size=2)
+
+
 def _query(**fields: st.SearchStrategy) -> st.SearchStrategy:
     """Query parameters: mostly all of ``fields``, else any of them."""
     return _mostly(st.fixed_dictionaries(fields), st.fixed_dictionaries({}, optional=fields))
@@ -123,6 +137,35 @@ ENDPOINTS = {
             },
         ),
     ),
+    "keep": (
+        "POST",
+        st.just("/api/keep"),
+        _mostly(st.fixed_dictionaries({"point": POINT}), ANY_JSON),
+    ),
+    "nearest": (
+        "POST",
+        st.just("/api/nearest"),
+        _mostly(
+            st.fixed_dictionaries({"point": POINT}, optional={"k": INDEX}),
+            ANY_JSON,
+        ),
+    ),
+    "find": (
+        "GET",
+        st.just("/api/find"),
+        _query(q=_mostly(st.sampled_from(["Smiling", "attr:male", "#3", "00001"]), BAD_TEXT)),
+    ),
+    "encode": (
+        "POST",
+        st.just("/api/encode"),
+        _mostly(
+            st.fixed_dictionaries(
+                {"image": IMAGE},
+                optional={"name": st.text(max_size=6), "axes": PLANE_AXES},
+            ),
+            ANY_JSON,
+        ),
+    ),
     "export": (
         "POST",
         st.just("/api/export"),
@@ -143,7 +186,7 @@ class Meter:
 
     def __init__(self, ex, monkeypatch: pytest.MonkeyPatch) -> None:
         self.made: dict[str, list] = {}
-        self.faces = 0
+        self.faces = self.images = 0
         space = ex.space
         for name in ("directions", "generators", "sample_sets"):
             cache = getattr(space, name)
@@ -156,6 +199,13 @@ class Meter:
             return out
 
         monkeypatch.setattr(ex, "decode", counted)
+        encode = ex.encode
+
+        def counted_images(images):
+            self.images += len(images)
+            return encode(images)
+
+        monkeypatch.setattr(ex, "encode", counted_images)
 
     def _counting(self, name: str, get):
         def wrapped(key, make):
@@ -168,7 +218,7 @@ class Meter:
         return wrapped
 
     def reset(self) -> None:
-        self.made, self.faces = {}, 0
+        self.made, self.faces, self.images = {}, 0, 0
 
 
 @pytest.fixture(scope="module")
@@ -211,5 +261,5 @@ def test_every_answer_is_json_4xx_or_200_within_the_budget(fuzzed, endpoint, dat
     # Each thing is made at most once a request, and all of it costs no more than the budget.
     assert all(len(keys) == len(set(keys)) for keys in made.values()), made
     size = int(ex.model.image_size)
-    spent, parts = cost(ex.space, size, meter.faces, attributes, generators, sets)
+    spent, parts = cost(ex.space, size, meter.faces, attributes, generators, sets, meter.images)
     assert spent <= BUDGET_S, (request, parts)

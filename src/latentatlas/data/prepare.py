@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import threading
@@ -51,18 +52,28 @@ def crop_box(width: int, height: int, mode: str) -> tuple[float, float, float, f
     return (left, top, left + w, top + h)
 
 
-def load_image(path: Path, size: int, crop: str) -> tuple[np.ndarray | None, str]:
-    """One image as a uint8 (size, size, 3) array, or None and the reason it was skipped."""
+def image_crop(width: int, height: int) -> str:
+    """The crop ``auto`` means for one image on its own: CelebA's face box for an image shaped
+    like an aligned CelebA image (178x218 or a multiple within 2 %), else the centred square."""
+    celeba = abs(width * CELEBA_FULL[1] - height * CELEBA_FULL[0]) <= 0.02 * height * CELEBA_FULL[0]
+    return "celeba" if celeba else "center"
+
+
+def load_image(
+    path: Path | io.BytesIO, size: int, crop: str, max_pixels: int = MAX_PIXELS
+) -> tuple[np.ndarray | None, str]:
+    """One image (a file, or its bytes in memory) as a uint8 (size, size, 3) array, or None
+    and the reason it was skipped; ``crop="auto"`` chooses per image (:func:`image_crop`)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 width, height = im.size
-                if width * height > MAX_PIXELS:
-                    return None, f"decompression bomb? {width}x{height} pixels > {MAX_PIXELS}"
+                if width * height > max_pixels:
+                    return None, f"decompression bomb? {width}x{height} pixels > {max_pixels}"
                 if min(width, height) < MIN_SIDE:
                     return None, f"too small: {width}x{height} (sides must be >= {MIN_SIDE} px)"
-                box = crop_box(width, height, crop)
+                box = crop_box(width, height, image_crop(width, height) if crop == "auto" else crop)
                 if im.format == "JPEG":
                     # Let libjpeg decode at a reduced scale when the box stays >= size pixels.
                     scale_w = size / (box[2] - box[0])
@@ -77,7 +88,7 @@ def load_image(path: Path, size: int, crop: str) -> tuple[np.ndarray | None, str
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         return None, f"decompression bomb: {e}"
     except Image.UnidentifiedImageError:
-        if path.stat().st_size == 0:
+        if (path.stat().st_size if isinstance(path, Path) else path.getbuffer().nbytes) == 0:
             return None, "empty file (0 bytes)"
         return None, "not an image (unidentified format)"
     except (OSError, SyntaxError, ValueError) as e:

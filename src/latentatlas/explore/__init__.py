@@ -7,8 +7,10 @@
 Modules:
 
 - :mod:`~latentatlas.explore.space`: the geometry (axes, projections, placed points, circle
-  paths, distances, slices, generator overlays) over one store; numpy, no HTTP.
-- :mod:`~latentatlas.explore.app`: the Starlette app: routes, request checks, answers.
+  paths, distances and typicality bands, nearest real points, kept points, search, slices,
+  generator overlays) over one store; numpy, no HTTP.
+- :mod:`~latentatlas.explore.app`: the Starlette app: routes, request checks, answers (uploaded
+  images encoded with the model).
 - :mod:`~latentatlas.explore.commands`: the ``latentatlas path`` command line a path strip offers.
 - :mod:`~latentatlas.explore.budget`: the work a request asks for, priced before it is done.
 - :mod:`~latentatlas.explore.guard`: what the server refuses before any handler (other hosts,

@@ -11,11 +11,13 @@ a bug, without a traceback).
 Point arrays travel as little-endian float32 (``application/octet-stream``), not one JSON object
 per point. A *point* in a request is a JSON object::
 
-    {"base": "centroid" | "origin" | INDEX | {"generator": NAME, "n": N, "seed": S, "index": K},
+    {"base": "centroid" | "origin" | INDEX | KEY | {"generator": NAME, "n": N, "seed": S,
+              "index": K},
      "axes": [AXIS, AXIS], "at": [X, Y], "moves": [[AXIS, AMOUNT], ...]}
 
 ``base`` gives the coordinates off the plane; ``at`` (with ``axes``) puts the point at (X, Y) on
-the plane; each move then shifts it by AMOUNT standard deviations along AXIS.
+the plane; each move then shifts it by AMOUNT standard deviations along AXIS. A KEY names a
+point the server keeps (an uploaded image's, a pin's: ``/api/encode``, ``/api/keep``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from latentatlas.explore.commands import path_command
 from latentatlas.explore.guard import AllowedHosts, SameSiteApi
 from latentatlas.explore.space import (
     COLOURS,
+    KEPT_PREFIX,
     OVERLAY_GENERATORS,
     Axis,
     BadRequest,
@@ -65,14 +68,17 @@ MAX_SAMPLES = 20000
 MAX_NEIGHBOURS = 32
 MAX_MOVES = 16
 MAX_COORD = 1e6  # |coordinate| and |amount| bounds: finite, and far beyond any real point
+MAX_FOUND = 20  # matches of a search listed by id (all of them are marked in the plane)
+MAX_IMAGE_BYTES = 3 * 2**20  # an uploaded image file (base64 in JSON: 4 MiB, MAX_BODY)
+MAX_IMAGE_PIXELS = 16_000_000  # its width x height, checked before its pixels are decoded
 PATH_KINDS = ("lerp", "slerp", "circle")
 BINARY = "application/octet-stream"
 
 
 class Explorer:
-    """What the handlers share: the space, the model (decoding serialised by a lock: one
-    torch module, many request threads), how to name the inputs in a CLI command and the work
-    one request may ask for (seconds, see :mod:`~latentatlas.explore.budget`)."""
+    """What the handlers share: the space, the model (decoding and encoding serialised by a
+    lock: one torch module, many request threads), how to name the inputs in a CLI command and
+    the work one request may ask for (seconds, see :mod:`~latentatlas.explore.budget`)."""
 
     def __init__(
         self,
@@ -100,6 +106,16 @@ class Explorer:
                 return decode(self.model, np.atleast_2d(z))
             except LatentAtlasError as e:
                 raise HTTPException(422, f"decode failed: {e}") from None
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """uint8 (m, S, S, 3) -> float64 (m, N)."""
+        from latentatlas.models.decode import encode_images
+
+        with self._decode_lock:
+            try:
+                return encode_images(self.model, images).astype(np.float64)
+            except LatentAtlasError as e:
+                raise HTTPException(422, f"encode failed: {e}") from None
 
     def afford(self, work: Work) -> None:
         """Refuse ``work`` (TooMuchWork) if it is over this server's budget."""
@@ -181,7 +197,7 @@ class Point:
     "origin", a real point's index or ``(generator, n, seed, index)``), plane axes, ``at`` and
     ``moves`` ((axis name, amount) pairs)."""
 
-    base: str | int | tuple[str, int, int, int]
+    base: str | int | tuple[str, int, int, int]  # a str: centroid, origin or a kept key
     axes: Any = None
     at: tuple[float, float] | None = None
     moves: tuple[tuple[Any, float], ...] = ()
@@ -204,6 +220,8 @@ def parse_point(ex: Explorer, spec: Any) -> Point:
         seed = _integer(g.get("seed", 0), "seed", 0, 2**31 - 1)
         k = _integer(g.get("index"), "sample index", 0, n - 1)
         base = (_generator(g.get("generator")), n, seed, k)
+    elif isinstance(base, str) and base.startswith(KEPT_PREFIX):
+        ex.space.kept_point(base)  # known, or a 400 now
     elif base not in ("centroid", "origin"):
         base = _integer(base, "base", 0, ex.space.n - 1)
     axes = spec.get("axes")
@@ -242,6 +260,8 @@ def points_z(
             bases[i] = space.centroid.copy()
         elif p.base == "origin":
             bases[i] = np.zeros(space.dim)
+        elif isinstance(p.base, str):
+            bases[i] = space.kept_point(p.base)
         else:
             bases[i] = space.real(p.base)
     for key, members in by_set.items():
@@ -257,8 +277,8 @@ def points_z(
     return np.stack(z), planes
 
 
-def _priced(ex: Explorer, points: Sequence[Point], faces: int) -> None:
-    work = Work(faces=faces)
+def _priced(ex: Explorer, points: Sequence[Point], faces: int, images: int = 0) -> None:
+    work = Work(faces=faces, images=images)
     for p in points:
         p.work(work)
     ex.afford(work)
@@ -300,6 +320,7 @@ def _meta(ex: Explorer, request: Request) -> Response:
             "colours": [*COLOURS, *(f"attr:{a}" for a in space.store.attribute_names)],
             "generators": list(OVERLAY_GENERATORS),
             "principal_axes": min(space.dim, 32),
+            "bands": space.typicality(0.0)["quantiles"],
             "limits": {
                 "strip": MAX_STRIP,
                 "path_steps": MAX_PATH_STEPS,
@@ -307,6 +328,8 @@ def _meta(ex: Explorer, request: Request) -> Response:
                 "neighbours": MAX_NEIGHBOURS,
                 "moves": MAX_MOVES,
                 "work_s": ex.budget_s,
+                "image_bytes": MAX_IMAGE_BYTES,
+                "image_pixels": MAX_IMAGE_PIXELS,
             },
         }
     )
@@ -342,10 +365,22 @@ def _decode_point(ex: Explorer, spec: Any) -> Response:
     _priced(ex, [point], faces=1)
     (z,), (axes,) = points_z(ex, [point])
     image = ex.decode(z[None])[0]
+    info = _where(ex, z, axes)
+    return Response(
+        png_bytes(image),
+        media_type="image/png",
+        headers={"X-Point": json.dumps(info, ensure_ascii=True)},
+    )
+
+
+def _where(ex: Explorer, z: np.ndarray, axes: tuple[Axis, Axis] | None) -> dict[str, Any]:
+    """How far out the point z (N,) lies (distance, share further out, typicality band, radius)
+    and its coordinates on ``axes`` (when given)."""
     info: dict[str, Any] = ex.space.stats(z)
+    info.update(ex.space.typicality(info["mahalanobis"]))
     if axes is not None:
         info["coords"] = ex.space.project(z, axes)[0].tolist()
-    return Response(png_bytes(image), media_type="image/png", headers={"X-Point": json.dumps(info)})
+    return info
 
 
 async def _strip(ex: Explorer, request: Request) -> Response:
@@ -364,7 +399,7 @@ def _decode_strip(ex: Explorer, specs: list[Any]) -> Response:
 
 
 async def _path(ex: Explorer, request: Request) -> Response:
-    body = _fields(await _body(request), "the request", ("a", "b", "kind", "steps"))
+    body = _fields(await _body(request), "the request", ("a", "b", "kind", "steps", "plane"))
     return await run_in_threadpool(_decode_path, ex, body)
 
 
@@ -376,7 +411,9 @@ def _decode_path(ex: Explorer, body: dict[str, Any]) -> Response:
         raise BadRequest(f"path kind must be one of {', '.join(PATH_KINDS)}, got {kind!r}")
     steps = _integer(body.get("steps", 12), "steps", 2, MAX_PATH_STEPS)
     ends = [parse_point(ex, body.get("a")), parse_point(ex, body.get("b"))]
-    _priced(ex, ends, faces=steps)
+    # The coordinates come on the page's plane when it names one, else on a's.
+    view = parse_point(ex, {"axes": body["plane"]}) if "plane" in body else None
+    _priced(ex, [*ends, *([view] if view else [])], faces=steps)
     (za, zb), (axes, _) = points_z(ex, ends)
     if kind == "circle":
         if axes is None:
@@ -384,7 +421,8 @@ def _decode_path(ex: Explorer, body: dict[str, Any]) -> Response:
         z = ex.space.circle(za, zb, axes, steps)
     else:
         z = (lerp if kind == "lerp" else slerp)(za, zb, steps)
-    coords = ex.space.project(z, axes).tolist() if axes is not None else None
+    shown = ex.space.plane(view.axes) if view is not None else axes
+    coords = ex.space.project(z, shown).tolist() if shown is not None else None
     png = _strip_png(ex.decode(z))
     cli = path_command(
         body["a"], body["b"], kind, steps, model=ex.model_arg, store=ex.store_arg, ids=ex.space.ids
@@ -393,6 +431,7 @@ def _decode_path(ex: Explorer, body: dict[str, Any]) -> Response:
         {
             "png": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
             "coords": coords,
+            "mahalanobis": ex.space.mahalanobis_of(z).tolist(),
             "steps": steps,
             "kind": kind,
             "cli": cli,
@@ -417,11 +456,9 @@ def _real(ex: Explorer, request: Request) -> Response:
             "attributes": attrs,
             "mahalanobis": float(space.mahalanobis[i]),
             "further": space.further_share(float(space.mahalanobis[i])),
+            **space.typicality(float(space.mahalanobis[i])),
             "radius": float(space.radius[i]),
-            "neighbours": [
-                {"index": int(j), "id": str(space.ids[j]), "distance": float(d)}
-                for j, d in zip(idx, dist, strict=True)
-            ],
+            "neighbours": _neighbour_list(ex, idx, dist),
         }
     )
 
@@ -480,6 +517,98 @@ async def _export(ex: Explorer, request: Request) -> Response:
     )
 
 
+async def _keep(ex: Explorer, request: Request) -> Response:
+    body = _fields(await _body(request), "the request", ("point",))
+    return await run_in_threadpool(_keep_point, ex, body.get("point"))
+
+
+def _keep_point(ex: Explorer, spec: Any) -> Response:
+    """Keep a point (a pin) under a key: later requests name it as a base or a line's end."""
+    point = parse_point(ex, spec)
+    _priced(ex, [point], faces=0)
+    (z,), (axes,) = points_z(ex, [point])
+    return JSONResponse({"key": ex.space.keep(z), **_where(ex, z, axes)})
+
+
+async def _nearest(ex: Explorer, request: Request) -> Response:
+    body = _fields(await _body(request), "the request", ("point", "k"))
+    return await run_in_threadpool(_nearest_real, ex, body)
+
+
+def _nearest_real(ex: Explorer, body: dict[str, Any]) -> Response:
+    """The real points nearest to any point (decoded, kept, on a path), with distances."""
+    point = parse_point(ex, body.get("point"))
+    k = _integer(body.get("k", 6), "k", 1, MAX_NEIGHBOURS)
+    _priced(ex, [point], faces=0)
+    (z,), _ = points_z(ex, [point])
+    idx, dist = ex.space.nearest(z, k)
+    return JSONResponse({"neighbours": _neighbour_list(ex, idx, dist)})
+
+
+def _neighbour_list(ex: Explorer, idx: np.ndarray, dist: np.ndarray) -> list[dict[str, Any]]:
+    return [
+        {
+            "index": int(j),
+            "id": str(ex.space.ids[j]),
+            "distance": float(d),
+            "mahalanobis": float(ex.space.mahalanobis[j]),
+        }
+        for j, d in zip(idx, dist, strict=True)
+    ]
+
+
+def _find(ex: Explorer, request: Request) -> Response:
+    space = ex.space
+    mask, what = space.find(_query(request, "q"))
+    found = np.flatnonzero(mask)
+    return JSONResponse(
+        {
+            "what": what,
+            "count": int(len(found)),
+            "n": space.n,
+            "matches": [{"index": int(i), "id": str(space.ids[i])} for i in found[:MAX_FOUND]],
+            "mask": base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode(),
+        }
+    )
+
+
+async def _encode(ex: Explorer, request: Request) -> Response:
+    body = _fields(await _body(request), "the request", ("image", "name", "axes"))
+    return await run_in_threadpool(_encode_image, ex, body)
+
+
+def _encode_image(ex: Explorer, body: dict[str, Any]) -> Response:
+    """An uploaded image file (base64, optionally a data: URL): cropped and resized as
+    ``latentatlas prepare`` does, encoded, kept under a key, placed on the plane ``axes``."""
+    from latentatlas.data.prepare import load_image
+
+    raw = body.get("image")
+    if not isinstance(raw, str) or not raw:
+        raise BadRequest("'image' must be an image file's bytes in base64")
+    name = body.get("name", "")
+    if not isinstance(name, str) or len(name) > 200:
+        raise BadRequest("'name' must be a file name of at most 200 characters")
+    axes = body.get("axes")
+    point = parse_point(ex, {"base": "origin", **({"axes": axes} if "axes" in body else {})})
+    _priced(ex, [point], faces=0, images=1)
+    text = raw.split(",", 1)[1] if raw.startswith("data:") else raw
+    if len(text) > (MAX_IMAGE_BYTES + 2) // 3 * 4:
+        raise HTTPException(413, f"an image file may have at most {MAX_IMAGE_BYTES} bytes")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise BadRequest("'image' is not valid base64") from None
+    size = int(ex.model.image_size)
+    image, why = load_image(io.BytesIO(data), size, "auto", max_pixels=MAX_IMAGE_PIXELS)
+    if image is None:
+        raise BadRequest(f"{name[:60] or 'the image'}: {why}")
+    z = ex.encode(image[None])[0]
+    plane = ex.space.plane(point.axes) if point.axes is not None else None
+    crop = "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
+    info = _where(ex, z, plane)
+    return JSONResponse({"key": ex.space.keep(z), "name": name, "crop": crop, **info})
+
+
 # --- app -------------------------------------------------------------------------------------
 
 
@@ -522,6 +651,10 @@ def create_app(explorer: Explorer, hosts: Sequence[str] | None = None) -> Starle
         Route("/api/strip", partial(_strip, ex), methods=post),
         Route("/api/path", partial(_path, ex), methods=post),
         Route("/api/export", partial(_export, ex), methods=post),
+        Route("/api/keep", partial(_keep, ex), methods=post),
+        Route("/api/nearest", partial(_nearest, ex), methods=post),
+        Route("/api/encode", partial(_encode, ex), methods=post),
+        Route("/api/find", partial(_find, ex), methods=get),
         # StaticFiles resolves every path inside STATIC and refuses any that leaves it.
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

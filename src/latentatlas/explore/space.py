@@ -44,6 +44,10 @@ _ROWS = 16384  # rows per block in (n, N) computations: no (n, N) float64 tempor
 # up to 20,000 x N floats each.
 MAX_AXES, MAX_AXES_BYTES = 256, 64 * 2**20
 MAX_SAMPLE_SETS, MAX_SAMPLE_BYTES = 8, 256 * 2**20
+MAX_KEPT = 1024  # points kept by key (uploaded images, pins): 2 MiB at N = 256
+KEPT_PREFIX = "p"  # a kept point's key: "p" and 16 hex digits of its coordinates' hash
+# The typicality bands of a Mahalanobis distance, by the share of train points closer in.
+BAND_QUANTILES = (0.01, 0.99)
 
 
 class BadRequest(LatentAtlasError):
@@ -145,18 +149,88 @@ class LatentSpace:
     def neighbours(self, index: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest real points to point ``index`` (itself excluded): indices (k,) and
         Euclidean distances (k,), nearest first."""
-        q = self.real(index)
+        return self.nearest(self.real(index), k, exclude=index)
+
+    def nearest(
+        self, q: np.ndarray, k: int, exclude: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest real points to any point q (N,) (but real point ``exclude``):
+        indices (k,) and Euclidean distances (k,), nearest first."""
+        q = np.asarray(q, dtype=np.float64)
         # |z - q|^2 = |z|^2 - 2 z.q + |q|^2: one matrix-vector product (BLAS), no (n, N)
         # temporary; the k nearest are then re-measured exactly.
         d2 = self._sq - 2.0 * (self.z @ q.astype(np.float32)) + q @ q
-        d2[index] = np.inf
-        k = min(k, self.n - 1)
-        m = min(k + 16, self.n - 1)  # a margin for float32 rounding in d2
-        idx = np.argpartition(d2, m - 1)[:m] if m < self.n - 1 else np.arange(self.n)
-        idx = idx[idx != index]
+        if exclude is not None:
+            d2[exclude] = np.inf
+        pool = self.n - (exclude is not None)
+        k = min(k, pool)
+        m = min(k + 16, pool)  # a margin for float32 rounding in d2
+        idx = np.argpartition(d2, m - 1)[:m] if m < pool else np.arange(self.n)
+        idx = idx[idx != exclude]
         exact = np.linalg.norm(self.z[idx].astype(np.float64) - q, axis=1)
         order = np.argsort(exact, kind="stable")[:k]
         return idx[order], exact[order]
+
+    def typicality(self, distance: float) -> dict[str, Any]:
+        """Where a Mahalanobis ``distance`` lies among the train points', in words: the empty
+        core (closer to the centroid than 99 % of them: in many dimensions real points sit on
+        a shell, not at its centre), the typical shell (the middle 98 %), the tail (further
+        than 99 %) or beyond every real point; with the quantiles that bound the bands."""
+        t = self._train_mahal
+        low, high = self._cached("bands", lambda: np.quantile(t, BAND_QUANTILES))
+        closer = 1.0 - self.further_share(distance)
+        if distance > t[-1]:
+            band, words = "beyond every real point", "further out than every real point"
+        elif distance > high:
+            band, words = "tail", f"further out than {100 * closer:.1f} % of the real points"
+        elif distance >= low:
+            band = "typical shell"
+            words = f"among the real points: {100 * closer:.1f} % of them lie closer in"
+        else:
+            share = "every real point" if closer == 0 else f"{100 * (1 - closer):.1f} % of them"
+            band = "empty core"
+            words = f"closer to the centroid than {share}: a region the real points leave empty"
+        return {"band": band, "words": words, "quantiles": [float(low), float(high)]}
+
+    def keep(self, z: np.ndarray) -> str:
+        """Keep the point z (N,) (an uploaded image's, a pin's) under a key a point or a line
+        axis can name as its base or end; the same point always gets the same key."""
+        import hashlib
+
+        z = np.asarray(z, dtype=np.float64).reshape(self.dim)
+        if not np.isfinite(z).all():
+            raise BadRequest("a kept point must be finite")
+        key = KEPT_PREFIX + hashlib.sha256(z.tobytes()).hexdigest()[:16]
+        self.kept.get(key, z.copy)
+        return key
+
+    def kept_point(self, key: str) -> np.ndarray:
+        """The point kept under ``key``, float64 (N,); BadRequest if it is not (any more)."""
+
+        def missing() -> np.ndarray:
+            raise BadRequest(
+                f"no kept point {key[:40]!r} (the server keeps the last {MAX_KEPT} uploads and"
+                " pins, until it stops): upload or pin it again"
+            )
+
+        return self.kept.get(key, missing).copy()
+
+    def find(self, query: str) -> tuple[np.ndarray, str]:
+        """Real points whose id contains ``query``, or that have the attribute ``query``
+        (``attr:NAME`` or NAME, any case), or point ``#K``: a bool mask (n,) and what matched."""
+        text = query.strip()
+        if not 0 < len(text) <= 200:
+            raise BadRequest("find what? give an id, part of one, #INDEX or an attribute")
+        names = {a.lower(): a for a in self.store.attribute_names}
+        name = names.get(text.lower().removeprefix("attr:"))
+        if name is not None and self.store.attributes is not None:
+            j = list(self.store.attribute_names).index(name)
+            return np.asarray(self.store.attributes[:, j]) > 0, f"attribute {name}"
+        if text.startswith("#"):
+            mask = np.zeros(self.n, dtype=bool)
+            mask[_index(text[1:], self.n, "a point index")] = True
+            return mask, f"point {text}"
+        return np.char.find(self.ids, text) >= 0, f"ids containing {text!r}"
 
     # --- axes -------------------------------------------------------------------------------
 
@@ -205,6 +279,8 @@ class LatentSpace:
             return self.centroid.copy()
         if text == "origin":
             return np.zeros(self.dim)
+        if text.startswith(KEPT_PREFIX):
+            return self.kept_point(text)
         return self.real(_index(text, self.n, "a line end"))
 
     def _attribute_direction(self, name: str) -> np.ndarray:
@@ -413,6 +489,7 @@ class LatentSpace:
         self.axes: LruCache[Axis] = LruCache(MAX_AXES, MAX_AXES_BYTES)
         self.sample_sets: LruCache[np.ndarray] = LruCache(MAX_SAMPLE_SETS, MAX_SAMPLE_BYTES)
         self._once: LruCache[Any] = LruCache(8)  # the density, the cube's b
+        self.kept: LruCache[np.ndarray] = LruCache(MAX_KEPT)  # uploads and pins, by key
 
     def _cached(self, key: str, make: Callable[[], Any]) -> Any:
         return self._once.get(key, make)

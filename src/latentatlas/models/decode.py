@@ -1,4 +1,5 @@
-"""z-points → images with a model's decoder, and the encode∘decode round trip."""
+"""z-points → images with a model's decoder, images → z-points with its encoder, and the
+encode∘decode round trip."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 from tqdm import tqdm
 
 from latentatlas.models import TorchLatentModel, as_latent_model
-from latentatlas.models.tensors import to_uint8
+from latentatlas.models.tensors import to_tensor, to_uint8
 
 
 @torch.inference_mode()
@@ -60,3 +61,11 @@ def reencode(
         progress,
         "re-encode",
     )
+
+
+@torch.inference_mode()
+def encode_images(model: Any, images: np.ndarray) -> np.ndarray:
+    """uint8 (n, H, W, 3) images at the model's size → float32 (n, N) z-points."""
+    model = as_latent_model(model)
+    x = to_tensor(np.asarray(images, dtype=np.uint8), model.device, model.channels)
+    return np.ascontiguousarray(model.encode(x).float().cpu().numpy(), np.float32)
