@@ -139,11 +139,10 @@ class ChunkedZ:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        rows, cols = (key if isinstance(key, tuple) else (key,)) + (slice(None),) * (
-            2 - (len(key) if isinstance(key, tuple) else 1)
-        )
-        if isinstance(key, tuple) and len(key) > 2:
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) > 2:
             raise IndexError(f"too many indices for a 2-D array: {len(key)}")
+        rows, cols = (*key, slice(None))[:2]
         n = self.shape[0]
         if isinstance(rows, (int, np.integer)):
             i = int(rows) + (n if rows < 0 else 0)
