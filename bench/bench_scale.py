@@ -117,6 +117,7 @@ def make_cache(path: str, n: int) -> None:
     """An image cache of ``n`` generated 256-px faces (the layout ``prepare`` writes)."""
     import numpy as np
 
+    from latentatlas.core import files
     from latentatlas.data.synthetic import cartoon_face
 
     rng = np.random.default_rng(0)
@@ -130,6 +131,7 @@ def make_cache(path: str, n: int) -> None:
     np.save(tmp / "ids.npy", np.array([f"{i:06d}.png" for i in range(n)]))
     np.save(tmp / "split.npy", (np.arange(n) % 10 == 0).astype(np.uint8))
     manifest = {"format": "latentatlas-cache/1", "source": "generated", "size": ENCODE_PX, "n": n}
+    manifest["sha256"] = files.checksums(tmp, ("images.npy", "ids.npy", "split.npy"))
     (tmp / "manifest.json").write_text(json.dumps(manifest))
     tmp.rename(path)
 
