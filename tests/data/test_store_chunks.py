@@ -68,6 +68,11 @@ def test_chunk_records_are_checked(chunked: Path) -> None:
     (chunked / "store.json").write_text(json.dumps(meta))
     with pytest.raises(LatentAtlasError, match="store.json says 24 rows"):
         load_store(chunked, verify=False)
+    meta["chunks"][1]["rows"] = 25
+    del meta["chunks"][2]["sha256"]  # missing checksums are refused like wrong ones
+    (chunked / "store.json").write_text(json.dumps(meta))
+    with pytest.raises(LatentAtlasError, match=r"records no sha256 of z/00002\.npy"):
+        load_store(chunked)
     meta["chunks"][1]["file"] = "../elsewhere.npy"
     (chunked / "store.json").write_text(json.dumps(meta))
     with pytest.raises(LatentAtlasError, match="files inside the store"):

@@ -113,11 +113,15 @@ def _load_npy(path: Path, mmap: bool) -> np.ndarray:
 def verify_checksums(path: Path, meta: dict[str, Any], where: str) -> None:
     """Check every payload file of the store ``path`` against the sha256s its sidecar
     ``meta`` records (each file is read in blocks, never whole): the ``sha256`` mapping and, in
-    a chunked store, each chunk's own. Stores written before checksums load unverified."""
+    a chunked store, each chunk's own, which every chunk must record. Stores written before
+    checksums load unverified."""
     recorded = meta.get("sha256") or bundled_checksums(path)
     files.verify(path, recorded, where, NO_VERIFY_HINT)
-    chunks = {c["file"]: c["sha256"] for c in _chunk_records(path, meta) if "sha256" in c}
-    files.verify(path, chunks, where, NO_VERIFY_HINT)
+    chunks = _chunk_records(path, meta)
+    for c in chunks:
+        if not isinstance(c.get("sha256"), str):
+            raise LatentAtlasError(f"{where} records no sha256 of {c['file']}{NO_VERIFY_HINT}")
+    files.verify(path, {c["file"]: c["sha256"] for c in chunks}, where, NO_VERIFY_HINT)
 
 
 def _chunk_records(path: Path, meta: dict[str, Any]) -> list[dict[str, Any]]:
