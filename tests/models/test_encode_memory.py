@@ -62,7 +62,7 @@ def test_max_memory_picks_a_smaller_batch_for_bigger_images(monkeypatch) -> None
     assert batch[32] > batch[64] > batch[128] >= 1
     assert 3 <= batch[32] / batch[64] <= 5  # activations grow with the pixels: 4x
     assert _batch_within(_conv_model(32), images[32], cap=7, max_memory=300 * MB) == 7
-    with pytest.raises(LatentAtlasError, match="--max-memory 0.25 GB is too small"):
+    with pytest.raises(LatentAtlasError, match="--max-memory 256 MB is too small"):
         _batch_within(_conv_model(128), images[128], cap=10, max_memory=256 * MB)
 
 

@@ -22,7 +22,7 @@ from latentatlas.models.distributed import Distributed, device_for_rank
 from latentatlas.models.memory import batch_for_memory, forward_peak_bytes, held_bytes
 from latentatlas.models.tensors import to_tensor
 
-GB = 1 << 30
+MB, GB = 1 << 20, 1 << 30
 DEFAULT_MAX_MEMORY = 2 * GB
 
 
@@ -211,8 +211,8 @@ def _batch_within(
     batch = batch_for_memory(per_image, fixed, max_memory, cap)
     if batch < 1:
         raise LatentAtlasError(
-            f"--max-memory {max_memory / GB:.3g} GB is too small: this process holds "
-            f"{fixed / GB:.2f} GB and one {images.shape[1]}px image needs about "
-            f"{per_image / GB:.2f} GB more to encode (pass a larger --max-memory)"
+            f"--max-memory {max_memory / MB:,.0f} MB is too small: this process holds "
+            f"{fixed / MB:,.0f} MB and one {images.shape[1]}px image needs about "
+            f"{per_image / MB:,.1f} MB more to encode (pass a larger --max-memory)"
         )
     return batch
