@@ -104,7 +104,7 @@ def test_nonfinite_z_is_found_batch_by_batch(
     monkeypatch.setattr(np, "isfinite", spy)
     out = tmp_path / "z"
     with pytest.raises(LatentAtlasError, match="NaN or inf z-points"):
-        encode(model, tiny_cache, out, batch_size=20, progress=False)
+        encode(model, tiny_cache, out, batch_size=20, progress=False, max_memory=None)
     assert calls == [20, 20, 20, 20]  # stopped at the bad batch
     assert checked and max(checked) <= 20 * 8  # never the whole z at once
     assert not out.exists() and not list(tmp_path.iterdir())

@@ -11,7 +11,9 @@ Modules:
     pythae       a pythae model folder
     tensors      uint8 images <-> float tensors in the model's pixel range
     train        the AE's training loop (one process or torchrun)
-    encode       image cache -> z-point store
+    encode       image cache -> z-point store (one z.npy or chunk files), in batches cut to
+                 a memory bound
+    memory       the peak memory of one forward pass, measured, and the batch that fits a bound
     decode       z-points -> images, and the encode-decode round trip
     distributed  rank and world size under torchrun
     pairing      a model and a store used together, checked to belong together

@@ -42,6 +42,14 @@ class Distributed:
         dist.broadcast_object_list(box, src=0, device=self.device)
         return box[0]
 
+    def all_gather(self, obj: Any) -> list[Any]:
+        """Every rank's ``obj``, in rank order, on every rank."""
+        if not self.active:
+            return [obj]
+        box: list[Any] = [None] * self.world
+        dist.all_gather_object(box, obj)
+        return box
+
     def agree(self, error: BaseException | None) -> None:
         """Raise on every rank when any rank failed, so that no rank waits forever for one that
         has stopped: the failed rank re-raises its own error, the others a pointer to it."""
