@@ -77,7 +77,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_model_args(p, positional=False)
     add_verify_flags(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 

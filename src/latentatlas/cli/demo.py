@@ -27,7 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--n", type=int_at_least(20), default=300, help="samples per generator (default 300)"
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
