@@ -4,8 +4,9 @@ Runs the verdict of every generator (``compare``), two coordinate-plane paths (`
 atlas (``analyze``, linked to the verdict) on the bundled ``celeba64`` assets, and writes a small
 landing page that ties them together::
 
-    OUT/index.html          the landing page: conclusions, the winner, the two paths, links
-    OUT/atlas/index.html    the atlas report (sections 1-10)
+    OUT/index.html          the landing page: decoded naive and fitted samples side by side,
+                            the winner, the conclusions, links
+    OUT/atlas/index.html    the atlas report (sections 1-11)
     OUT/compare/index.html  the verdict: winner, chart, table, decoded grids side by side
     OUT/paths/index.html    decoded z-points along a segment and a circle in the plane of the
                             two largest principal axes, labelled with their coordinates
@@ -44,12 +45,14 @@ def run_demo(
     n: int = DEMO_SETTINGS["n"],
     generators: tuple[str, ...] | None = None,
     settings: dict[str, int] | None = None,
+    save_generators: bool = False,
 ) -> dict[str, Any]:
     """Write the demo under ``out``; returns the five headline numbers and the page paths.
 
     ``generators`` (default: every generator of ``GENERATORS``, no learned prior) and
     ``settings`` (atlas sample sizes, see ``DEMO_SETTINGS``) exist for reduced runs such as the
-    test suite's. The model, the generators' sampling and the verdict (torch) are imported
+    test suite's; ``save_generators`` keeps the fitted generators (``compare``'s option, tens of
+    MB). The model, the generators' sampling and the verdict (torch) are imported
     here, not with this module.
     """
     from latentatlas.generators.sampling import path
@@ -63,6 +66,8 @@ def run_demo(
     # The plane of the two largest principal axes: there the data varies most, so the decoded
     # face visibly changes along the path (two of 256 coordinate components barely move it).
     pair = (0, 1)
+    # The verdict and paths pages lead back to the landing page and the atlas.
+    around = [("The demo's landing page", "../index.html"), ("The atlas", "../atlas/index.html")]
     steps = tqdm(total=4, desc="demo", unit="step", disable=not progress)
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         steps.set_postfix_str("compare")
@@ -77,6 +82,8 @@ def run_demo(
             progress=progress,
             judges=DEMO_JUDGES,
             judge_n=n,
+            save_generators=save_generators,
+            links=around,
         )
         steps.update()
         steps.set_postfix_str("paths")
@@ -93,7 +100,7 @@ def run_demo(
             tmp / "paths",
             [(PATHS[kind], _path_command(kind)) for kind in PATHS],
             PATHS_INTRO,
-            [("The demo's landing page", "../index.html"), ("The atlas", "../atlas/index.html")],
+            around,
         )
         steps.update()
         steps.set_postfix_str("atlas")
@@ -113,7 +120,7 @@ def run_demo(
         steps.update()
         headline = headline_numbers(summary, verdict)
         headline["lines"] = conclusion_lines(summary)
-        _landing_page(tmp, headline)
+        _landing_page(tmp, headline, verdict)
         steps.update()
     steps.close()
     return {
@@ -185,10 +192,49 @@ def _path_command(kind: str) -> str:
     return f"latentatlas path celeba64 celeba64 --plane 0,1 --frame principal --kind {kind}"
 
 
-def _landing_page(directory: Path, headline: dict[str, Any]) -> None:
-    from latentatlas.verdict.ranking import RULE
+# The landing page's first picture: the naive priors beside fitted ones (those in the verdict).
+PICTURE = (
+    ("cube", "uniform cube [-b, b]^N"),
+    ("normal", "N(0, I)"),
+    ("mvn", "a normal fitted to the z-points"),
+    ("gmm", "a Gaussian mixture fitted to them"),
+)
+PICTURE_INTRO = (
+    "Decoded samples of the uniform cube and of N(0, I), which ignore where the z-points lie, "
+    "beside generators fitted to the z-points. Under each: how well a classifier tells the "
+    "samples from held-out real z-points (two-sample accuracy; 0.50: it cannot tell them "
+    "apart) and the share of decoded samples in which the face detector finds a face. Click a "
+    "grid to enlarge it."
+)
+
+
+def _landing_page(directory: Path, headline: dict[str, Any], verdict: dict[str, Any]) -> None:
+    from latentatlas.verdict.page import slug
+    from latentatlas.verdict.ranking import margin_sentence, winner_sentence
 
     page = Page("latentatlas demo: the latent space of a CelebA autoencoder")
+    rows = {r["generator"]: r for r in verdict["rows"]}
+    sec = page.section("sampling", "Why sampling the cube or N(0, I) fails", PICTURE_INTRO)
+    items = []
+    for name, what in PICTURE:
+        grid = directory / "compare" / f"grid_{slug(name)}.png"
+        if name not in rows or not grid.is_file():
+            continue
+        row = rows[name]
+        key = (
+            f"two-sample accuracy {row['two_sample_accuracy']:.2f}, "
+            f"face rate {row['face_rate']:.0%}"
+        )
+        items.append((f"sample_{slug(name)}", grid.read_bytes(), f"{name}: {what}", key))
+    page.gallery(sec, items)
+    ranking = verdict["ranking"]
+    page.verdict_line(
+        sec,
+        winner_sentence(ranking, verdict["rows"]),
+        margin_sentence(ranking, verdict["rows"]),
+        "compare/index.html#rule",
+    )
+    page.lead_key = sec.key
     sec = page.section(
         "summary",
         "In plain words",
@@ -196,20 +242,13 @@ def _landing_page(directory: Path, headline: dict[str, Any]) -> None:
         "of 10,000 CelebA images.",
     )
     lines = summary_lines(headline)
-    winner = next(line for line in lines if line.startswith("Best generator"))
-    page.verdict_line(sec, winner, RULE)
-    page.bullets(sec, [x for x in lines if x not in (winner, RULE)], "conclusions")
-    page.link(sec, "The atlas: where the z-points live (sections 1-10)", "atlas/index.html")
+    page.bullets(sec, lines[:-2], "conclusions")  # the winner and its rule are shown above
+    page.link(sec, "The atlas: where the z-points live (sections 1-11)", "atlas/index.html")
     page.link(sec, "The verdict: every generator, decoded and judged", "compare/index.html")
-    page.link(sec, "Decoded paths through the latent space", "paths/index.html")
+    page.link(
+        sec,
+        "Decoded paths through the plane of the two largest principal axes",
+        "paths/index.html",
+    )
     page.note(sec, EXPLORE_NOTE)
-    sec = page.section("paths", "Paths in the plane of the two largest principal axes", PATHS_INTRO)
-    for kind, name in PATHS.items():
-        page.image(
-            sec,
-            f"path_{kind}",
-            (directory / "paths" / name / "labelled.png").read_bytes(),
-            f"decoded {kind}, coordinates (pc1, pc2) under each frame",
-            _path_command(kind),
-        )
     page.write(directory)

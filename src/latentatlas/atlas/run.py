@@ -12,7 +12,12 @@ import numpy as np
 
 from latentatlas.atlas.conclusions import section_conclusions
 from latentatlas.atlas.context import AtlasContext
-from latentatlas.atlas.helpers import blas_limit, check_pairs
+from latentatlas.atlas.helpers import (
+    ORIGIN_PLACE,
+    blas_limit,
+    check_pairs,
+    closer_than_origin,
+)
 from latentatlas.atlas.inputs import prepare
 from latentatlas.atlas.sections import SECTIONS, VERDICT_SECTION, Section
 from latentatlas.atlas.sections.fragmentation import load_decoder
@@ -222,10 +227,7 @@ def _header(ctx: AtlasContext, page: Page) -> None:
         rows.append(("b used (given)", ctx.b))
     rows += [
         ("Mahalanobis distance of the origin", s["shape"]["origin_mahalanobis"]),
-        (
-            "share of real points further out than the origin",
-            s["shape"]["share_further_than_origin"],
-        ),
+        (ORIGIN_PLACE, closer_than_origin(s["shape"]["share_further_than_origin"])),
         ("share of real points inside [-b, b]^N", s["shape"]["share_in_cube"]),
     ]
     rows += [

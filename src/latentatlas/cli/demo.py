@@ -27,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--n", type=int_at_least(20), default=300, help="samples per generator (default 300)"
     )
+    p.add_argument(
+        "--save-generators",
+        action="store_true",
+        help="also keep the fitted generators under OUT/compare/generators/ (about 40 MB)",
+    )
     p.set_defaults(func=run)
 
 
@@ -34,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from latentatlas.atlas.demo import run_demo, summary_lines
 
     result = run_demo(
-        args.out, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet, n=args.n
+        args.out,
+        seed=args.seed,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        n=args.n,
+        save_generators=args.save_generators,
     )
     print(f"wrote {result['index']}")
     for line in summary_lines(result):

@@ -111,9 +111,13 @@ def run_compare(
     judge_n: int = JUDGE_N,
     face_n: int = FACE_N,
     ladder: bool = False,
+    save_generators: bool = False,
+    links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
-    ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters.
+    ``out/verdict.json`` and one grid PNG per generator; with ``save_generators`` also each
+    fitted generator and its samples under ``out/generators/NAME/`` (a KDE keeps its train
+    points: tens of MB). ``links`` ((text, relative href)) go on the page.
 
     The model (``checkpoint``: a spec, a path, a bundled name or a loaded model), the store
     and ``out`` are positional; every setting is a keyword. ``generators`` defaults to
@@ -178,8 +182,9 @@ def run_compare(
                 row["duplicate_of"] = None
             rows.append(row)
             grids[name] = images[: GRID_SIDE**2]
-            save_generator(gen, tmp / "generators" / name)
-            np.save(tmp / "generators" / name / "samples.npy", z.astype(np.float32))
+            if save_generators:
+                save_generator(gen, tmp / "generators" / name)
+                np.save(tmp / "generators" / name / "samples.npy", z.astype(np.float32))
         verdict = {
             "checkpoint": display_name(checkpoint, out),
             "n": n,
@@ -201,7 +206,7 @@ def run_compare(
             verdict["ladder"] = judge_ladder(model, ctx, n, seed, progress)
         verdict["ranking"] = rank_verdict(verdict)
         atomic.write_json(tmp / "verdict.json", verdict)
-        write_verdict_page(verdict, grids, tmp)
+        write_verdict_page(verdict, grids, tmp, links)
     return verdict
 
 
