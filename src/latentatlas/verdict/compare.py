@@ -59,7 +59,7 @@ from latentatlas.models import (
     input_paths,
     spec_kind,
 )
-from latentatlas.models.decode import decode, reencode
+from latentatlas.models.decode import decode, decode_and_reencode
 from latentatlas.models.pairing import load_model_and_store
 from latentatlas.verdict.judges.haar import face_rate
 from latentatlas.verdict.ladder import check_all, degradation_ladder
@@ -219,9 +219,9 @@ def judge_generator(
     t0 = time.perf_counter()
     gen.fit(ctx["train"])
     z = gen.sample(n, random_state=seed)
-    images = decode(model, z)
+    images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
     row = {"generator": name, "class": type(gen).__name__, "n": n}
-    row.update(judge(z, images, reencode(model, z), ctx, seed))
+    row.update(judge(z, images, again, ctx, seed))
     row.update(likelihood_row(gen, ctx["held"], seed))
     row["fitted"] = gen.fitted_params()
     row["seconds"] = round(time.perf_counter() - t0, 2)
