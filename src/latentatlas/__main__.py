@@ -1,3 +1,5 @@
 from latentatlas.cli import main
 
-raise SystemExit(main())
+# Guarded: a process the demo spawns imports this module again and must not rerun the CLI.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from tqdm import tqdm
 
 from latentatlas.core import atomic
@@ -98,7 +99,7 @@ def run_compare(
     store: str | os.PathLike | ZStore,
     out: str | os.PathLike,
     *,
-    generators: Sequence[str] | None = None,
+    generators: Sequence[str] | Mapping[str, Any] | None = None,
     n: int = 1000,
     seed: int = 0,
     device: str = "auto",
@@ -121,8 +122,9 @@ def run_compare(
 
     The model (``checkpoint``: a spec, a path, a bundled name or a loaded model), the store
     and ``out`` are positional; every setting is a keyword. ``generators`` defaults to
-    ``COMPARE_DEFAULT`` (all but the slowest learned priors); ``n`` samples each, drawn with
-    ``seed``.
+    ``COMPARE_DEFAULT`` (all but the slowest learned priors): names, or a mapping of names to
+    unfitted generators (configurations the registry does not name); ``n`` samples each, drawn
+    with ``seed``.
 
     ``where`` (``"Smiling=1"``) restricts the store first: the generators are fitted on the
     matching train z-points and judged against the matching held-out ones. ``judges`` names the
@@ -134,8 +136,9 @@ def run_compare(
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
     names = list(generators or COMPARE_DEFAULT)
+    given = generators if isinstance(generators, Mapping) else {}
     known = [*GENERATORS, *PRIORS]
-    unknown = [g for g in names if g not in known]
+    unknown = [g for g in names if g not in known and g not in given]
     if unknown:
         raise LatentAtlasError(f"unknown generator {unknown[0]!r}; choose from {', '.join(known)}")
     left_out = [g for g in PRIORS if g not in names]
@@ -173,7 +176,8 @@ def run_compare(
 
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         for name in tqdm(names, desc="compare", unit="generator", disable=not progress):
-            gen = with_progress(make_generator(name), progress)
+            gen = clone(given[name]) if name in given else make_generator(name)
+            gen = with_progress(gen, progress)
             row, z, images = judge_generator(name, gen, model, ctx, n, seed)
             # Two generators that draw the same points are one result twice: marked, tied in
             # the ranking, and shown once on the page.
