@@ -232,7 +232,7 @@ def key_value_table(rows: Sequence[tuple[str, Any]], caption: str = "") -> str:
 
 # Any figure opens large on click (decoded faces stay sharp: pixelated, not smoothed); a click
 # anywhere or Escape closes it. Inline, so the page still needs no other file.
-_LIGHTBOX = """<div id="lightbox" hidden role="dialog" aria-label="enlarged figure"><img alt="">
+_LIGHTBOX = r"""<div id="lightbox" hidden role="dialog" aria-label="enlarged figure"><img alt="">
 <p></p></div><script>(() => {
 const box = document.getElementById("lightbox"), big = box.querySelector("img"),
   cap = box.querySelector("p");
@@ -241,7 +241,7 @@ document.addEventListener("click", (e) => {
   if (img) {
     big.src = img.src; big.alt = img.alt;
     const fc = img.closest("figure").querySelector("figcaption");
-    cap.textContent = fc ? fc.textContent : img.alt;
+    cap.textContent = fc ? fc.innerText.replace(/\s*\n\s*/g, " · ") : img.alt;
     box.hidden = false;
   } else if (!box.hidden && box.contains(e.target)) box.hidden = true;
 });

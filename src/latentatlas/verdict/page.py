@@ -172,13 +172,12 @@ def add_verdict_table(
     page: Page, sec: Section, verdict: Mapping[str, Any], caption: str = "", rule_href: str = ""
 ) -> None:
     """The winner, by how much it wins and a link to the rule (``rule_href``: the verdict
-    page's ``#rule``), the chart, the table (best first), the detector's ceiling/floor and the
-    disagreement notes (shared with the atlas's section 11)."""
+    page's ``#rule``), the chart, the ranking and the table (best first), the detector's
+    ceiling/floor and the disagreement notes (shared with the atlas's section 11)."""
     det = verdict["detector"]
     ranking = verdict.get("ranking") or rank_verdict(verdict)
     winner = winner_sentence(ranking, verdict["rows"])
     page.verdict_line(sec, winner, margin_sentence(ranking, verdict["rows"]), rule_href)
-    add_ranking_table(page, sec, verdict, ranking)
     rows = {row["generator"]: row for row in verdict["rows"]}
     ordered = [rows[name] for name in ranking["order"]]
     shown = [r for r in ordered if not r.get("duplicate_of")]
@@ -190,6 +189,7 @@ def add_verdict_table(
         "scores, dotted: the detector on noise images.",
         f"winner {ranking['winner']}, face-rate ceiling {_share(det['reconstructions'])}",
     )
+    add_ranking_table(page, sec, verdict, ranking)
     page.table(
         sec,
         [
