@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--save-generators",
         action="store_true",
-        help="also keep the fitted generators under OUT/compare/generators/ (about 40 MB)",
+        help="also keep the fitted generators under OUT/compare/generators/ (about 30 MB)",
     )
     p.set_defaults(func=run)
 
