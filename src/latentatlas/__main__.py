@@ -9,4 +9,6 @@ if not sys.flags.safe_path and sys.path and sys.path[0] in ("", os.getcwd()):
 
 from latentatlas.cli import main  # noqa: E402
 
-raise SystemExit(main())
+# Guarded: a process the demo spawns imports this module again and must not rerun the CLI.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -69,11 +69,10 @@ REDUCED = {
 
 @pytest.fixture(scope="session")
 def reduced_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    from latentatlas.generators import GENERATORS, PCAEllipsoid
+    from latentatlas.generators import PCAEllipsoid, make_generator
 
     out = tmp_path_factory.mktemp("demo") / "demo"
-    GENERATORS[DUPLICATE] = lambda: PCAEllipsoid(bound="ball")
-    try:
-        return out, run_demo(out, progress=False, **REDUCED)
-    finally:
-        del GENERATORS[DUPLICATE]
+    # Instances, not registry names: the demo judges them in a process of its own.
+    generators = {g: make_generator(g) for g in REDUCED["generators"] if g != DUPLICATE}
+    generators[DUPLICATE] = PCAEllipsoid(bound="ball")
+    return out, run_demo(out, progress=False, **{**REDUCED, "generators": generators})

@@ -1,4 +1,4 @@
-"""Section 10: the generators' verdict of ``latentatlas compare``, read from a hand-written
+"""Section 11: the generators' verdict of ``latentatlas compare``, read from a hand-written
 ``verdict.json`` (tests/atlas/data/verdict), shown in the atlas and linked relatively."""
 
 from __future__ import annotations

@@ -25,6 +25,20 @@ def test_reduced_demo_end_to_end(reduced_demo) -> None:
     assert 'href="../paths/index.html"' in atlas
     assert "latentatlas explore celeba64" in landing  # how to open the explorer
     assert len(list((out / "paths").glob("*/labelled.png"))) == 2
+    # Frames labelled in σ, as the text describes the paths: the segment runs -3σ to +3σ.
+    segment = json.loads((out / "paths" / "segment_pc1_pc2" / "path.json").read_text())
+    assert segment["coords_sigma"][0] == [-3.0, -3.0] and segment["coords_sigma"][-1] == [3.0, 3.0]
+    paths = (out / "paths" / "index.html").read_text()
+    assert "from (-3σ, -3σ) to (3σ, 3σ) about the centroid" in paths
+    # The paths are shown in one place, the paths page; the landing page links to it.
+    assert "path_segment" not in landing
+    # The naive priors beside a fitted one, with their numbers, at the top of the landing page.
+    for name in ("cube", "normal", "mvn"):
+        assert f'id="fig-sample_{name}"' in landing
+    assert landing.index("fig-sample_cube") < landing.index('id="summary"')
+    assert "sections 1-11" in landing and "two-sample accuracy" in landing
+    # Fitted generators (tens of MB that no page links) only when asked.
+    assert not (out / "compare" / "generators").exists()
     lines = summary_lines(result)
     # five conclusions, the cube's face rate, the winner, the rule
     assert len(lines) == 8 and lines[-1] == RULE
@@ -71,6 +85,13 @@ def test_demo_verdict_ranks_collapse_last_and_drops_duplicates(reduced_demo) -> 
     winner = ranking["order"][0]
     assert winner in ("mvn", "pca", dup)
     assert f"Best generator: {winner}" in page and html.escape(RULE) in page
+    # By how much, in verdict.json's numbers; the rule stated once, on this page, linked.
+    acc = {r["generator"]: r["two_sample_accuracy"] for r in verdict["rows"]}
+    assert html.escape(f"at accuracy {acc[winner]:.2f}, cube's at {acc['cube']:.2f}") in page
+    for other in ("index.html", "atlas/index.html", "paths/index.html"):
+        assert html.escape(RULE) not in (out / other).read_text(), other
+    assert 'href="compare/index.html#rule"' in (out / "index.html").read_text()
+    assert 'href="../compare/index.html#rule"' in (out / "atlas/index.html").read_text()
     summary = json.loads((out / "atlas" / "summary.json").read_text())
     assert summary["verdict"]["ranking"] == ranking
 
@@ -98,7 +119,7 @@ def test_demo_pages_carry_no_absolute_paths(reduced_demo) -> None:
 # The demo's pages in a real browser: headless Chromium (Debian's ``chromium``) driven by
 # playwright-python, offline; skipped, saying why, where no such binary is installed.
 PAGES = {  # page -> the sections that must show the winner
-    "index.html": ["#summary"],
+    "index.html": ["#sampling"],
     "compare/index.html": ["#table"],
     "atlas/index.html": ["#conclusions", "#verdict"],
     "paths/index.html": [],
@@ -129,7 +150,8 @@ def test_demo_page_renders_cleanly(name: str, browser, reduced_demo) -> None:
     page.goto((out / name).resolve().as_uri(), wait_until="load")
     assert errors == [] and failed == []
     images = page.evaluate(
-        "Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0])"
+        "Array.from(document.querySelectorAll('figure img'))"
+        ".map(i => [i.alt, i.complete && i.naturalWidth > 0])"
     )
     assert images and all(ok for _, ok in images), [alt for alt, ok in images if not ok]
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
@@ -138,6 +160,47 @@ def test_demo_page_renders_cleanly(name: str, browser, reduced_demo) -> None:
         assert line.is_visible()
         assert f"Best generator: {winner}" in line.inner_text()
     for href in page.evaluate("Array.from(document.links).map(a => a.getAttribute('href'))"):
-        if not href.startswith("#"):
-            assert (out / name).parent.joinpath(href.replace("%20", " ")).is_file(), href
+        target, _, anchor = href.partition("#")
+        file = (out / name).parent.joinpath(target.replace("%20", " ")) if target else out / name
+        assert file.is_file(), href
+        assert not anchor or f'id="{anchor}"' in file.read_text(), href
+    page.close()
+
+
+@pytest.mark.slow
+def test_demo_pages_as_a_person_sees_them(browser, reduced_demo) -> None:
+    """The verdict opens with the winner and the chart, a decoded grid opens large on click,
+    and the links lead where they say."""
+    out, _ = reduced_demo
+    page = browser.new_page(viewport={"width": WIDTH, "height": 800})
+    page.goto((out / "compare" / "index.html").resolve().as_uri(), wait_until="load")
+
+    def top(selector: str) -> float:
+        return page.locator(selector).first.bounding_box()["y"]
+
+    assert top("p.winner") < top("#fig-verdict_chart") < top("table.kv") < top("#rule")
+    assert page.locator("p.winner .margin").inner_text().startswith("A classifier tells")
+    for text in ("The demo's landing page", "The atlas"):
+        assert page.get_by_role("link", name=text, exact=True).is_visible()
+    grid = page.locator("#fig-grid_cube img")
+    grid.scroll_into_view_if_needed()
+    small = grid.bounding_box()["width"]
+    grid.click()
+    big = page.locator("#lightbox img")
+    assert big.is_visible() and big.evaluate("i => i.src") == grid.evaluate("i => i.src")
+    assert big.bounding_box()["width"] > 2 * small
+    assert page.locator("#lightbox p").inner_text().startswith("cube: decoded samples · face rate")
+    page.keyboard.press("Escape")
+    assert not big.is_visible()
+    # The atlas's link to its verdict section lands on section 11.
+    page.goto((out / "atlas" / "index.html").resolve().as_uri(), wait_until="load")
+    page.get_by_role("link", name="Section 11: the verdict, with its chart and table").click()
+    heading = page.locator("#verdict h2")
+    assert heading.inner_text().startswith("11.") and heading.is_visible()
+    numbered = page.locator("section > h2").all_inner_texts()
+    assert sum(t.split(".")[0].isdigit() for t in numbered) == 11
+    # The rule is one click from the winner.
+    page.get_by_role("link", name="How the winner is chosen").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("compare/index.html#rule") and page.locator("#rule").is_visible()
     page.close()

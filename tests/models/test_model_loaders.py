@@ -14,6 +14,7 @@ from model_verbs import FAST, one_line_error, verbs_end_to_end
 
 from latentatlas.atlas import run_atlas
 from latentatlas.cli import main
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.data.store import load_store
 from latentatlas.generators.sampling import sample
 from latentatlas.models import ModelSpec, load_latent_model
@@ -170,6 +171,27 @@ def test_torchscript_without_decode(toy, tmp_path: Path, capsys) -> None:
     assert "exports no decode method" in line
 
 
+def test_image_size_from_the_cache_and_the_store(tiny_cache: Path, tmp_path: Path, capsys):
+    """A factory model without image_size takes the cache's size (saying so in one line), then
+    the size its store records; with neither, it must be told."""
+    factory = "toy_autoencoders:build_submodules"
+    store = tmp_path / "store"
+    argv = ["encode", factory, str(tiny_cache), "--out", str(store), "--quiet"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"{factory}: the model declares no image_size; taking 16px from the cache {tiny_cache} "
+        "(--image-size sets another)"
+    ]
+    assert load_store(store).meta["image_size"] == 16
+    # The toy model's weights are random at each build: another model than the store's.
+    argv = ["sample", factory, str(store), "--out", str(tmp_path / "s"), "--n", "4"]
+    assert main([*argv, "--allow-mismatch"]) == 0
+    assert f"taking 16px from the store {store}" in capsys.readouterr().err
+    with pytest.raises(LatentAtlasError, match="declares no image_size"):
+        load_latent_model(ModelSpec(factory))
+
+
 BAD = [
     ("toy_autoencoders:only_decode", [], "the model has no encode (encode or encoder"),
     (
@@ -182,7 +204,6 @@ BAD = [
     ("toy_autoencoders:not_a_module", [], "returned int, not a torch.nn.Module"),
     ("toy_autoencoders:nowhere", [], "toy_autoencoders has no callable nowhere"),
     ("no_such_package_xyz.mod:build", [], "cannot import no_such_package_xyz.mod"),
-    ("toy_autoencoders:build_submodules", [], "declares no image_size"),
     ("toy_autoencoders:build", ["--encode-attr", "embed"], "the model has no encode (embed;"),
     ("toy_autoencoders:build", ["--image-size", "32"], "prepare it with --size 32"),
     (

@@ -74,7 +74,7 @@ def test_compare_end_to_end(tiny_run: Path, gauss_store: Path, tmp_path: Path, c
         "20",
         "--quiet",
     ]
-    assert main([*args, "--out", str(tmp_path / "v")]) == 0
+    assert main([*args, "--out", str(tmp_path / "v"), "--save-generators"]) == 0
     printed = capsys.readouterr().out
     assert "cube" in printed and "mvn" in printed and "index.html" in printed
     verdict = json.loads((tmp_path / "v" / "verdict.json").read_text())
@@ -102,8 +102,9 @@ def test_compare_end_to_end(tiny_run: Path, gauss_store: Path, tmp_path: Path, c
     assert "The verdict" in (tmp_path / "v" / "index.html").read_text()
     gen = load_generator(tmp_path / "v" / "generators" / "mvn")
     assert gen.sample(3, random_state=0).shape == (3, 8)
-    # Same seed, same numbers.
+    # Same seed, same numbers; the fitted generators kept only when asked.
     assert main([*args, "--out", str(tmp_path / "v2")]) == 0
+    assert not (tmp_path / "v2" / "generators").exists()
     again = json.loads((tmp_path / "v2" / "verdict.json").read_text())
     strip = lambda v: [{k: x for k, x in r.items() if k != "seconds"} for r in v["rows"]]  # noqa: E731
     assert strip(again) == strip(verdict)
@@ -152,7 +153,8 @@ def test_compare_where_judges_within_the_condition(tiny_run: Path, tmp_path: Pat
     store = tmp_path / "attr_store"
     save_store(store, z, np.array([f"i{i}" for i in range(n)]), split, attrs, ["Shift", "Other"])
     args = ["compare", str(tiny_run), str(store), "--n", "40", "--generators", "mvn", "--quiet"]
-    assert main([*args, "--where", "Shift=1", "--out", str(tmp_path / "v")]) == 0
+    where = ["--where", "Shift=1", "--save-generators"]
+    assert main([*args, *where, "--out", str(tmp_path / "v")]) == 0
     verdict = json.loads((tmp_path / "v" / "verdict.json").read_text())
     keep = attrs[:, 0] == 1
     assert verdict["where"] == "Shift=1"

@@ -9,6 +9,7 @@ from latentatlas.verdict.catalogue import BY_KEY
 from latentatlas.verdict.ranking import (
     RANKING_METRICS,
     RULE,
+    margin_sentence,
     rank_generators,
     rank_verdict,
     spread_ratio,
@@ -73,6 +74,19 @@ def test_collapse_is_last_and_ties_are_marked() -> None:
     line = winner_sentence(r, ROWS)
     assert line.startswith("Best generator: mvn (mean rank 1 over 2 metrics)")
     assert "tied with pca, gmm" in line
+
+
+def test_the_margin_is_the_winner_against_the_cube_else_the_last() -> None:
+    r = rank(ROWS)
+    assert margin_sentence(r, ROWS) == (
+        "A classifier tells mvn's samples from held-out real points at accuracy 0.51, cube's "
+        "at 0.95 (0.50: cannot tell them apart, 1.00: always can)."
+    )
+    rows = [x for x in ROWS if x["generator"] != "cube"]
+    r = rank(rows)
+    assert r["order"][-1] == "normal" and "normal's at 0.97" in margin_sentence(r, rows)
+    alone = [_row("mvn", 0.51, 0.001)]
+    assert margin_sentence(rank(alone), alone) == ""
 
 
 def test_one_separating_metric_breaks_a_tie() -> None:

@@ -111,11 +111,15 @@ def section_conclusions(ctx: AtlasContext, page: Page) -> None:
     sec = page.section("conclusions", "In plain words")
     page.bullets(sec, result["lines"], "conclusions")
     if ctx.verdict is not None:
-        from latentatlas.verdict.ranking import winner_sentence
+        from latentatlas.verdict.ranking import margin_sentence, winner_sentence
 
-        ranking = ctx.summary["verdict"]["ranking"]
-        page.verdict_line(sec, winner_sentence(ranking, ctx.verdict["rows"]), ranking["rule"])
-        page.link(sec, "Section 10: the verdict, with its chart and table", "#verdict")
+        ranking, rows = ctx.summary["verdict"]["ranking"], ctx.verdict["rows"]
+        # The rule is stated once, on the verdict page: linked, not repeated.
+        rule = f"{ctx.verdict_link}#rule"
+        page.verdict_line(
+            sec, winner_sentence(ranking, rows), margin_sentence(ranking, rows), rule
+        )
+        page.link(sec, "Section 11: the verdict, with its chart and table", "#verdict")
     for text, href in ctx.links:
         page.link(sec, text, href)
     page.sections.insert(0, page.sections.pop())

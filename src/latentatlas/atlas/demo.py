@@ -4,8 +4,9 @@ Runs the verdict of every generator (``compare``), two coordinate-plane paths (`
 atlas (``analyze``, linked to the verdict) on the bundled ``celeba64`` assets, and writes a small
 landing page that ties them together::
 
-    OUT/index.html          the landing page: conclusions, the winner, the two paths, links
-    OUT/atlas/index.html    the atlas report (sections 1-10)
+    OUT/index.html          the landing page: decoded naive and fitted samples side by side,
+                            the winner, the conclusions, links
+    OUT/atlas/index.html    the atlas report (sections 1-11)
     OUT/compare/index.html  the verdict: winner, chart, table, decoded grids side by side
     OUT/paths/index.html    decoded z-points along a segment and a circle in the plane of the
                             two largest principal axes, labelled with their coordinates
@@ -14,6 +15,9 @@ landing page that ties them together::
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +46,17 @@ def run_demo(
     overwrite: bool = False,
     progress: bool = True,
     n: int = DEMO_SETTINGS["n"],
-    generators: tuple[str, ...] | None = None,
+    generators: Sequence[str] | Mapping[str, Any] | None = None,
     settings: dict[str, int] | None = None,
+    save_generators: bool = False,
 ) -> dict[str, Any]:
     """Write the demo under ``out``; returns the five headline numbers and the page paths.
 
-    ``generators`` (default: every generator of ``GENERATORS``, no learned prior) and
+    ``generators`` (default: every generator of ``GENERATORS``, no learned prior; names, or
+    names to unfitted generators as ``run_compare`` takes them) and
     ``settings`` (atlas sample sizes, see ``DEMO_SETTINGS``) exist for reduced runs such as the
-    test suite's. The model, the generators' sampling and the verdict (torch) are imported
+    test suite's; ``save_generators`` keeps the fitted generators (``compare``'s option, tens of
+    MB). The model, the generators' sampling and the verdict (torch) are imported
     here, not with this module.
     """
     from latentatlas.generators.sampling import path
@@ -63,22 +70,33 @@ def run_demo(
     # The plane of the two largest principal axes: there the data varies most, so the decoded
     # face visibly changes along the path (two of 256 coordinate components barely move it).
     pair = (0, 1)
-    steps = tqdm(total=4, desc="demo", unit="step", disable=not progress)
-    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        steps.set_postfix_str("compare")
-        verdict = run_compare(
+    # The verdict and paths pages lead back to the landing page and the atlas.
+    around = [("The demo's landing page", "../index.html"), ("The atlas", "../atlas/index.html")]
+    steps = tqdm(total=3, desc="demo", unit="step", disable=not progress)
+    # The verdict (torch: decoding and judging; the mixture's single-threaded EM) runs in a
+    # second process while this one decodes the paths and runs the atlas, whose analyses use
+    # one core (BLAS at one thread): on two cores they overlap. Each process seeds its own
+    # work, so the numbers are those of running one after the other. Spawned, not forked: a
+    # fork of a process whose OpenMP pools have run can hang.
+    with (
+        atomic.atomic_dir(out, overwrite=overwrite) as tmp,
+        ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
+    ):
+        pending = pool.submit(
+            run_compare,
             "celeba64",
-            store,
+            "celeba64",
             tmp / "compare",
             # No learned priors: they train networks, and the demo stays under a minute.
             generators=generators or tuple(GENERATORS),
             n=n,
             seed=seed,
-            progress=progress,
+            progress=False,  # its bars would interleave with this process's
             judges=DEMO_JUDGES,
             judge_n=n,
+            save_generators=save_generators,
+            links=around,
         )
-        steps.update()
         steps.set_postfix_str("paths")
         for kind in ("segment", "circle"):
             path(
@@ -93,16 +111,21 @@ def run_demo(
             tmp / "paths",
             [(PATHS[kind], _path_command(kind)) for kind in PATHS],
             PATHS_INTRO,
-            [("The demo's landing page", "../index.html"), ("The atlas", "../atlas/index.html")],
+            around,
         )
         steps.update()
-        steps.set_postfix_str("atlas")
+        steps.set_postfix_str("atlas (the verdict beside it)")
+
+        def verdict_dir() -> Path:
+            pending.result()  # waits for the verdict; its error, if any, is raised here
+            return tmp / "compare"
+
         summary = run_atlas(
             store,
             tmp / "atlas",
             seed=seed,
             progress=progress,
-            verdict=tmp / "compare",
+            verdict=verdict_dir,
             sample=cfg["sample"],
             prdc_sample=cfg["prdc_sample"],
             plot_points=cfg["plot_points"],
@@ -110,10 +133,11 @@ def run_demo(
             source="celeba64 (bundled)",
             links=[("Decoded paths through the latent space", "../paths/index.html")],
         )
+        verdict = pending.result()
         steps.update()
         headline = headline_numbers(summary, verdict)
         headline["lines"] = conclusion_lines(summary)
-        _landing_page(tmp, headline)
+        _landing_page(tmp, headline, verdict)
         steps.update()
     steps.close()
     return {
@@ -185,10 +209,49 @@ def _path_command(kind: str) -> str:
     return f"latentatlas path celeba64 celeba64 --plane 0,1 --frame principal --kind {kind}"
 
 
-def _landing_page(directory: Path, headline: dict[str, Any]) -> None:
-    from latentatlas.verdict.ranking import RULE
+# The landing page's first picture: the naive priors beside fitted ones (those in the verdict).
+PICTURE = (
+    ("cube", "uniform cube [-b, b]^N"),
+    ("normal", "N(0, I)"),
+    ("mvn", "a normal fitted to the z-points"),
+    ("gmm", "a Gaussian mixture fitted to them"),
+)
+PICTURE_INTRO = (
+    "Decoded samples of the uniform cube and of N(0, I), which ignore where the z-points lie, "
+    "beside generators fitted to the z-points. Under each: how well a classifier tells the "
+    "samples from held-out real z-points (two-sample accuracy; 0.50: it cannot tell them "
+    "apart) and the share of decoded samples in which the face detector finds a face. Click a "
+    "grid to enlarge it."
+)
+
+
+def _landing_page(directory: Path, headline: dict[str, Any], verdict: dict[str, Any]) -> None:
+    from latentatlas.verdict.page import slug
+    from latentatlas.verdict.ranking import margin_sentence, winner_sentence
 
     page = Page("latentatlas demo: the latent space of a CelebA autoencoder")
+    rows = {r["generator"]: r for r in verdict["rows"]}
+    sec = page.section("sampling", "Why sampling the cube or N(0, I) fails", PICTURE_INTRO)
+    items = []
+    for name, what in PICTURE:
+        grid = directory / "compare" / f"grid_{slug(name)}.png"
+        if name not in rows or not grid.is_file():
+            continue
+        row = rows[name]
+        key = (
+            f"two-sample accuracy {row['two_sample_accuracy']:.2f}, "
+            f"face rate {row['face_rate']:.0%}"
+        )
+        items.append((f"sample_{slug(name)}", grid.read_bytes(), f"{name}: {what}", key))
+    page.gallery(sec, items)
+    ranking = verdict["ranking"]
+    page.verdict_line(
+        sec,
+        winner_sentence(ranking, verdict["rows"]),
+        margin_sentence(ranking, verdict["rows"]),
+        "compare/index.html#rule",
+    )
+    page.lead_key = sec.key
     sec = page.section(
         "summary",
         "In plain words",
@@ -196,20 +259,13 @@ def _landing_page(directory: Path, headline: dict[str, Any]) -> None:
         "of 10,000 CelebA images.",
     )
     lines = summary_lines(headline)
-    winner = next(line for line in lines if line.startswith("Best generator"))
-    page.verdict_line(sec, winner, RULE)
-    page.bullets(sec, [x for x in lines if x not in (winner, RULE)], "conclusions")
-    page.link(sec, "The atlas: where the z-points live (sections 1-10)", "atlas/index.html")
+    page.bullets(sec, lines[:-2], "conclusions")  # the winner and its rule are shown above
+    page.link(sec, "The atlas: where the z-points live (sections 1-11)", "atlas/index.html")
     page.link(sec, "The verdict: every generator, decoded and judged", "compare/index.html")
-    page.link(sec, "Decoded paths through the latent space", "paths/index.html")
+    page.link(
+        sec,
+        "Decoded paths through the plane of the two largest principal axes",
+        "paths/index.html",
+    )
     page.note(sec, EXPLORE_NOTE)
-    sec = page.section("paths", "Paths in the plane of the two largest principal axes", PATHS_INTRO)
-    for kind, name in PATHS.items():
-        page.image(
-            sec,
-            f"path_{kind}",
-            (directory / "paths" / name / "labelled.png").read_bytes(),
-            f"decoded {kind}, coordinates (pc1, pc2) under each frame",
-            _path_command(kind),
-        )
     page.write(directory)

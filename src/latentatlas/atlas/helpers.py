@@ -1,4 +1,5 @@
-"""Pure helpers of the atlas run: component pairs, BLAS threads, plain dicts."""
+"""Pure helpers of the atlas run: component pairs, BLAS threads, plain dicts, the origin's
+place."""
 
 from __future__ import annotations
 
@@ -6,6 +7,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from latentatlas.core.numbers import fmt
+
+# The origin's place among the real points, said one way on every page (the conclusions say
+# "further out than 41.2 % of real points"; a table "closer to the centre than the origin 41.2 %").
+ORIGIN_PLACE = "real points closer to the centre than the origin"
+
+
+def closer_than_origin(share_further: float) -> str:
+    """``"41.2 %"``: the share of real points closer to the centre than the origin, from the
+    share further out (summary.json's ``share_further_than_origin``)."""
+    return f"{fmt(100 * (1 - float(share_further)))} %"
 
 
 def parse_pairs(specs: Sequence[str]) -> list[tuple[int, int]]:

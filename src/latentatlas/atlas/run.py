@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +12,12 @@ import numpy as np
 
 from latentatlas.atlas.conclusions import section_conclusions
 from latentatlas.atlas.context import AtlasContext
-from latentatlas.atlas.helpers import blas_limit, check_pairs
+from latentatlas.atlas.helpers import (
+    ORIGIN_PLACE,
+    blas_limit,
+    check_pairs,
+    closer_than_origin,
+)
 from latentatlas.atlas.inputs import prepare
 from latentatlas.atlas.sections import SECTIONS, VERDICT_SECTION, Section
 from latentatlas.atlas.sections.fragmentation import load_decoder
@@ -43,7 +48,7 @@ def run_atlas(
     normality_sample: int = 2000,
     source: str | None = None,
     threads: int | None = None,
-    verdict: str | os.PathLike | None = None,
+    verdict: str | os.PathLike | Callable[[], str | os.PathLike] | None = None,
     model: str | os.PathLike | None = None,
     fragment_sample: int = 5000,
     fragment_pairs: int = 500,
@@ -74,7 +79,8 @@ def run_atlas(
     threads : BLAS threads during the run; default 1 (never more than the BLAS library's own
         setting). See :func:`latentatlas.atlas.helpers.blas_limit`.
     verdict : directory written by ``latentatlas compare`` (its ``verdict.json``): adds section
-        11 with the generators' verdict, linked by a relative path, and ``summary["verdict"]``.
+        11 with the generators' verdict, linked by a relative path, and ``summary["verdict"]``;
+        or a function returning that directory, called when section 11 comes (after 1-10).
     model : checkpoint file, run directory or bundled name (``celeba64``) of the autoencoder:
         section 10 then decodes ``decode_pairs`` of its segments and reports the face-detector
         rate along them (loads torch; without it the atlas never imports torch).
@@ -121,9 +127,21 @@ def run_atlas(
         ctx.autoencoder_source = str(getattr(model, "source", model))
     ctx.links = list(links)
     stages = list(STAGES)
-    if verdict is not None:
-        ctx.verdict, verdict_dir = load_verdict(verdict)
+
+    def read_verdict(where: str | os.PathLike) -> None:
+        ctx.verdict, verdict_dir = load_verdict(where)
         ctx.verdict_link = verdict_link(verdict_dir, out_dir)
+
+    if callable(verdict):  # still being written (the demo runs compare beside the atlas)
+        name, section = VERDICT_SECTION
+
+        def read_then_show(context: AtlasContext, into: Page) -> None:
+            read_verdict(verdict())
+            section(context, into)
+
+        stages.append((name, read_then_show))
+    elif verdict is not None:
+        read_verdict(verdict)  # before the analyses: a bad verdict fails at once
         stages.append(VERDICT_SECTION)
 
     page = Page(f"latentatlas: where {ctx.n:,} z-points of dimension N = {ctx.dim} live")
@@ -222,10 +240,7 @@ def _header(ctx: AtlasContext, page: Page) -> None:
         rows.append(("b used (given)", ctx.b))
     rows += [
         ("Mahalanobis distance of the origin", s["shape"]["origin_mahalanobis"]),
-        (
-            "share of real points further out than the origin",
-            s["shape"]["share_further_than_origin"],
-        ),
+        (ORIGIN_PLACE, closer_than_origin(s["shape"]["share_further_than_origin"])),
         ("share of real points inside [-b, b]^N", s["shape"]["share_in_cube"]),
     ]
     rows += [

@@ -33,6 +33,7 @@ __all__ = [
     "STORE_HELP",
     "VERBS",
     "UsageError",
+    "add_common_args",
     "add_io_args",
     "add_model_args",
     "add_verify_flags",
@@ -144,6 +145,12 @@ def add_io_args(
         help=out_help,
     )
     p.add_argument("--overwrite", action="store_true", help=overwrite_help)
+
+
+def add_common_args(p: argparse.ArgumentParser) -> None:
+    """The options every verb takes (``build_parser`` adds them to each, so a script can pass
+    them to any verb): ``--quiet``, no progress bars."""
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def add_verify_flags(p: argparse.ArgumentParser, mismatch: bool = False) -> None:
@@ -290,6 +297,21 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message}")
 
+    # A verb's options and positionals in any order (`encode MODEL --weights W CACHE`): plain
+    # argparse hands MODEL to the first optional positional only when CACHE stands beside it.
+    # The top parser (it has the verbs as subparsers) cannot parse intermixed; its subparser
+    # action calls this on the verb's parser, and parse_known_intermixed_args calls it back.
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        if self._subparsers is not None or self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -300,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb in VERBS:
         importlib.import_module(f"latentatlas.cli.{verb}").register(sub)
+    for verb_parser in sub.choices.values():
+        add_common_args(verb_parser)
     return parser
 
 

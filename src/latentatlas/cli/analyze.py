@@ -85,7 +85,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_model_args(p, positional=False)
     add_verify_flags(p, mismatch=True)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 

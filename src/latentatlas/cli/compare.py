@@ -77,9 +77,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also judge the degradation ladder (mvn at temperatures 0.25-1.5, diagonal, "
         "shifted) and leave metrics that fail it out of the ranking",
     )
+    p.add_argument(
+        "--save-generators",
+        action="store_true",
+        help="also keep each fitted generator and its samples under OUT/generators/ (a KDE "
+        "keeps its train points: tens of MB)",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     add_verify_flags(p, mismatch=True)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         judge_n=args.judge_n,
         face_n=args.face_n,
         ladder=args.ladder,
+        save_generators=args.save_generators,
     )
     for line in verdict_lines(verdict):
         print(line)

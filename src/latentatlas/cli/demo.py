@@ -27,7 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--n", type=int_in(20, 100000), default=300, help="samples per generator (default 300)"
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--save-generators",
+        action="store_true",
+        help="also keep the fitted generators under OUT/compare/generators/ (about 30 MB)",
+    )
     p.set_defaults(func=run)
 
 
@@ -35,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from latentatlas.atlas.demo import run_demo, summary_lines
 
     result = run_demo(
-        args.out, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet, n=args.n
+        args.out,
+        seed=args.seed,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        n=args.n,
+        save_generators=args.save_generators,
     )
     print(f"wrote {result['index']}")
     for line in summary_lines(result):

@@ -52,7 +52,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     add_verify_flags(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 

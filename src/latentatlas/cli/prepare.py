@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         limit=args.limit,
         overwrite=args.overwrite,
+        progress=not args.quiet,
     )
     counts = manifest["split"]["counts"]
     print(

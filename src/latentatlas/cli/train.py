@@ -59,7 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1")
     p.add_argument("--resume", action="store_true", help="continue RUN from its last checkpoint")
     add_verify_flags(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 

@@ -107,13 +107,20 @@ class Page:
         extra = f'<p class="note">{html.escape(note)}</p>' if note else ""
         section.blocks.append(_Block(f'<div class="gallery">{figures}</div>{extra}'))
 
-    def verdict_line(self, section: Section, winner: str, rule: str) -> None:
-        """The winner in bold with the rule that chose it written right next to it."""
+    def verdict_line(
+        self, section: Section, winner: str, margin: str = "", rule_href: str = ""
+    ) -> None:
+        """The winner in bold, by how much it wins (``margin``) and a link to the rule that
+        chose it (the rule is stated once, on the verdict page)."""
+        detail = f'<span class="margin">{html.escape(margin)}</span>' if margin else ""
+        rule = (
+            f'<a class="rule" href="{html.escape(rule_href, quote=True)}">How the winner is '
+            "chosen</a>"
+            if rule_href
+            else ""
+        )
         section.blocks.append(
-            _Block(
-                f'<p class="winner"><strong>{html.escape(winner)}</strong> '
-                f'<span class="rule">{html.escape(rule)}</span></p>'
-            )
+            _Block(f'<p class="winner"><strong>{html.escape(winner)}</strong> {detail}{rule}</p>')
         )
 
     def _check_name(self, name: str) -> None:
@@ -181,6 +188,7 @@ class Page:
             + "\n".join(self.header)
             + f"<nav><ul>{toc}</ul></nav>\n"
             + "\n".join(body)
+            + _LIGHTBOX
             + "</body></html>\n"
         )
 
@@ -222,6 +230,24 @@ def key_value_table(rows: Sequence[tuple[str, Any]], caption: str = "") -> str:
     return f'<table class="kv">{cap}<tbody>{body}</tbody></table>'
 
 
+# Any figure opens large on click (decoded faces stay sharp: pixelated, not smoothed); a click
+# anywhere or Escape closes it. Inline, so the page still needs no other file.
+_LIGHTBOX = r"""<div id="lightbox" hidden role="dialog" aria-label="enlarged figure"><img alt="">
+<p></p></div><script>(() => {
+const box = document.getElementById("lightbox"), big = box.querySelector("img"),
+  cap = box.querySelector("p");
+document.addEventListener("click", (e) => {
+  const img = e.target.closest("figure img");
+  if (img) {
+    big.src = img.src; big.alt = img.alt;
+    const fc = img.closest("figure").querySelector("figcaption");
+    cap.textContent = fc ? fc.innerText.replace(/\s*\n\s*/g, " · ") : img.alt;
+    box.hidden = false;
+  } else if (!box.hidden && box.contains(e.target)) box.hidden = true;
+});
+document.addEventListener("keydown", (e) => { if (e.key === "Escape") box.hidden = true; });
+})();</script>"""
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.4;overflow-wrap:anywhere}
@@ -239,7 +265,13 @@ figcaption .file{color:#999;font-size:.85em}
 div.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:1em}
 div.gallery figure{margin:0;display:flex;flex-direction:column-reverse;justify-content:flex-end}
 p.winner{font-size:1.15em;background:#eef6ee;border-left:4px solid #3a3;padding:.5em .8em}
-p.winner .rule{display:block;font-size:.8em;color:#444;margin-top:.3em}
+p.winner .margin,p.winner .rule{display:block;font-size:.85em;color:#333;margin-top:.3em}
+figure img{cursor:zoom-in}
+#lightbox{position:fixed;inset:0;z-index:10;background:rgba(0,0,0,.88);display:flex;
+flex-direction:column;align-items:center;justify-content:center;cursor:zoom-out}
+#lightbox[hidden]{display:none}
+#lightbox img{width:96vw;height:86vh;object-fit:contain;image-rendering:pixelated}
+#lightbox p{color:#eee;margin:.5em 1em;font-size:.95em;text-align:center}
 p.intro{color:#333}p.lead{font-weight:600;background:#f4f8fc;padding:.5em .8em;
 border-left:4px solid #1f77b4}p.note{color:#666;font-size:.9em}
 ul.conclusions li{margin:.3em 0}

@@ -44,10 +44,12 @@ def save_png(image: Image.Image, path: str | os.PathLike) -> Path:
 
 
 def labelled_strip(
-    images: np.ndarray, coords: np.ndarray, axes: list[str], scale: int = 2
+    images: np.ndarray, coords: np.ndarray, axes: list[str], scale: int = 2, unit: str = ""
 ) -> Image.Image:
     """A strip of decoded frames, ``scale`` times enlarged, with each frame's coordinates
-    (one line per axis, e.g. ``pc1 = -85.3``) printed under it."""
+    (one line per axis, e.g. ``pc1 = -85.3``, or ``pc1 = -3σ`` with ``unit="σ"``) printed
+    under it."""
+    from matplotlib import get_data_path
     from PIL import ImageDraw, ImageFont
 
     from latentatlas.core.numbers import fmt
@@ -55,10 +57,8 @@ def labelled_strip(
     coords = np.asarray(coords, dtype=np.float64).reshape(len(images), -1)
     frames = np.repeat(np.repeat(images, scale, axis=1), scale, axis=2)
     strip = image_grid([frames], pad=4)
-    try:
-        font = ImageFont.load_default(size=19)
-    except TypeError:  # Pillow < 10.1: a fixed bitmap font
-        font = ImageFont.load_default()
+    # DejaVu Sans, shipped with matplotlib: Pillow's own default font has no Greek (σ).
+    font = ImageFont.truetype(str(Path(get_data_path()) / "fonts/ttf/DejaVuSans.ttf"), 19)
     # Large enough to stay legible when a page scales the 12-frame strip to its width.
     band = 8 + 24 * len(axes)
     canvas = Image.new("RGB", (strip.width, strip.height + band), "white")
@@ -69,7 +69,7 @@ def labelled_strip(
         for k, (name, value) in enumerate(zip(axes, row, strict=True)):
             draw.text(
                 (4 + i * (w + 4) + 2, strip.height + 3 + 24 * k),
-                f"{name} = {fmt(float(value))}",
+                f"{name} = {fmt(float(value))}{unit}",
                 fill=(0, 0, 0),
                 font=font,
             )

@@ -312,6 +312,17 @@ def write_store_extras(
     atomic.write_json(directory / "store.json", sidecar)
 
 
+def image_size(path: str | os.PathLike) -> int | None:
+    """The image side a store's ``store.json`` records (None when it records none or cannot be
+    read: :func:`load_store` reports what is wrong with a store)."""
+    try:
+        meta = _read_json(resolve(path, "store") / "store.json")
+    except (LatentAtlasError, OSError):
+        return None
+    size = meta.get("image_size") if isinstance(meta, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     import json
 

@@ -138,7 +138,8 @@ def path(
     frame: str = "components",
 ) -> dict[str, Any]:
     """Decode a path of z-points into an image strip ``out/strip.png`` (plus ``labelled.png``,
-    the strip with each frame's coordinates under it, ``z.npy`` and ``path.json``).
+    the strip with each frame's coordinates under it, ``z.npy`` and ``path.json``; a plane
+    path's frames are labelled in standard deviations from the base, ``coords_sigma``).
 
     Plane paths (``segment``, ``circle``) move components ``pair`` and hold the others at
     ``base`` (``"centroid"`` or a real image id). By default the segment crosses the data region
@@ -216,6 +217,10 @@ def path(
                 info["radius"] = np.broadcast_to(np.asarray(r, float), (2,)).tolist()
             info.update(plane=j, base=base, frame=frame)
             coords = z[:, j]
+            # Frames are labelled as the text describes the path: standard deviations of the
+            # train points from the base along each axis.
+            info["sigma"] = sigma.tolist()
+            info["coords_sigma"] = (np.round((coords - b[j]) / sigma, 3) + 0.0).tolist()
             info["axes"] = [f"pc{i + 1}" if to_z else f"z[{i}]" for i in j]
             if to_z is not None:
                 z = to_z(z)
@@ -228,7 +233,8 @@ def path(
     images = decode(model, z)
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
         save_png(image_grid([images]), tmp / "strip.png")
-        save_png(labelled_strip(images, coords, info["axes"]), tmp / "labelled.png")
+        labels, unit = (info["coords_sigma"], "σ") if "sigma" in info else (coords, "")
+        save_png(labelled_strip(images, labels, info["axes"], unit=unit), tmp / "labelled.png")
         np.save(tmp / "z.npy", z.astype(np.float32))
         atomic.write_json(tmp / "path.json", info)
     return info

@@ -18,18 +18,23 @@ from latentatlas.models.tensors import to_tensor, to_uint8
 def _map_batches(
     model: TorchLatentModel,
     z: np.ndarray,
-    out: np.ndarray,
-    fn: Callable[[torch.Tensor], np.ndarray],
+    out: Any,
+    fn: Callable[[torch.Tensor], Any],
     batch_size: int,
     progress: bool,
     desc: str,
-) -> np.ndarray:
+) -> Any:
+    """``fn`` of each batch of ``z`` into ``out``: one array, or a tuple of arrays when ``fn``
+    returns a tuple."""
     device = model.device
     steps = range(0, len(z), batch_size)
     for start in tqdm(steps, desc=desc, unit="batch", disable=not progress or len(steps) < 4):
         # A copy: z may be a read-only memmap, which torch.from_numpy warns about.
         batch = torch.from_numpy(np.array(z[start : start + batch_size])).to(device)
-        out[start : start + len(batch)] = fn(batch)
+        got = fn(batch)
+        pairs = zip(out, got, strict=True) if isinstance(out, tuple) else [(out, got)]
+        for array, part in pairs:
+            array[start : start + len(batch)] = part
     return out
 
 
@@ -50,17 +55,25 @@ def reencode(
     model: Any, z: np.ndarray, batch_size: int = 256, progress: bool = False
 ) -> np.ndarray:
     """float (n, N) z → float (n, N) E(D(z)), without quantising the decoded images."""
+    return decode_and_reencode(model, z, batch_size, progress)[1]
+
+
+def decode_and_reencode(
+    model: Any, z: np.ndarray, batch_size: int = 256, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`decode` and :func:`reencode` of the same z-points with one pass of the decoder:
+    (uint8 (n, H, W, 3) images, float (n, N) E(D(z))), the numbers of calling both."""
     model = as_latent_model(model)
     z = np.asarray(z, dtype=np.float32)
-    return _map_batches(
-        model,
-        z,
-        np.empty_like(z),
-        lambda b: model.encode(model.decode(b).clamp(0, 1)).float().cpu().numpy(),
-        batch_size,
-        progress,
-        "re-encode",
-    )
+    size = model.image_size
+    images = np.empty((len(z), size, size, 3), dtype=np.uint8)
+    out = (images, np.empty_like(z))
+
+    def both(b: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        x = model.decode(b)
+        return to_uint8(x), model.encode(x.clamp(0, 1)).float().cpu().numpy()
+
+    return _map_batches(model, z, out, both, batch_size, progress, "re-encode")
 
 
 @torch.inference_mode()

@@ -98,9 +98,14 @@ def _encode(
             atomic.check_new(
                 out, overwrite, inputs=(cache_dir, *([] if loaded else input_paths(checkpoint)))
             )
-        model = load_latent_model(checkpoint, device_for_rank(device), verify=verify)
-        dev = model.device
         cache = load_cache(cache_dir, verify=verify)
+        model = load_latent_model(
+            checkpoint,
+            device_for_rank(device),
+            verify=verify,
+            data_size=(cache.size, f"the cache {cache_dir}"),
+        )
+        dev = model.device
         if cache.size != model.image_size:
             raise LatentAtlasError(
                 f"the model takes {model.image_size}px images but {cache_dir} holds "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,15 @@ def load_latent_model(
     spec: str | os.PathLike | ModelSpec | TorchLatentModel,
     device: str | torch.device = "cpu",
     verify: bool = True,
+    *,
+    data_size: tuple[int, str] | None = None,
 ) -> TorchLatentModel:
-    """Load and check the model a spec names; a loaded model is returned as it is."""
+    """Load and check the model a spec names; a loaded model is returned as it is.
+
+    ``data_size`` is (image side, where it was read): the size of the images the model will
+    meet (a cache's, or the one a store records), taken, with one line on stderr saying so,
+    by a factory or TorchScript model that declares no ``image_size`` when the spec gives none.
+    """
     if isinstance(spec, TorchLatentModel):
         return spec
     spec = as_spec(spec)
@@ -119,9 +127,9 @@ def load_latent_model(
                     f"{flag} applies only to a model given as package.module:factory"
                 )
     if kind == "factory":
-        model = _load_factory(spec, device)
+        model = _load_factory(spec, device, data_size)
     elif kind == "torchscript":
-        model = _load_torchscript(spec, device)
+        model = _load_torchscript(spec, device, data_size)
     elif kind == "diffusers":
         from latentatlas.models.diffusers import load_autoencoder_kl
 
@@ -161,9 +169,19 @@ def _pick(module: Any, names: tuple[str, ...], what: str, label: str) -> Any:
     )
 
 
-def _size(spec: ModelSpec, module: Any, label: str) -> tuple[int, int]:
+def _size(
+    spec: ModelSpec, module: Any, label: str, data_size: tuple[int, str] | None
+) -> tuple[int, int]:
     size = spec.image_size or getattr(module, "image_size", None)
-    if not isinstance(size, int) or isinstance(size, bool):
+    declared = isinstance(size, int) and not isinstance(size, bool)
+    if not declared and data_size is not None:
+        size, where = data_size
+        print(
+            f"{label}: the model declares no image_size; taking {size}px from {where} "
+            "(--image-size sets another)",
+            file=sys.stderr,
+        )
+    elif not declared:
         raise LatentAtlasError(
             f"{label}: the model declares no image_size (an int attribute); pass --image-size"
         )
@@ -172,7 +190,9 @@ def _size(spec: ModelSpec, module: Any, label: str) -> tuple[int, int]:
     return size, int(channels)
 
 
-def _load_factory(spec: ModelSpec, device: torch.device) -> TorchLatentModel:
+def _load_factory(
+    spec: ModelSpec, device: torch.device, data_size: tuple[int, str] | None
+) -> TorchLatentModel:
     from latentatlas.models.checkpoint import tensors_sha256
 
     label = spec.source
@@ -211,7 +231,7 @@ def _load_factory(spec: ModelSpec, device: torch.device) -> TorchLatentModel:
     decode = _pick(
         module, (spec.decode_attr,) if spec.decode_attr else ("decode", "decoder"), "decode", label
     )
-    size, channels = _size(spec, module, label)
+    size, channels = _size(spec, module, label, data_size)
     # Identified by its weights, whatever file they came from (and its factory's name).
     checksum = tensors_sha256({"model": {"factory": spec.source, **module.state_dict()}})
     return TorchLatentModel(
@@ -246,7 +266,9 @@ def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return state
 
 
-def _load_torchscript(spec: ModelSpec, device: torch.device) -> TorchLatentModel:
+def _load_torchscript(
+    spec: ModelSpec, device: torch.device, data_size: tuple[int, str] | None
+) -> TorchLatentModel:
     from latentatlas.core.files import file_sha256
 
     label = spec.path
@@ -264,7 +286,7 @@ def _load_torchscript(spec: ModelSpec, device: torch.device) -> TorchLatentModel
                 f"{label}: the TorchScript archive exports no {what} method "
                 "(mark it @torch.jit.export)"
             )
-    size, channels = _size(spec, module, label)
+    size, channels = _size(spec, module, label, data_size)
     return TorchLatentModel(
         module.encode,
         module.decode,

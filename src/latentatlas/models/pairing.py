@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from latentatlas.core.errors import LatentAtlasError
-from latentatlas.data.store import ZStore, load_store
+from latentatlas.data.store import ZStore, image_size, load_store
 from latentatlas.models import ModelSpec, TorchLatentModel, load_latent_model
 from latentatlas.models.tensors import resolve_device
 
@@ -42,7 +42,17 @@ def load_model_and_store(
     if isinstance(checkpoint, TorchLatentModel):
         model = checkpoint
     else:
-        model = load_latent_model(checkpoint, resolve_device(device), verify=verify)
+        # A factory model that declares no image size takes the one the store records.
+        if isinstance(store, ZStore):
+            size, where = store.meta.get("image_size"), "the store"
+        else:
+            size, where = image_size(store), f"the store {store}"
+        model = load_latent_model(
+            checkpoint,
+            resolve_device(device),
+            verify=verify,
+            data_size=(size, where) if isinstance(size, int) else None,
+        )
     if isinstance(store, ZStore):
         st, label = store, "the store"
     else:

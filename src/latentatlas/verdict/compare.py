@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from tqdm import tqdm
 
 from latentatlas.analysis.spatial import spatial_shape
@@ -61,7 +62,7 @@ from latentatlas.models import (
     input_paths,
     spec_kind,
 )
-from latentatlas.models.decode import decode, reencode
+from latentatlas.models.decode import decode, decode_and_reencode
 from latentatlas.models.pairing import load_model_and_store
 from latentatlas.verdict.judges.haar import face_rate
 from latentatlas.verdict.ladder import check_all, degradation_ladder
@@ -95,11 +96,15 @@ def split_for_verdict(
     return np.asarray(train, dtype=np.float64), np.asarray(held, dtype=np.float64)
 
 
-def store_generators(generators: Sequence[str] | None, store: ZStore) -> dict[str, Any]:
-    """Fresh generators by name for ``store``: ``generators``, or by default
-    ``COMPARE_DEFAULT`` and, for a store whose ``store.json`` records a latent shape C x H x W,
-    the spatial generators (given that shape); a spatial generator asked for on a store without
-    one is a one-line LatentAtlasError."""
+def store_generators(
+    generators: Sequence[str] | Mapping[str, Any] | None, store: ZStore
+) -> dict[str, Any]:
+    """Fresh generators by name for ``store``: ``generators`` (names, or unfitted generators by
+    name, cloned), or by default ``COMPARE_DEFAULT`` and, for a store whose ``store.json``
+    records a latent shape C x H x W, the spatial generators (given that shape); a spatial
+    generator asked for on a store without one is a one-line LatentAtlasError."""
+    if isinstance(generators, Mapping):
+        return {name: clone(gen) for name, gen in generators.items()}
     shape = spatial_shape(store.meta, store.latent_dim)
     names = list(generators or COMPARE_DEFAULT)
     if generators is None and shape is not None:
@@ -115,7 +120,7 @@ def run_compare(
     store: str | os.PathLike | ZStore,
     out: str | os.PathLike,
     *,
-    generators: Sequence[str] | None = None,
+    generators: Sequence[str] | Mapping[str, Any] | None = None,
     n: int = 1000,
     seed: int = 0,
     device: str = "auto",
@@ -128,15 +133,20 @@ def run_compare(
     judge_n: int = JUDGE_N,
     face_n: int = FACE_N,
     ladder: bool = False,
+    save_generators: bool = False,
+    links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
-    ``out/verdict.json``, one grid PNG per generator and each generator's saved parameters.
+    ``out/verdict.json`` and one grid PNG per generator; with ``save_generators`` also each
+    fitted generator and its samples under ``out/generators/NAME/`` (a KDE keeps its train
+    points: tens of MB). ``links`` ((text, relative href)) go on the page.
 
     The model (``checkpoint``: a spec, a path, a bundled name or a loaded model), the store
     and ``out`` are positional; every setting is a keyword. ``generators`` defaults to
     ``COMPARE_DEFAULT`` (all but the slowest learned priors), and for a store whose
-    ``store.json`` records a latent shape C x H x W also the spatial generators (``SPATIAL``);
-    ``n`` samples each, drawn with ``seed``.
+    ``store.json`` records a latent shape C x H x W also the spatial generators (``SPATIAL``):
+    names, or a mapping of names to unfitted generators (configurations the registry does not
+    name); ``n`` samples each, drawn with ``seed``.
 
     ``where`` (``"Smiling=1"``) restricts the store first: the generators are fitted on the
     matching train z-points and judged against the matching held-out ones. ``judges`` names the
@@ -148,8 +158,9 @@ def run_compare(
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
     names = list(generators or COMPARE_DEFAULT)
+    given = generators if isinstance(generators, Mapping) else {}
     known = [*GENERATORS, *SPATIAL, *PRIORS]
-    unknown = [g for g in names if g not in known]
+    unknown = [g for g in names if g not in known and g not in given]
     if unknown:
         raise LatentAtlasError(f"unknown generator {unknown[0]!r}; choose from {', '.join(known)}")
     left_out = [g for g in PRIORS if g not in names]
@@ -197,8 +208,9 @@ def run_compare(
                 row["duplicate_of"] = None
             rows.append(row)
             grids[name] = images[: GRID_SIDE**2]
-            save_generator(gen, tmp / "generators" / name)
-            np.save(tmp / "generators" / name / "samples.npy", z.astype(np.float32))
+            if save_generators:
+                save_generator(gen, tmp / "generators" / name)
+                np.save(tmp / "generators" / name / "samples.npy", z.astype(np.float32))
         verdict = {
             "checkpoint": display_name(checkpoint, out),
             "n": n,
@@ -220,7 +232,7 @@ def run_compare(
             verdict["ladder"] = judge_ladder(model, ctx, n, seed, progress)
         verdict["ranking"] = rank_verdict(verdict)
         atomic.write_json(tmp / "verdict.json", verdict)
-        write_verdict_page(verdict, grids, tmp)
+        write_verdict_page(verdict, grids, tmp, links)
     return verdict
 
 
@@ -233,9 +245,9 @@ def judge_generator(
     t0 = time.perf_counter()
     gen.fit(ctx["train"])
     z = gen.sample(n, random_state=seed)
-    images = decode(model, z)
+    images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
     row = {"generator": name, "class": type(gen).__name__, "n": n}
-    row.update(judge(z, images, reencode(model, z), ctx, seed))
+    row.update(judge(z, images, again, ctx, seed))
     row.update(likelihood_row(gen, ctx["held"], seed))
     row["fitted"] = gen.fitted_params()
     row["seconds"] = round(time.perf_counter() - t0, 2)

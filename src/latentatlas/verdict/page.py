@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import numpy as np
 from latentatlas.core.html import Page, Section
 from latentatlas.core.imaging import png_bytes, square_grid
 from latentatlas.verdict.charts import ladder_chart, verdict_chart
-from latentatlas.verdict.ranking import rank_verdict, winner_sentence
+from latentatlas.verdict.ranking import margin_sentence, rank_verdict, winner_sentence
 from latentatlas.verdict.tables import add_image_tables, add_ranking_table
 
 # (key in a verdict row, column header); "fitted" and "seconds" are shown per generator below.
@@ -34,20 +34,20 @@ COLUMNS = (
 )
 
 INTRO = (
-    "Each generator is fitted on the train z-points, sampled, decoded, and judged against "
-    "held-out real z-points it never saw. Face rate: share of decoded samples in which the face "
-    "detector finds a face. Two-sample accuracy: cross-validated accuracy of an MLP telling "
-    "samples from held-out points (0.5 = indistinguishable, 1 = fully separated). Mahalanobis "
-    "tail: share beyond the 99th percentile of the held-out points' distances. Precision, "
-    "recall, density, coverage: k-NN manifold metrics (Naeem et al. 2020, k = 5). Re-encoding "
-    "drift and copy distance: relative to held-out real points (1 = like real data; copy "
-    "distance near 0 = copies of training points). Spread: RMS distance of the samples to their "
-    "mean relative to the held-out points' (below 0.5 = collapsed). MMD p: permutation p-value "
-    "of a kernel two-sample test (small = told apart from real points). Log-lik: the "
-    "generator's log-density of the held-out points in nats per dimension (higher is better; a "
-    "dash where some held-out points lie outside a bounded support). The face rate is a "
-    "sanity check only: it fails the degradation ladder (a collapsed generator still decodes "
-    "to a face), so the ranking does not use it."
+    "What the numbers mean. Each generator is fitted on the train z-points, sampled, decoded,"
+    " and judged against held-out real z-points it never saw. Face rate: share of decoded "
+    "samples in which the face detector finds a face. Two-sample accuracy: cross-validated "
+    "accuracy of an MLP telling samples from held-out points (0.5 = indistinguishable, 1 = "
+    "fully separated). Mahalanobis tail: share beyond the 99th percentile of the held-out "
+    "points' distances. Precision, recall, density, coverage: k-NN manifold metrics (Naeem et"
+    " al. 2020, k = 5). Re-encoding drift and copy distance: relative to held-out real points"
+    " (1 = like real data; copy distance near 0 = copies of training points). Spread: RMS "
+    "distance of the samples to their mean relative to the held-out points' (below 0.5 = "
+    "collapsed). MMD p: permutation p-value of a kernel two-sample test (small = told apart "
+    "from real points). Log-lik: the generator's log-density of the held-out points in nats "
+    "per dimension (higher is better; a dash where some held-out points lie outside a bounded"
+    " support). The face rate is a sanity check only: it fails the degradation ladder (a "
+    "collapsed generator still decodes to a face), so the ranking does not use it."
 )
 
 IMAGES_INTRO = (
@@ -92,11 +92,23 @@ HEADERS = {
 
 
 def write_verdict_page(
-    verdict: Mapping[str, Any], grids: Mapping[str, np.ndarray], directory: Path
+    verdict: Mapping[str, Any],
+    grids: Mapping[str, np.ndarray],
+    directory: Path,
+    links: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """Write ``directory/index.html`` (grids embedded) and the grid PNGs beside it."""
+    """Write ``directory/index.html`` (grids embedded) and the grid PNGs beside it.
+
+    The page opens with the winner, by how much it wins, the chart and the table; the rule and
+    the definitions follow. ``links`` ((text, relative href)) lead to the pages around it (the
+    demo's landing page and atlas)."""
     page = Page("latentatlas compare: the generators' verdict")
     det = verdict["detector"]
+    sec = page.section("table", "The verdict")
+    add_verdict_table(page, sec, verdict, rule_href="#rule")
+    for text, href in links:
+        page.link(sec, text, href)
+    page.lead_key = sec.key
     page.add_header_table(
         [
             ("checkpoint", verdict.get("checkpoint", "")),
@@ -106,8 +118,8 @@ def write_verdict_page(
             ("held-out z-points (judging)", verdict["n_heldout"]),
         ]
     )
-    sec = page.section("table", "The verdict", INTRO)
-    add_verdict_table(page, sec, verdict)
+    sec = page.section("rule", "How the winner is chosen", INTRO)
+    page.lead(sec, (verdict.get("ranking") or rank_verdict(verdict))["rule"])
 
     if verdict.get("image_reference"):
         sec = page.section("images", "Image-space judges", IMAGES_INTRO)
@@ -157,14 +169,15 @@ def _ranking(verdict: Mapping[str, Any]) -> list[str]:
 
 
 def add_verdict_table(
-    page: Page, sec: Section, verdict: Mapping[str, Any], caption: str = ""
+    page: Page, sec: Section, verdict: Mapping[str, Any], caption: str = "", rule_href: str = ""
 ) -> None:
-    """The winner and its rule, the chart, the table (best first), the detector's ceiling/floor
-    and the disagreement notes (shared with the atlas's section 11)."""
+    """The winner, by how much it wins and a link to the rule (``rule_href``: the verdict
+    page's ``#rule``), the chart, the ranking and the table (best first), the detector's
+    ceiling/floor and the disagreement notes (shared with the atlas's section 11)."""
     det = verdict["detector"]
     ranking = verdict.get("ranking") or rank_verdict(verdict)
-    page.verdict_line(sec, winner_sentence(ranking, verdict["rows"]), ranking["rule"])
-    add_ranking_table(page, sec, verdict, ranking)
+    winner = winner_sentence(ranking, verdict["rows"])
+    page.verdict_line(sec, winner, margin_sentence(ranking, verdict["rows"]), rule_href)
     rows = {row["generator"]: row for row in verdict["rows"]}
     ordered = [rows[name] for name in ranking["order"]]
     shown = [r for r in ordered if not r.get("duplicate_of")]
@@ -176,6 +189,7 @@ def add_verdict_table(
         "scores, dotted: the detector on noise images.",
         f"winner {ranking['winner']}, face-rate ceiling {_share(det['reconstructions'])}",
     )
+    add_ranking_table(page, sec, verdict, ranking)
     page.table(
         sec,
         [

@@ -38,11 +38,13 @@ RANKING_METRICS: tuple[VerdictMetric, ...] = tuple(m for m in METRICS if m.ranki
 
 __all__ = [
     "COLLAPSE",
+    "NAIVE",
     "RANKING_METRICS",
     "RULE",
     "rank_generators",
     "rank_verdict",
     "spread_ratio",
+    "margin_sentence",
     "wilson_interval",
     "winner_sentence",
 ]
@@ -169,3 +171,36 @@ def winner_sentence(ranking: Mapping[str, Any], rows: Sequence[Mapping[str, Any]
     if tied:
         text += f"; tied with {', '.join(tied)}"
     return text + "."
+
+
+# The generator the winner is measured against when the verdict has it: the uniform cube, the
+# naive prior whose failure the study is about.
+NAIVE = "cube"
+
+
+def margin_sentence(ranking: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
+    """By how much the winner wins, in one number anyone can read: how well a classifier tells
+    its samples from held-out real points, next to the same for the cube (else the last-ranked
+    generator). Empty when there is nothing to compare."""
+    by_name = {r["generator"]: r for r in rows}
+    winner = ranking["winner"]
+
+    def accuracy(name: str) -> float | None:
+        value = by_name[name].get("two_sample_accuracy")
+        return None if value is None or not math.isfinite(value) else float(value)
+
+    if winner is None or accuracy(winner) is None:
+        return ""
+    others = [
+        g
+        for g in reversed(ranking["order"])
+        if g != winner and not by_name[g].get("duplicate_of") and accuracy(g) is not None
+    ]
+    if not others:
+        return ""
+    foil = NAIVE if NAIVE in others else others[0]
+    return (
+        f"A classifier tells {winner}'s samples from held-out real points at accuracy "
+        f"{accuracy(winner):.2f}, {foil}'s at {accuracy(foil):.2f} (0.50: cannot tell them "
+        "apart, 1.00: always can)."
+    )

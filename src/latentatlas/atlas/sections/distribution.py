@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from latentatlas.atlas.context import AtlasContext
+from latentatlas.atlas.helpers import ORIGIN_PLACE, closer_than_origin
 
 if TYPE_CHECKING:
     from latentatlas.core.html import Page
@@ -211,7 +212,7 @@ def section_shape(ctx: AtlasContext, page: Page) -> None:
             ("smallest 1σ semi-axis", extra["semi_axis_min"]),
             ("ratio largest / smallest", extra["semi_axis_ratio"]),
             ("Mahalanobis distance of the origin", sd["origin_mahalanobis"]),
-            ("share of real points further out than the origin", sd["share_further_than_origin"]),
+            (ORIGIN_PLACE, closer_than_origin(sd["share_further_than_origin"])),
             (
                 f"share of real points inside the cube [-b, b]^N, b = {ctx.b:.4g}",
                 sd["share_in_cube"],
@@ -235,5 +236,6 @@ def section_shape(ctx: AtlasContext, page: Page) -> None:
         f"Mahalanobis distances of {d_real.size} real points from the centroid; the origin's in "
         f"yellow; chi({ctx.dim}) is what a normal distribution would give.",
         f"Origin at Mahalanobis distance {float(sh.origin_mahalanobis):.3g}; "
-        f"{float(sh.share_further_than_origin):.2%} of real points lie further out.",
+        f"{closer_than_origin(sh.share_further_than_origin)} of real points lie closer to the "
+        "centre.",
     )

@@ -188,5 +188,6 @@ def section_verdict(ctx: AtlasContext, page: Page) -> None:
         "section 9; re-encoding drift, copy distance and spread relative to held-out real points "
         "(1 = like real ones; spread below 0.5 = collapsed).",
     )
-    add_verdict_table(page, sec, v, f"Verdict per generator ({len(v['rows'])} generators)")
+    caption = f"Verdict per generator ({len(v['rows'])} generators)"
+    add_verdict_table(page, sec, v, caption, rule_href=f"{link}#rule")
     page.link(sec, f"The full verdict with decoded image grids: {link}", link)
