@@ -15,6 +15,14 @@ if TYPE_CHECKING:
     from latentatlas.core.html import Page
 
 REAL_SAMPLES_STREAM = 2  # stream purpose: the held-out-like and reference real samples
+# The k-NN metrics cost about m^2 N per distance matrix: above N = 5,000 or so the sample shrinks
+# so that m^2 N stays at this (m = 1,448 at N = 65,536; 2,896 at 16,384; the default 5,000 below).
+KNN_WORK = 2**37
+
+
+def knn_sample(want: int, dim: int) -> int:
+    """Points per side of the k-NN metrics: ``want``, fewer where m^2 N would pass KNN_WORK."""
+    return max(20, min(int(want), int(np.sqrt(KNN_WORK / dim))))
 
 
 def section_voids(ctx: AtlasContext, page: Page) -> None:
@@ -101,7 +109,7 @@ def _real_samples(ctx: AtlasContext) -> tuple[np.ndarray, np.ndarray, str]:
     (a bare .npy) a seeded random split of all points stands in for it.
     """
     gen = stream(ctx.seed, REAL_SAMPLES_STREAM)
-    want = ctx.prdc_sample
+    want = knn_sample(ctx.prdc_sample, ctx.dim)
     if ctx.store is not None:
         split = np.asarray(ctx.store.split)
         held_idx = np.flatnonzero(split != TRAIN)
