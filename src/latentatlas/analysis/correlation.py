@@ -66,7 +66,7 @@ def correlations(
     top: int = 10,
     *,
     model: MahalanobisModel | None = None,
-    max_components: int = MAX_COMPONENTS,
+    max_components: int | None = None,
     random_state: RandomState = 0,
 ) -> CorrelationResult:
     """Pearson correlation and covariance matrices, strongest pairs and the spread of |r|.
@@ -78,9 +78,10 @@ def correlations(
         How many strongest positive and negative pairs to list.
     model : MahalanobisModel, optional
         A model fitted on ``Z``: its covariance is reused (no pass over the data).
-    max_components : int
-        Above this N, a random subset of this many components (seeded by ``random_state``) stands
-        for all of them: the spread of |r| over its pairs estimates the spread over all pairs.
+    max_components : int, optional
+        Default ``MAX_COMPONENTS``. Above this N, a random subset of this many components
+        (seeded by ``random_state``) stands for all of them: the spread of |r| over its pairs
+        estimates the spread over all pairs.
 
     Returns
     -------
@@ -90,10 +91,11 @@ def correlations(
     X = as_rows(Z, min_rows=2)
     n_features = X.shape[1]
     cols = np.arange(n_features)
+    max_components = MAX_COMPONENTS if max_components is None else int(max_components)
     if n_features > max_components:
         cols = np.sort(as_rng(random_state).choice(n_features, max_components, replace=False))
     N = len(cols)
-    if model is not None and model.method_ == "dense" and N == n_features:
+    if model is not None and N == n_features and model.has_covariance:
         cov = model.covariance_.copy()
     else:
         _, cov = mean_covariance(X, columns=None if N == n_features else cols)

@@ -4,10 +4,11 @@ latent dimension N.
 The covariance is held in spectral form (mean, leading eigenpairs, one variance for the rest), so
 the same model covers three regimes, chosen by size:
 
-- ``N <= DENSE_MAX_N``: the dense ``(N, N)`` covariance and its full eigen-decomposition;
-- ``N > DENSE_MAX_N`` and ``n <= GRAM_MAX_N`` (or ``n <= N``, up to 4 x that): the ``(n, n)``
-  Gram matrix of the centred points, whose eigenpairs are exactly the covariance's non-zero
-  ones (the rest are zero);
+- ``n > N`` and ``N <= DENSE_MAX_N``: the dense ``(N, N)`` covariance and its full
+  eigen-decomposition;
+- ``n <= N``, or ``N > DENSE_MAX_N`` and ``n <= GRAM_MAX_N``: the ``(n, n)`` Gram matrix of the
+  centred points, whose eigenpairs are exactly the covariance's non-zero ones (the rest are
+  zero);
 - ``N > DENSE_MAX_N`` and ``n`` large: the top ``RANDOMIZED_RANK`` eigenpairs by randomized
   subspace iteration over row blocks, the rest as one isotropic variance (probabilistic PCA).
 
@@ -148,9 +149,10 @@ def _column_blocks(X: np.ndarray, mean: np.ndarray):
 def gram_eigenpairs(X: np.ndarray, mean: np.ndarray, rtol: float | None = None) -> tuple:
     """Non-zero eigenpairs of the sample covariance of ``X`` (n, N) through its (n, n) Gram matrix.
 
-    Returns ``(eigenvalues, vectors, row_sq)``: unbiased eigenvalues (descending, the non-zero
-    ones), their eigenvectors (N, r) and the squared norms ``|x - mean|^2`` of the rows. O(n^2 N)
-    time, O(n^2 + r N) memory, the points read in column blocks.
+    Returns ``(eigenvalues, vectors, row_sq, coords)``: unbiased eigenvalues (descending, the
+    non-zero ones), their eigenvectors (N, r), the squared norms ``|x - mean|^2`` of the rows and
+    their coordinates along the eigenvectors (n, r). O(n^2 N) time, O(n^2 + r N) memory, the
+    points read in column blocks.
     """
     n = X.shape[0]
     G = np.zeros((n, n))
@@ -160,12 +162,13 @@ def gram_eigenpairs(X: np.ndarray, mean: np.ndarray, rtol: float | None = None) 
         mu, V = np.linalg.eigh(G)
     mu, V = mu[::-1], V[:, ::-1]
     r = _rank(mu, X.shape[1], rtol)
+    coords = V[:, :r] * np.sqrt(mu[:r])  # X_c = coords @ U.T: the SVD read from the Gram side
     V = V[:, :r] / np.sqrt(mu[:r])
     U = np.empty((X.shape[1], r))
     with single_threaded_blas():
         for cols, B in _column_blocks(X, mean):
             U[cols] = B.T @ V
-    return mu[:r] / max(n - 1, 1), U, np.diag(G).copy()
+    return mu[:r] / max(n - 1, 1), U, np.diag(G).copy(), coords
 
 
 def randomized_eigenpairs(
@@ -239,7 +242,7 @@ class MahalanobisModel:
     shrinkage_ : float
         Ledoit–Wolf intensity (0 unless ``estimator_ == "ledoit-wolf"``).
     covariance_, precision_ : ndarray, shape (N, N)
-        Unbiased sample covariance and its pseudo-inverse (dense method only).
+        Unbiased sample covariance and its pseudo-inverse (only when ``N <= DENSE_MAX_N``).
     distances_ : ndarray, shape (n,)
         Mahalanobis distances of the fitted points (reused by the analyses that take ``model``).
     n_features_in_, n_samples_fit_ : int
@@ -268,21 +271,21 @@ class MahalanobisModel:
             statistics = store_statistics(LocalDriver(X), covariance=N <= DENSE_MAX_N)
         self.mean_ = statistics.mean
         self.total_variance_ = float(statistics.m2.sum() * n / max(n - 1, 1))
-        self._cov = None
-        if N <= DENSE_MAX_N:
+        self._cov = statistics.covariance
+        fitted = None  # squared norms and coordinates of the fitted points, when known already
+        if N <= DENSE_MAX_N and n > N:
             self.method_ = "dense"
-            self._cov = (
-                statistics.covariance
-                if statistics.covariance is not None
-                else mean_covariance(X)[1]
-            )
+            if self._cov is None:
+                self._cov = mean_covariance(X)[1]
             with single_threaded_blas():
                 evals, vecs = np.linalg.eigh(self._cov)
             self.eigenvalues_ = np.clip(evals[::-1], 0.0, None)
             self.eigenvectors_ = vecs[:, ::-1]
-        elif n <= GRAM_MAX_N or (n <= N and n <= 4 * GRAM_MAX_N):
+        elif n <= N or n <= GRAM_MAX_N:
             self.method_ = "gram"
-            self.eigenvalues_, self.eigenvectors_, _ = gram_eigenpairs(X, self.mean_, self.rtol)
+            self.eigenvalues_, self.eigenvectors_, *fitted = gram_eigenpairs(
+                X, self.mean_, self.rtol
+            )
         else:
             self.method_ = "randomized"
             self.eigenvalues_, self.eigenvectors_ = randomized_eigenpairs(
@@ -296,8 +299,21 @@ class MahalanobisModel:
         self.n_features_in_ = N
         self.n_samples_fit_ = n
         self._fingerprint = _fingerprint(X)
-        self.distances_ = driver.map_rows(self.distance) if driver is not None else self.distance(X)
+        if fitted is not None and self._inv is not None:
+            self.distances_ = np.sqrt(self._d2(*fitted))  # no pass over the points
+        elif driver is not None:
+            self.distances_ = driver.map_rows(self.distance)
+        else:
+            self.distances_ = self.distance(X)
         return self
+
+    def _d2(self, row_sq: np.ndarray, C: np.ndarray) -> np.ndarray:
+        """Squared distances from squared centred norms and coordinates along eigenvectors_."""
+        C2 = C * C
+        d2 = C2 @ self._inv
+        if self._inv_rest:
+            d2 += np.maximum(row_sq - C2.sum(axis=1), 0.0) * self._inv_rest
+        return np.maximum(d2, 0.0)
 
     def _scales(self, n: int, N: int, sum_r4: float) -> None:
         """The variances the distances divide by: one per kept direction, one for the rest."""
@@ -331,8 +347,13 @@ class MahalanobisModel:
         return self.rank_ < self.n_features_in_
 
     @property
+    def has_covariance(self) -> bool:
+        """Whether the dense ``covariance_`` exists (N <= DENSE_MAX_N)."""
+        return self._cov is not None and len(self._cov) == self.n_features_in_
+
+    @property
     def covariance_(self) -> np.ndarray:
-        if self._cov is None:
+        if not self.has_covariance:
             raise ValueError(
                 f"no dense covariance at N = {self.n_features_in_} (above {DENSE_MAX_N}); "
                 "use eigenvalues_ / eigenvectors_"
@@ -396,11 +417,6 @@ class MahalanobisModel:
                     Y = D @ self.whitening_
                     d2 = np.einsum("ij,ij->i", Y, Y)
                 else:
-                    C = D @ self.eigenvectors_
-                    C2 = C * C
-                    d2 = C2 @ self._inv
-                    if self._inv_rest:
-                        rest = np.einsum("ij,ij->i", D, D) - C2.sum(axis=1)
-                        d2 += np.maximum(rest, 0.0) * self._inv_rest
+                    d2 = self._d2(np.einsum("ij,ij->i", D, D), D @ self.eigenvectors_)
                 out[start : start + len(D)] = np.sqrt(np.maximum(d2, 0.0))
         return out

@@ -144,7 +144,7 @@ def slice_scan(
     pairs: Sequence[Sequence[int]] | None = None,
     *,
     partial: dict | None = None,
-    max_pairs: int = MAX_SCAN_PAIRS,
+    max_pairs: int | None = None,
     random_state: RandomState = 0,
 ) -> SliceScan:
     """Exact slice counts for all N(N-1)/2 pairs (or the given ones) in O(n N).
@@ -179,6 +179,7 @@ def slice_scan(
     part = partial if partial is not None else LocalDriver(X).reduce(slice_partial, b)
     n_inside, single, codes = int(part["inside"]), part["single"], part["codes"]
     total = N * (N - 1) // 2
+    max_pairs = MAX_SCAN_PAIRS if max_pairs is None else int(max_pairs)
     sampled = pairs is None and total > max_pairs
     if pairs is None and not sampled:
         i, j = np.triu_indices(N, k=1)

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from latentatlas.core.html import Page
 
 PLOT_SUBSAMPLE_STREAM = 1  # stream purpose: which real points the plots show
+# At most this many artificial coordinates (512 MB as float64): 20,000 points up to N = 3,355,
+# 4,096 at N = 16,384, 1,024 at N = 65,536 (each section says how many it used).
+ARTIFICIAL_VALUES = 2**26
 
 
 def prepare(ctx: AtlasContext, page: Page) -> None:
@@ -50,6 +53,8 @@ def prepare(ctx: AtlasContext, page: Page) -> None:
     ctx.pairs = check_pairs(ctx.user_pairs + ctx.auto_pairs, ctx.dim)
     # With a numeric b, fit only learns N: one row spares a validation pass over all n points.
     gen = UniformCube(b=ctx.b).fit(ctx.z[:1])
+    requested = ctx.sample
+    ctx.sample = max(1000, min(ctx.sample, ARTIFICIAL_VALUES // ctx.dim))
     ctx.fake = gen.sample(ctx.sample, random_state=ctx.seed)
     ctx.plot_idx = np.sort(
         stream(ctx.seed, PLOT_SUBSAMPLE_STREAM).choice(
@@ -64,6 +69,7 @@ def prepare(ctx: AtlasContext, page: Page) -> None:
         "b_fitted": ctx.b_fitted,
         "seed": ctx.seed,
         "sample": ctx.sample,
+        "sample_requested": requested,
         "prdc_sample": ctx.prdc_sample,
         "plot_points": min(ctx.n, ctx.plot_points),
         "plot_artificial_points": ctx.fake_plot_points,

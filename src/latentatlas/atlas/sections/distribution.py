@@ -11,6 +11,8 @@ from latentatlas.atlas.context import AtlasContext
 if TYPE_CHECKING:
     from latentatlas.core.html import Page
 
+HEATMAP_COMPONENTS = 512
+
 
 def section_components(ctx: AtlasContext, page: Page) -> None:
     from latentatlas.analysis import extreme_components, normality
@@ -209,12 +211,20 @@ def section_correlations(ctx: AtlasContext, page: Page) -> None:
             else ""
         ),
     )
+    # A heatmap shows no more than HEATMAP_COMPONENTS (evenly spaced) legibly.
+    sel = np.unique(np.linspace(0, len(cr.corr) - 1, min(len(cr.corr), HEATMAP_COMPONENTS)))
+    sel = sel.astype(int)
     page.figure(
         sec,
         "correlations",
-        figures.correlation_figure(np.asarray(cr.corr), np.asarray(cr.abs_r)),
-        "Left: correlation matrix of the components. Right: histogram of |r| over all "
-        f"{len(cr.abs_r)} component pairs.",
+        figures.correlation_figure(np.asarray(cr.corr)[np.ix_(sel, sel)], np.asarray(cr.abs_r)),
+        "Left: correlation matrix of the components"
+        + (
+            f" (every {len(cr.corr) / len(sel):.3g}th of the {len(cr.corr):,} computed)"
+            if len(sel) < len(cr.corr)
+            else ""
+        )
+        + f". Right: histogram of |r| over all {len(cr.abs_r):,} computed component pairs.",
         f"Mean |r| = {float(cr.mean_abs_r):.3g}, median {float(cr.median_abs_r):.3g}, "
         f"max {float(cr.max_abs_r):.3g}.",
     )

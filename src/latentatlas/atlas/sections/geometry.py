@@ -29,7 +29,7 @@ def section_projections(ctx: AtlasContext, page: Page) -> None:
     # the pairs' columns (no N x N matrix above N = 4,096).
     comps = sorted({j for pair in ctx.pairs for j in pair})
     where = {j: i for i, j in enumerate(comps)}
-    if ctx.model.method_ == "dense":
+    if ctx.model.has_covariance:
         cov, where = ctx.model.covariance_, {j: j for j in comps}
     else:
         cov = mean_covariance(ctx.z, columns=np.array(comps))[1]
