@@ -108,10 +108,9 @@ def correlations(
     np.fill_diagonal(corr, 1.0)
     i, j = np.triu_indices(N, k=1)
     r = corr[i, j]
-    order = np.argsort(-r, kind="stable")
     ci, cj = cols[i], cols[j]
-    pos = [(int(ci[o]), int(cj[o]), float(r[o])) for o in order[:top] if r[o] > 0]
-    neg = [(int(ci[o]), int(cj[o]), float(r[o])) for o in order[::-1][:top] if r[o] < 0]
+    pos = [(int(ci[o]), int(cj[o]), float(r[o])) for o in _strongest(-r, top) if r[o] > 0]
+    neg = [(int(ci[o]), int(cj[o]), float(r[o])) for o in _strongest(r, top) if r[o] < 0]
     abs_r = np.abs(r)
     has = len(abs_r) > 0
     return CorrelationResult(
@@ -126,3 +125,14 @@ def correlations(
         components=cols,
         n_features=n_features,
     )
+
+
+def _strongest(key: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the ``top`` smallest ``key`` values, in order (ties: index order), without
+    sorting all N (N - 1) / 2 of them."""
+    if len(key) > top > 0:
+        cut = np.partition(key, top - 1)[top - 1]
+        cand = np.flatnonzero(key <= cut)
+    else:
+        cand = np.arange(len(key))
+    return cand[np.argsort(key[cand], kind="stable")][: max(top, 0)]

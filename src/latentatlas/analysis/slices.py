@@ -13,9 +13,9 @@ from latentatlas.core.jsonable import jsonable
 from latentatlas.core.rng import RandomState, as_rng
 
 DEFAULT_SIZES = (1000, 5000, 20000, 80000)
-# Above this many pairs (N = 4,097 has 8.4 million) the scan evaluates a random sample of pairs
-# plus every pair that can be among the fullest (see slice_scan).
-MAX_SCAN_PAIRS = 2**23
+# Above this many pairs (N > 1,448) the scan evaluates a random sample of this many pairs plus
+# every pair that can be among the fullest (see slice_scan).
+MAX_SCAN_PAIRS = 2**20
 
 
 def _check_b(b: float) -> float:

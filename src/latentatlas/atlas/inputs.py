@@ -15,9 +15,12 @@ if TYPE_CHECKING:
     from latentatlas.core.html import Page
 
 PLOT_SUBSAMPLE_STREAM = 1  # stream purpose: which real points the plots show
-# At most this many artificial coordinates (512 MB as float64): 20,000 points up to N = 3,355,
-# 4,096 at N = 16,384, 1,024 at N = 65,536 (each section says how many it used).
-ARTIFICIAL_VALUES = 2**26
+# At most this many artificial coordinates (256 MB as float64): 20,000 points up to N = 1,677,
+# 8,192 at N = 4,096, 2,048 at N = 16,384, 1,000 at N = 65,536 (the settings record both).
+ARTIFICIAL_VALUES = 2**25
+# At most this many Monte Carlo coordinates per cube radius sample: the default 20,000 draws up
+# to N = 13,421, 4,096 at N = 65,536 (a cube's radius varies by 1/sqrt(5N) there: plenty).
+MC_VALUES = 2**28
 
 
 def prepare(ctx: AtlasContext, page: Page) -> None:
@@ -31,6 +34,8 @@ def prepare(ctx: AtlasContext, page: Page) -> None:
     # blocks (or on a Dask cluster): every later section reuses them.
     ctx.store_stats = store_statistics(ctx.driver)
     ctx.stats = stats_from_moments(ctx.store_stats)
+    mc_requested = ctx.mc
+    ctx.mc = min(ctx.mc, max(1000, MC_VALUES // ctx.dim))
     # b is always fitted (the page reports it); a given b is compared with its multiples.
     given = None if ctx.b_arg == "auto" else float(ctx.b_arg)
     ctx.radii = radius_comparison(
@@ -54,7 +59,7 @@ def prepare(ctx: AtlasContext, page: Page) -> None:
     # With a numeric b, fit only learns N: one row spares a validation pass over all n points.
     gen = UniformCube(b=ctx.b).fit(ctx.z[:1])
     requested = ctx.sample
-    ctx.sample = max(1000, min(ctx.sample, ARTIFICIAL_VALUES // ctx.dim))
+    ctx.sample = min(ctx.sample, max(1000, ARTIFICIAL_VALUES // ctx.dim))
     ctx.fake = gen.sample(ctx.sample, random_state=ctx.seed)
     ctx.plot_idx = np.sort(
         stream(ctx.seed, PLOT_SUBSAMPLE_STREAM).choice(
@@ -74,6 +79,7 @@ def prepare(ctx: AtlasContext, page: Page) -> None:
         "plot_points": min(ctx.n, ctx.plot_points),
         "plot_artificial_points": ctx.fake_plot_points,
         "mc": ctx.mc,
+        "mc_requested": mc_requested,
         "normality_sample": ctx.normality_sample,
         "pairs_user": [list(p) for p in ctx.user_pairs],
         "pairs_auto": [list(p) for p in ctx.auto_pairs],

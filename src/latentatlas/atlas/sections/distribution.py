@@ -252,7 +252,7 @@ def section_shape(ctx: AtlasContext, page: Page) -> None:
     sd = sh.to_dict()
     # The histogram needs the real points' distances; a subsample draws the same picture at a
     # fraction of the cost (the shares themselves come from shape() over all points).
-    d_real = np.asarray(ctx.model.distance(ctx.z[ctx.plot_idx]))
+    d_real = np.asarray(ctx.model.distances_[ctx.plot_idx])
     semi = np.asarray(sh.semi_axes)
     extra = {
         "semi_axis_max": float(semi.max()),
