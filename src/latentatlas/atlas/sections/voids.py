@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from latentatlas.core.html import Page
 
 REAL_SAMPLES_STREAM = 2  # stream purpose: the held-out-like and reference real samples
-# The k-NN metrics cost about m^2 N per distance matrix: above N = 5,000 or so the sample shrinks
-# so that m^2 N stays at this (m = 1,448 at N = 65,536; 2,896 at 16,384; the default 5,000 below).
-KNN_WORK = 2**37
+# The k-NN metrics cost about m^2 N per distance matrix (three of them): above N = 1,374 the
+# sample shrinks so that m^2 N stays at this (m = 2,896 at N = 4,096, 1,448 at 16,384, 724 at
+# 65,536; the default 5,000 below).
+KNN_WORK = 2**35
 
 
 def knn_sample(want: int, dim: int) -> int:
