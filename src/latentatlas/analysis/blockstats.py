@@ -213,10 +213,18 @@ class DaskDriver:
         self.darr = darr
         self.shape = (int(darr.shape[0]), int(darr.shape[1]))
 
+    def _parts(self, fn: Callable, args: tuple) -> list:
+        import dask
+
+        # Each argument (a mean, a fitted model) becomes one key of the graph, sent to a worker
+        # once, rather than a copy inside every block's task.
+        shared = [dask.delayed(a) for a in args]
+        return [dask.delayed(fn)(blk, *shared) for blk in self.darr.to_delayed().ravel()]
+
     def reduce(self, fn: Callable[..., Partial], *args: Any) -> Partial:
         import dask
 
-        parts = [dask.delayed(fn)(blk, *args) for blk in self.darr.to_delayed().ravel()]
+        parts = self._parts(fn, args)
         while len(parts) > 1:  # a binary tree: log2(blocks) rounds, each on the workers
             pairs = [
                 dask.delayed(combine)(a, b)
@@ -226,8 +234,9 @@ class DaskDriver:
         return dask.compute(parts[0])[0]
 
     def map_rows(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
-        mapped = self.darr.map_blocks(fn, *args, drop_axis=1, dtype=np.float64)
-        return np.asarray(mapped.compute())
+        import dask
+
+        return np.concatenate([np.asarray(p) for p in dask.compute(*self._parts(fn, args))])
 
 
 def dask_array(Z: np.ndarray, rows: int | None = None) -> Any:
@@ -341,6 +350,11 @@ def slice_counts_all(driver: Driver, b: float) -> Partial:
     return driver.reduce(slice_partial, float(b))
 
 
+def distance_block(B: np.ndarray, model: Any) -> np.ndarray:
+    """Mahalanobis distances of one block's rows under a fitted ``MahalanobisModel``."""
+    return model.distance(B)
+
+
 def mahalanobis_distances(driver: Driver, model: Any) -> np.ndarray:
     """Mahalanobis distances of every point under a fitted ``MahalanobisModel``."""
-    return driver.map_rows(model.distance)
+    return driver.map_rows(distance_block, model)

@@ -32,6 +32,7 @@ from latentatlas.analysis.blockstats import (
     StoreStatistics,
     as_rows,
     block_rows,
+    mahalanobis_distances,
     store_statistics,
 )
 from latentatlas.core.rng import as_rng
@@ -302,7 +303,7 @@ class MahalanobisModel:
         if fitted is not None and self._inv is not None:
             self.distances_ = np.sqrt(self._d2(*fitted))  # no pass over the points
         elif driver is not None:
-            self.distances_ = driver.map_rows(self.distance)
+            self.distances_ = mahalanobis_distances(driver, self)
         else:
             self.distances_ = self.distance(X)
         return self
