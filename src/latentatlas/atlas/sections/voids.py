@@ -16,14 +16,18 @@ if TYPE_CHECKING:
 
 REAL_SAMPLES_STREAM = 2  # stream purpose: the held-out-like and reference real samples
 # The k-NN metrics cost about m^2 N per distance matrix (three of them): above N = 1,374 the
-# sample shrinks so that m^2 N stays at this (m = 2,896 at N = 4,096, 1,448 at 16,384, 724 at
-# 65,536; the default 5,000 below).
+# sample shrinks so that m^2 N stays at KNN_WORK (m = 2,896 at N = 4,096; the default 5,000
+# below). Above N = 4,096 metrics.manifold's float32 screening no longer separates neighbours and
+# it computes every pair exactly in float64 (numpy, not BLAS): 16x less work there (m = 362 at
+# N = 16,384, 181 at N = 65,536).
 KNN_WORK = 2**35
+KNN_WORK_HIGH_N = 2**31
 
 
 def knn_sample(want: int, dim: int) -> int:
-    """Points per side of the k-NN metrics: ``want``, fewer where m^2 N would pass KNN_WORK."""
-    return max(20, min(int(want), int(np.sqrt(KNN_WORK / dim))))
+    """Points per side of the k-NN metrics: ``want``, fewer where m^2 N would pass the budget."""
+    work = KNN_WORK if dim <= 4096 else KNN_WORK_HIGH_N
+    return max(20, min(int(want), int(np.sqrt(work / dim))))
 
 
 def section_voids(ctx: AtlasContext, page: Page) -> None:
