@@ -3,9 +3,17 @@
 Every function takes an ``(n, N)`` array-like and returns plain numbers or a frozen dataclass
 with a JSON-ready ``to_dict()``; random steps take ``random_state``. The input checks, random
 streams and JSON conversion they share live in :mod:`latentatlas.core` (``validation``,
-``rng``, ``jsonable``).
+``rng``, ``jsonable``). Float32 and memory-mapped inputs are read in row blocks, never copied
+whole; the store-wide statistics (``blockstats``) run locally or on a Dask cluster.
 """
 
+from latentatlas.analysis.blockstats import (
+    DaskDriver,
+    LocalDriver,
+    StoreStatistics,
+    channel_statistics,
+    store_statistics,
+)
 from latentatlas.analysis.correlation import CorrelationResult, correlations
 from latentatlas.analysis.distribution import (
     ComponentStats,
@@ -58,6 +66,8 @@ from latentatlas.analysis.voids import void_shares
 __all__ = [
     "ComponentStats",
     "CorrelationResult",
+    "DaskDriver",
+    "LocalDriver",
     "FragmentationResult",
     "MahalanobisModel",
     "NormalityResult",
@@ -65,11 +75,13 @@ __all__ = [
     "ShapeResult",
     "SliceScan",
     "SpatialStats",
+    "StoreStatistics",
     "TheoryTable",
     "agreement",
     "attribute_separation",
     "auto_pairs",
     "betweenness",
+    "channel_statistics",
     "cluster_midpoints",
     "component_stats",
     "confidence_ellipse",
@@ -96,6 +108,7 @@ __all__ = [
     "slice_scan",
     "spatial_shape",
     "spatial_stats",
+    "store_statistics",
     "theory_table",
     "trim_outliers",
     "union_coverage",

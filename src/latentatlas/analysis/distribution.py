@@ -9,18 +9,21 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
-from latentatlas.analysis.gaussian import (
-    BLOCK_ROWS,
-    MahalanobisModel,
-    _whitening,
-    single_threaded_blas,
+from latentatlas.analysis.blockstats import (
+    LocalDriver,
+    StoreStatistics,
+    as_rows,
+    store_statistics,
 )
+from latentatlas.analysis.gaussian import MahalanobisModel, _whitening, single_threaded_blas
 from latentatlas.core.jsonable import jsonable
 from latentatlas.core.rng import RandomState, as_rng, subsample_indices
-from latentatlas.core.validation import check_fraction, check_points
+from latentatlas.core.validation import check_fraction
 
 # Shapiro–Wilk's p-value approximation is only valid up to n = 5000 (scipy warns beyond).
 SHAPIRO_MAX_N = 5000
+# Components tested at once (the float64 copy of a group stays small at N = 65,536).
+SHAPIRO_COLUMNS = 1024
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compare to_dict() instead
@@ -61,36 +64,34 @@ def _nanmax(a: np.ndarray) -> float | None:
     return float(np.nanmax(a)) if np.isfinite(a).any() else None
 
 
-def component_stats(Z) -> ComponentStats:
+def component_stats(Z, *, statistics: StoreStatistics | None = None) -> ComponentStats:
     """Mean, std, skewness, excess kurtosis, min and max of each component.
 
-    Two passes over row blocks (mean, then central moments m2, m3, m4), so a (200000, 256)
-    input needs no full-size temporaries; skewness and kurtosis are then bias-corrected exactly as
+    Two passes over row blocks (mean, then central moments m2, m3, m4; see
+    :mod:`~latentatlas.analysis.blockstats`), so a memory-mapped store is read one block at a time;
+    skewness and kurtosis are then bias-corrected exactly as
     ``scipy.stats.skew/kurtosis(..., bias=False)`` do.
 
     Parameters
     ----------
     Z : array-like, shape (n, N), n >= 2
+    statistics : StoreStatistics, optional
+        The moments of ``Z`` already computed (e.g. on a Dask cluster): no pass over the data.
 
     Returns
     -------
     ComponentStats
     """
-    X = check_points(Z, min_rows=2)
-    n, N = X.shape
-    mean = X.mean(axis=0)
-    m2, m3, m4 = np.zeros(N), np.zeros(N), np.zeros(N)
-    lo, hi = np.full(N, np.inf), np.full(N, -np.inf)
-    for start in range(0, n, BLOCK_ROWS):
-        B = X[start : start + BLOCK_ROWS]
-        np.minimum(lo, B.min(axis=0), out=lo)
-        np.maximum(hi, B.max(axis=0), out=hi)
-        D = B - mean
-        D2 = D * D
-        m2 += D2.sum(axis=0)
-        m3 += (D2 * D).sum(axis=0)
-        m4 += (D2 * D2).sum(axis=0)
-    m2, m3, m4 = m2 / n, m3 / n, m4 / n
+    X = as_rows(Z, min_rows=2)
+    if statistics is None:
+        statistics = store_statistics(LocalDriver(X), covariance=False, radii=False)
+    return stats_from_moments(statistics)
+
+
+def stats_from_moments(st: StoreStatistics) -> ComponentStats:
+    """:class:`ComponentStats` from the moments of :func:`store_statistics`."""
+    n, mean, m2, m3, m4 = st.n, st.mean, st.m2, st.m3, st.m4
+    N = len(mean)
     with np.errstate(divide="ignore", invalid="ignore"):
         # A (numerically) constant component has no shape: NaN, as scipy returns.
         flat = m2 <= (np.finfo(np.float64).resolution * mean) ** 2  # scipy's rule
@@ -108,8 +109,8 @@ def component_stats(Z) -> ComponentStats:
         std=np.sqrt(m2 * n / (n - 1.0)),
         skewness=skew,
         kurtosis=kurt,
-        minimum=lo,
-        maximum=hi,
+        minimum=st.minimum,
+        maximum=st.maximum,
         n=n,
     )
 
@@ -150,13 +151,13 @@ def trim_outliers(
     radius : float
         Points with Mahalanobis distance ``<= radius`` are kept.
     """
-    X = check_points(Z, min_rows=2)
+    X = as_rows(Z, min_rows=2)
     quantile = check_fraction(quantile, "quantile")
     model = model if model is not None else MahalanobisModel().fit(X)
     d = model.distances_of(X)
     radius = float(np.quantile(d, quantile))
     keep = d <= radius
-    return X[keep], keep, radius
+    return np.asarray(X[keep], dtype=np.float64), keep, radius
 
 
 def henze_zirkler(X, *, block_rows: int = 1024) -> tuple[float, float]:
@@ -187,12 +188,16 @@ def henze_zirkler(X, *, block_rows: int = 1024) -> tuple[float, float]:
         The statistic as a float is ``1 + delta`` (so it may print as 1.0 for large N while the
         p-value still uses ``delta``).
     """
-    X = check_points(X, min_rows=3, name="X")
+    X = as_rows(X, min_rows=3, name="X")
     n, p = X.shape
-    Xc = X - X.mean(axis=0)
-    with single_threaded_blas():
-        S = (Xc.T @ Xc) / n
-    W, _, rank = _whitening(S, None)
+    # n <= p points span at most n - 1 dimensions: singular without forming the (p, p) matrix.
+    rank = 0
+    if n > p:
+        X = np.asarray(X, dtype=np.float64)
+        Xc = X - X.mean(axis=0)
+        with single_threaded_blas():
+            S = (Xc.T @ Xc) / n
+        W, _, rank = _whitening(S, None)
     beta = ((2 * p + 1) * n / 4.0) ** (1.0 / (p + 4)) / np.sqrt(2.0)
     b2 = beta**2
     a = 1.0 + 2.0 * b2
@@ -328,7 +333,7 @@ def normality(
     -------
     NormalityResult
     """
-    X = check_points(Z, min_rows=3)
+    X = as_rows(Z, min_rows=3)
     alpha = check_fraction(alpha, "alpha")
     rng = as_rng(random_state)
     trim_quantile = check_fraction(trim_quantile, "trim_quantile")
@@ -342,9 +347,12 @@ def normality(
     S = X[core_idx[subsample_indices(len(core_idx), sample, rng)]]
     S_sw = S[subsample_indices(len(S), SHAPIRO_MAX_N, rng)]
     shapiro_n = len(S_sw)
+    shapiro_p = np.empty(X.shape[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "range zero" for constant components
-        shapiro_p = np.asarray(stats.shapiro(S_sw, axis=0).pvalue, dtype=float)
+        for c in range(0, X.shape[1], SHAPIRO_COLUMNS):  # column groups: no float64 copy of all
+            cols = np.asarray(S_sw[:, c : c + SHAPIRO_COLUMNS], dtype=np.float64)
+            shapiro_p[c : c + cols.shape[1]] = stats.shapiro(cols, axis=0).pvalue
     hz, hz_p = henze_zirkler(S)
     return NormalityResult(
         shapiro_p=shapiro_p,

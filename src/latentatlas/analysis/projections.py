@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 
-from latentatlas.core.validation import check_points
+from latentatlas.analysis.blockstats import as_rows
+from latentatlas.analysis.distribution import ComponentStats, component_stats
 
 
 def confidence_ellipse(mean2, cov2, n_sigma: float, n_points: int = 128) -> np.ndarray:
@@ -38,21 +39,24 @@ def confidence_ellipse(mean2, cov2, n_sigma: float, n_points: int = 128) -> np.n
     return pts
 
 
-def auto_pairs(Z, k: int = 3) -> list[tuple[int, int]]:
+def auto_pairs(
+    Z, k: int = 3, *, stats: ComponentStats | None = None
+) -> list[tuple[int, int]]:
     """Component pairs along which the origin lies furthest outside the bulk.
 
     Components are ranked by ``|mean_j| / std_j`` (how many standard deviations the origin is
     from the bulk along j; a constant component scores inf if its value is not 0). Pairs are
     formed from consecutive ranks ((1st, 2nd), (3rd, 4th), ...) so each plot shows new
     components; if N is too small for ``k`` disjoint pairs, the remaining best pairs by
-    rank fill up. Deterministic (stable ordering); each pair is (smaller, larger).
+    rank fill up. Deterministic (stable ordering); each pair is (smaller, larger). ``stats`` (the
+    component statistics of ``Z``) spares a pass over the points.
 
     Returns
     -------
     list of (int, int), length ``min(k, N(N-1)/2)``
     """
-    X = check_points(Z, min_rows=2)
-    mean, std = X.mean(axis=0), X.std(axis=0, ddof=1)
+    st = stats if stats is not None else component_stats(as_rows(Z, min_rows=2))
+    mean, std = st.mean, st.std
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.where(std > 0, np.abs(mean) / std, np.where(mean != 0, np.inf, 0.0))
     order = [int(j) for j in np.argsort(-score, kind="stable")]

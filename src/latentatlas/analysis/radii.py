@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from latentatlas.analysis.blockstats import LocalDriver, as_rows, radii_block
 from latentatlas.analysis.theory import cube_radii
 from latentatlas.core.jsonable import jsonable
 from latentatlas.core.rng import RandomState
-from latentatlas.core.validation import check_points
 
 # Multiples of the fitted b shown next to it by default.
 DEFAULT_MULTIPLES = (0.5, 1.0, 1.5, 2.0)
@@ -33,8 +33,7 @@ def radii(Z) -> np.ndarray:
     -------
     ndarray, shape (n,)
     """
-    X = check_points(Z, min_rows=1)
-    return np.sqrt(np.einsum("ij,ij->i", X, X))
+    return LocalDriver(as_rows(Z, min_rows=1)).map_rows(radii_block)
 
 
 def _check_radii(r) -> np.ndarray:
@@ -137,6 +136,8 @@ def radius_comparison(
     b_fit: str | float | None = "auto",
     random_state: RandomState = 0,
     n_mc: int = 20000,
+    *,
+    real_radii: np.ndarray | None = None,
 ) -> RadiiResult:
     """Compare the radius distribution of z-points with uniform cubes of several sizes.
 
@@ -152,14 +153,16 @@ def radius_comparison(
         Seed of the Monte Carlo cube radii.
     n_mc : int
         Monte Carlo points per cube (one run for b = 1, scaled: cube radii are linear in b).
+    real_radii : ndarray, shape (n,), optional
+        The radii of ``Z`` already computed (e.g. by ``store_statistics``): no pass over ``Z``.
 
     Returns
     -------
     RadiiResult
     """
-    X = check_points(Z, min_rows=2)
+    X = as_rows(Z, min_rows=2)
     N = X.shape[1]
-    r = np.sqrt(np.einsum("ij,ij->i", X, X))
+    r = radii(X) if real_radii is None else _check_radii(real_radii)
     r1 = cube_radii(N, 1.0, n_mc, random_state)
     if isinstance(b_fit, str):
         if b_fit != "auto":

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from latentatlas.analysis.blockstats import LocalDriver, as_rows, block_rows, slice_partial
 from latentatlas.core.jsonable import jsonable
 from latentatlas.core.rng import RandomState, as_rng
-from latentatlas.core.validation import check_points
 
 DEFAULT_SIZES = (1000, 5000, 20000, 80000)
-# Rows per block when building the (rows, N) out-of-bounds mask.
-_BLOCK_ROWS = 16384
+# Above this many pairs (N > 1,448) the scan evaluates a random sample of this many pairs plus
+# every pair that can be among the fullest (see slice_scan).
+MAX_SCAN_PAIRS = 2**20
 
 
 def _check_b(b: float) -> float:
@@ -46,14 +47,15 @@ def slice_mask(Z, pair: Sequence[int], b: float) -> np.ndarray:
     -------
     ndarray of bool, shape (n,)
     """
-    X = check_points(Z, min_rows=1)
+    X = as_rows(Z, min_rows=1)
     j1, j2 = _check_pair(pair, X.shape[1])
     b = _check_b(b)
     others = np.ones(X.shape[1], dtype=bool)
     others[[j1, j2]] = False
     mask = np.empty(len(X), dtype=bool)
-    for start in range(0, len(X), _BLOCK_ROWS):  # row blocks: no (n, N) temporaries
-        out = np.abs(X[start : start + _BLOCK_ROWS]) > b
+    step = block_rows(X.shape[1], X.itemsize)
+    for start in range(0, len(X), step):  # row blocks: no (n, N) temporaries
+        out = np.abs(X[start : start + step]) > b
         out[:, ~others] = False
         mask[start : start + len(out)] = ~out.any(axis=1)
     return mask
@@ -76,7 +78,7 @@ def slice_counts(
     -------
     list of {"size": int, "count": int, "share": float}
     """
-    X = check_points(Z, min_rows=1)
+    X = as_rows(Z, min_rows=1)
     mask = slice_mask(X, pair, b)
     n = len(X)
     used: list[int] = []
@@ -96,7 +98,9 @@ class SliceScan:
     """Exact slice counts for many pairs.
 
     ``pairs`` (P, 2) int, ``counts`` (P,) int. ``n_inside`` points lie inside the cube entirely
-    (they are in every slice).
+    (they are in every slice). ``n_pairs_total`` pairs exist; when ``sampled``, ``pairs`` holds a
+    random sample of them plus every pair that can be among the fullest, and ``mean`` (the mean
+    count over all pairs) is exact either way.
     """
 
     pairs: np.ndarray
@@ -104,6 +108,9 @@ class SliceScan:
     b: float
     n: int
     n_inside: int
+    n_pairs_total: int = 0
+    sampled: bool = False
+    mean: float | None = None
 
     def top(self, k: int = 10) -> list[tuple[int, int, int]]:
         """The ``k`` pairs with the most points in their slice (ties: pair order)."""
@@ -117,11 +124,13 @@ class SliceScan:
             {
                 "b": self.b,
                 "n": self.n,
-                "n_pairs": len(c),
+                "n_pairs": self.n_pairs_total or len(c),
+                "n_pairs_evaluated": len(c),
+                "sampled": self.sampled,
                 "n_inside_cube": self.n_inside,
                 "min": int(c.min()) if has else None,
                 "median": float(np.median(c)) if has else None,
-                "mean": float(c.mean()) if has else None,
+                "mean": self.mean if self.mean is not None else (float(c.mean()) if has else None),
                 "max": int(c.max()) if has else None,
                 "share_pairs_empty": float(np.mean(c == 0)) if has else None,
                 "top_pairs": [list(t) for t in self.top(10)],
@@ -129,7 +138,15 @@ class SliceScan:
         )
 
 
-def slice_scan(Z, b: float, pairs: Sequence[Sequence[int]] | None = None) -> SliceScan:
+def slice_scan(
+    Z,
+    b: float,
+    pairs: Sequence[Sequence[int]] | None = None,
+    *,
+    partial: dict | None = None,
+    max_pairs: int | None = None,
+    random_state: RandomState = 0,
+) -> SliceScan:
     """Exact slice counts for all N(N-1)/2 pairs (or the given ones) in O(n N).
 
     A point is in slice (j1, j2) iff its set of out-of-bound components (|x_j| > b) is a subset
@@ -141,39 +158,68 @@ def slice_scan(Z, b: float, pairs: Sequence[Sequence[int]] | None = None) -> Sli
     Z : array-like, shape (n, N), N >= 2
     b : float
     pairs : sequence of (j1, j2), optional
-        Default: all pairs j1 < j2 in row-major order (``np.triu_indices(N, 1)``).
+        Default: all pairs j1 < j2 in row-major order (``np.triu_indices(N, 1)``); when there
+        are more than ``max_pairs``, a seeded random sample of ``max_pairs`` pairs plus every pair
+        of two components among the 11 with the most single out-of-cube points and every pair
+        some point has as its only two out-of-cube components (so the 10 fullest pairs are
+        exact), sorted.
+    partial : dict, optional
+        :func:`~latentatlas.analysis.blockstats.slice_partial` of all points already computed
+        (e.g. on a Dask cluster): no pass over ``Z``.
 
     Returns
     -------
     SliceScan
     """
-    X = check_points(Z, min_rows=1)
+    X = as_rows(Z, min_rows=1)
     n, N = X.shape
     b = _check_b(b)
     if N < 2:
         raise ValueError("slices need at least 2 components")
-    n_inside = 0
-    single = np.zeros(N, dtype=np.int64)
-    double_codes = []
-    for start in range(0, n, _BLOCK_ROWS):
-        out = np.abs(X[start : start + _BLOCK_ROWS]) > b
-        n_out = out.sum(axis=1)
-        n_inside += int((n_out == 0).sum())
-        rows1 = np.flatnonzero(n_out == 1)
-        single += np.bincount(np.nonzero(out[rows1])[1], minlength=N)
-        rows2 = np.flatnonzero(n_out == 2)
-        cols = np.nonzero(out[rows2])[1].reshape(-1, 2)  # row-major: each row's two columns, sorted
-        double_codes.append(cols[:, 0].astype(np.int64) * N + cols[:, 1])
-    codes = np.concatenate(double_codes) if double_codes else np.zeros(0, np.int64)
-    if pairs is None:
+    part = partial if partial is not None else LocalDriver(X).reduce(slice_partial, b)
+    n_inside, single, codes = int(part["inside"]), part["single"], part["codes"]
+    total = N * (N - 1) // 2
+    max_pairs = MAX_SCAN_PAIRS if max_pairs is None else int(max_pairs)
+    sampled = pairs is None and total > max_pairs
+    if pairs is None and not sampled:
         i, j = np.triu_indices(N, k=1)
         P = np.stack([i, j], axis=1)
+    elif sampled:
+        P = _pair_sample(N, single, codes, max_pairs, as_rng(random_state))
     else:
         P = np.array([_check_pair(p, N) for p in pairs], dtype=np.int64).reshape(-1, 2)
     lo, hi = P.min(axis=1), P.max(axis=1)
     double = _count_codes(codes, lo.astype(np.int64) * N + hi)
     counts = n_inside + single[P[:, 0]] + single[P[:, 1]] + double
-    return SliceScan(pairs=P, counts=counts.astype(np.int64), b=b, n=n, n_inside=n_inside)
+    # Each point with one out-of-cube component is in N - 1 slices, one with two in one slice.
+    mean = (
+        n_inside + ((N - 1) * float(single.sum()) + len(codes)) / total if pairs is None else None
+    )
+    return SliceScan(
+        pairs=P,
+        counts=counts.astype(np.int64),
+        b=b,
+        n=n,
+        n_inside=n_inside,
+        n_pairs_total=total if pairs is None else len(P),
+        sampled=sampled,
+        mean=mean,
+    )
+
+
+def _pair_sample(
+    N: int, single: np.ndarray, codes: np.ndarray, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """A random sample of pairs j1 < j2 plus every pair that can be among the 10 fullest."""
+    i = rng.integers(0, N, size)
+    j = rng.integers(0, N - 1, size)
+    j = j + (j >= i)  # uniform over the other N - 1 components
+    top = np.argsort(-single, kind="stable")[:11]
+    ti, tj = np.triu_indices(len(top), k=1)
+    lo = np.concatenate([np.minimum(i, j), np.minimum(top[ti], top[tj]), codes // N])
+    hi = np.concatenate([np.maximum(i, j), np.maximum(top[ti], top[tj]), codes % N])
+    uniq = np.unique(lo.astype(np.int64) * N + hi)
+    return np.stack([uniq // N, uniq % N], axis=1)
 
 
 def _count_codes(codes: np.ndarray, queries: np.ndarray) -> np.ndarray:

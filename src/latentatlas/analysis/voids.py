@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from latentatlas.analysis.blockstats import as_rows, block_rows
 from latentatlas.analysis.gaussian import MahalanobisModel
 from latentatlas.core.jsonable import jsonable
-from latentatlas.core.validation import check_fraction, check_points, check_same_dim
+from latentatlas.core.validation import check_fraction, check_same_dim
 
 
 def void_shares(
@@ -43,8 +44,8 @@ def void_shares(
         N = 256, so compare the fake share with it rather than with 1 %. Also ``n_real``,
         ``n_fake``, ``tail_quantile``, ``range_quantiles``.
     """
-    R = check_points(real, min_rows=2, name="real")
-    F = check_points(fake, min_rows=1, name="fake")
+    R = as_rows(real, min_rows=2, name="real")
+    F = as_rows(fake, min_rows=1, name="fake")
     check_same_dim(R, F)
     tail_quantile = check_fraction(tail_quantile, "tail_quantile")
     lo_q, hi_q = (check_fraction(q, "range_quantiles", low_open=False) for q in range_quantiles)
@@ -70,8 +71,8 @@ def void_shares(
     )
 
 
-def _share_out(X: np.ndarray, lo: np.ndarray, hi: np.ndarray, block: int = 16384) -> float:
-    out = 0
+def _share_out(X: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
+    out, block = 0, block_rows(X.shape[1], X.itemsize)
     for s in range(0, len(X), block):
         B = X[s : s + block]
         out += int(((B < lo) | (B > hi)).any(axis=1).sum())

@@ -43,7 +43,8 @@ def conclusions(summary: dict[str, Any]) -> dict[str, Any]:
         "centroid_norm": sh["centroid_norm"],
         "semi_axis_max": sh["semi_axis_max"],
         "semi_axis_min": sh["semi_axis_min"],
-        "axes_for_90pct": sh["axes_for"]["0.9"],
+        # None when a truncated spectrum (N > 4,096, many points) holds less than 90 %.
+        "axes_for_90pct": sh["axes_for"]["0.9"] or len(sh["eigenvalues"]),
         "variance_pct": 90,
         "origin_mahalanobis": sh["origin_mahalanobis"],
         "pct_real_closer_than_origin": 100 * (1 - sh["share_further_than_origin"]),
@@ -71,7 +72,9 @@ def conclusions(summary: dict[str, Any]) -> dict[str, Any]:
     lines = [
         f"The {s['n']} z-points (N = {s['N']}) fill an ellipsoid whose centre lies "
         f"{s['centroid_norm']} from the origin; its semi-axes run from {s['semi_axis_max']} "
-        f"down to {s['semi_axis_min']}, and {s['axes_for_90pct']} of the {s['N']} principal "
+        f"down to {s['semi_axis_min']}, and "
+        f"{'' if sh['axes_for']['0.9'] else 'more than '}{s['axes_for_90pct']} of the {s['N']} "
+        "principal "
         f"axes hold {s['variance_pct']} % of the variance.",
         f"The origin is at Mahalanobis distance {s['origin_mahalanobis']}, further out than "
         f"{s['pct_real_closer_than_origin']} % of real points, i.e. {_where(closer)}.",

@@ -15,7 +15,9 @@ class AtlasContext:
     """Filled in section order: ``prepare`` sets b, the pairs and the artificial points, each
     section then adds its results (later sections reuse them) and its part of ``summary``."""
 
-    z: np.ndarray  # float64, converted once from the store; every analysis reuses it as is
+    # As stored (float32 or float64, memory-mapped for a store): the analyses read it in row
+    # blocks, so no float64 copy of the whole exists.
+    z: np.ndarray
     store: ZStore | None
     source: str
     b_arg: str | float
@@ -48,6 +50,9 @@ class AtlasContext:
     shape: Any = None
     model: Any = None
     plot_idx: np.ndarray | None = None
+    # Runs the store's statistics over row blocks: a LocalDriver, or a DaskDriver (--dask).
+    driver: Any = None
+    store_stats: Any = None
 
     @property
     def n(self) -> int:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from latentatlas.analysis.blockstats import LocalDriver
+from latentatlas.atlas.cluster import start_cluster
 from latentatlas.atlas.conclusions import section_conclusions
 from latentatlas.atlas.context import AtlasContext
 from latentatlas.atlas.helpers import (
@@ -54,6 +56,7 @@ def run_atlas(
     fragment_pairs: int = 500,
     decode_pairs: int = 200,
     links: Sequence[tuple[str, str]] = (),
+    dask: str | None = None,
 ) -> dict[str, Any]:
     """Analyse z-points and write the atlas report to ``out_dir``.
 
@@ -89,6 +92,10 @@ def run_atlas(
     fragment_pairs : pairs of held-out real points whose segments section 10 probes.
     links : (text, href) pairs shown under the conclusions, e.g. the demo's paths page; hrefs
         relative to ``out_dir``.
+    dask : ``"local"`` (start a ``distributed.LocalCluster``) or a scheduler address
+        (``tcp://host:8786``): the store's statistics (moments, covariance, radii, Mahalanobis
+        distances, slice counts) then run on that cluster over row chunks; the rest of the
+        analysis stays here (see :mod:`latentatlas.atlas.cluster`).
 
     Returns
     -------
@@ -143,14 +150,22 @@ def run_atlas(
     elif verdict is not None:
         read_verdict(verdict)  # before the analyses: a bad verdict fails at once
         stages.append(VERDICT_SECTION)
+    # Started once every input is known good: the try below always closes it.
+    cluster = start_cluster(dask) if dask is not None else None
+    ctx.driver = cluster.driver(ctx.z) if cluster is not None else LocalDriver(ctx.z)
 
     page = Page(f"latentatlas: where {ctx.n:,} z-points of dimension N = {ctx.dim} live")
     bar = tqdm(stages, desc="atlas", file=sys.stderr, disable=not progress, unit="section")
-    with threadpool_limits(limits=blas_limit(threads), user_api="blas"):
-        for name, stage in bar:
-            bar.set_postfix_str(name)
-            stage(ctx, page)
-        section_conclusions(ctx, page)
+    try:
+        with threadpool_limits(limits=blas_limit(threads), user_api="blas"):
+            for name, stage in bar:
+                bar.set_postfix_str(name)
+                stage(ctx, page)
+            section_conclusions(ctx, page)
+    finally:
+        if cluster is not None:
+            ctx.summary.setdefault("settings", {})["dask"] = cluster.description
+            cluster.close()
     bar.close()
 
     _header(ctx, page)
@@ -170,7 +185,7 @@ def _context(
     **sizes: int,
 ) -> AtlasContext:
     """Validate the input and settings (one-line ValueErrors) before any analysis runs."""
-    from latentatlas.core.validation import check_points
+    from latentatlas.analysis.blockstats import as_rows
 
     store = Z if isinstance(Z, ZStore) else None
     if source is None:
@@ -178,7 +193,7 @@ def _context(
         # image folder it was encoded from, so it does not name the z-points themselves.
         meta = store.meta if store is not None else {}
         source = str(meta["source"]) if "format" not in meta and "source" in meta else "array"
-    z = check_points(store.z if store is not None else Z, min_rows=20)
+    z = as_rows(store.z if store is not None else Z, min_rows=20)
     dim = z.shape[1]
     if dim < 2:
         raise ValueError(f"need at least 2 latent components, got N = {dim}")

@@ -83,6 +83,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file or package.module:factory): section 10 then decodes points between real z-points "
         "and reports the face-detector rate",
     )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="compute the store's statistics (moments, covariance, radii, Mahalanobis distances, "
+        "slice counts) on a Dask cluster: 'local' starts one on this machine, or give a running "
+        "scheduler's address (tcp://host:8786; its workers must see STORE at the same path)",
+    )
     add_model_args(p, positional=False)
     add_verify_flags(p, mismatch=True)
     p.set_defaults(func=run)
@@ -133,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             verdict=args.verdict,
             model=model,
+            dask=args.dask,
         )
     except FileExistsError:
         raise LatentAtlasError(f"{args.out} exists; use --overwrite to replace it") from None

@@ -12,13 +12,15 @@ from latentatlas.atlas.helpers import ORIGIN_PLACE, closer_than_origin
 if TYPE_CHECKING:
     from latentatlas.core.html import Page
 
+HEATMAP_COMPONENTS = 512
+
 
 def section_components(ctx: AtlasContext, page: Page) -> None:
-    from latentatlas.analysis import component_stats, extreme_components, normality
+    from latentatlas.analysis import extreme_components, normality
+    from latentatlas.analysis.blockstats import take_columns
     from latentatlas.atlas import figures
 
-    st = component_stats(ctx.z)
-    ctx.stats = st
+    st = ctx.stats  # from the first stage's pass over all points
     extreme = [int(j) for j in extreme_components(st, k=min(4, ctx.dim))]
     chosen = []
     for pair in ctx.pairs:
@@ -34,6 +36,7 @@ def section_components(ctx: AtlasContext, page: Page) -> None:
     mean, std = np.asarray(st.mean), np.asarray(st.std)
     skew, kurt = np.asarray(st.skewness), np.asarray(st.kurtosis)
     per_component = st.to_dict()
+    per_component["quantiles"] = _spread(mean, std, skew, kurt)
     overall = {
         "mean_of_means": float(mean.mean()),
         "max_abs_mean": float(np.abs(mean).max()),
@@ -72,7 +75,14 @@ def section_components(ctx: AtlasContext, page: Page) -> None:
         "1. Component distributions",
         "Each latent component on its own: moments, histograms against a fitted normal, and "
         "normality tests per component (Shapiro–Wilk) and jointly (Henze–Zirkler, on the core "
-        "left after trimming Mahalanobis outliers).",
+        "left after trimming Mahalanobis outliers). "
+        + _covariance_note(ctx)
+        + (
+            f" With N = {ctx.dim:,} components the section summarises them: the spread of the "
+            "per-component statistics and the most extreme components drawn."
+            if ctx.dim > 64
+            else ""
+        ),
     )
     page.key_values(
         sec,
@@ -88,7 +98,15 @@ def section_components(ctx: AtlasContext, page: Page) -> None:
         ],
         "All components",
     )
-    cols = {j: ctx.z[:, j] for j in shown}
+    q = per_component["quantiles"]
+    page.table(
+        sec,
+        ["statistic", "min", "1 %", "median", "99 %", "max"],
+        [[name] + list(v) for name, v in q.items()],
+        f"Spread of the per-component statistics over the {ctx.dim:,} components",
+    )
+    values = take_columns(ctx.z, shown)
+    cols = {j: values[:, i] for i, j in enumerate(shown)}
     page.figure(
         sec,
         "components_hist",
@@ -121,7 +139,7 @@ def section_components(ctx: AtlasContext, page: Page) -> None:
         "Left: per-component Shapiro–Wilk p-values, sorted (dashed: alpha). "
         "Right: skewness against excess kurtosis per component (a normal sits at 0, 0).",
         f"Normality rejected for {nd['share_rejected']:.1%} of components at alpha "
-        f"{nd['alpha']:g}; Henze–Zirkler p = {float(nd['hz_p_value']):.3g}.",
+        f"{nd['alpha']:g}; Henze–Zirkler p = {_p_text(nd['hz_p_value'])}.",
     )
     page.key_values(
         sec,
@@ -131,18 +149,53 @@ def section_components(ctx: AtlasContext, page: Page) -> None:
             ("trim radius", nd["trim_radius"]),
             ("share of components rejected (Shapiro–Wilk)", nd["share_rejected"]),
             ("Henze–Zirkler statistic", nd["hz_statistic"]),
-            ("Henze–Zirkler p-value", nd["hz_p_value"]),
+            ("Henze–Zirkler p-value", _p_text(nd["hz_p_value"])),
             ("alpha", nd["alpha"]),
         ],
         "Normality",
     )
+    if nd["n_used"] <= ctx.dim:
+        page.note(
+            sec,
+            f"Henze–Zirkler on {nd['n_used']:,} points in N = {ctx.dim:,} dimensions: the "
+            "subsample's covariance is singular (n ≤ N), so the test rejects by convention "
+            "(statistic 4n, as in the R package MVN); the per-component tests still apply.",
+        )
+
+
+def _p_text(p: float | None) -> str:
+    """A p-value for the page; None when the test's moments underflow (N in the thousands)."""
+    return "not computable at this N" if p is None else f"{float(p):.3g}"
+
+
+def _spread(*columns: np.ndarray) -> dict[str, list[float | None]]:
+    """Min, 1 %, median, 99 % and max of each per-component statistic (NaN-aware)."""
+    names = ("mean", "std", "skewness", "excess kurtosis")
+    out = {}
+    for name, v in zip(names, columns, strict=True):
+        v = np.asarray(v, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        qs = np.quantile(v, [0.0, 0.01, 0.5, 0.99, 1.0]) if v.size else [np.nan] * 5
+        out[name] = [float(x) if np.isfinite(x) else None for x in qs]
+    return out
+
+
+def _covariance_note(ctx: AtlasContext) -> str:
+    """How the shared Gaussian model was estimated, in one sentence."""
+    d = ctx.model.describe()
+    text = f"Covariance: {d['method_text']}; distances use the {d['estimator_text']}"
+    if d["estimator"] == "ledoit-wolf":
+        text += f", shrinkage {d['shrinkage']:.3g}"
+    if d["rank_deficient"]:
+        text += f"; the sample covariance has rank {d['rank']:,} < N = {ctx.dim:,}"
+    return text + "."
 
 
 def section_correlations(ctx: AtlasContext, page: Page) -> None:
     from latentatlas.analysis import correlations
     from latentatlas.atlas import figures
 
-    cr = correlations(ctx.z, top=10, model=ctx.model)
+    cr = correlations(ctx.z, top=10, model=ctx.model, random_state=ctx.seed)
     ctx.corr = cr
     cd = cr.to_dict()
     ctx.summary["correlations"] = cd
@@ -150,14 +203,29 @@ def section_correlations(ctx: AtlasContext, page: Page) -> None:
         "correlations",
         "2. Correlations",
         "Pearson correlations between components: how far the distribution is from an "
-        "axis-aligned one.",
+        "axis-aligned one."
+        + (
+            f" N = {ctx.dim:,} is above {len(cr.components):,}: the matrix, the |r| histogram "
+            f"and the strongest pairs cover a random {len(cr.components):,} of the components "
+            f"({len(cr.abs_r):,} pairs), seed {ctx.seed}."
+            if cd["sampled"]
+            else ""
+        ),
     )
+    # A heatmap shows no more than HEATMAP_COMPONENTS (evenly spaced) legibly.
+    sel = np.unique(np.linspace(0, len(cr.corr) - 1, min(len(cr.corr), HEATMAP_COMPONENTS)))
+    sel = sel.astype(int)
     page.figure(
         sec,
         "correlations",
-        figures.correlation_figure(np.asarray(cr.corr), np.asarray(cr.abs_r)),
-        "Left: correlation matrix of the components. Right: histogram of |r| over all "
-        f"{len(cr.abs_r)} component pairs.",
+        figures.correlation_figure(np.asarray(cr.corr)[np.ix_(sel, sel)], np.asarray(cr.abs_r)),
+        "Left: correlation matrix of the components"
+        + (
+            f" (every {len(cr.corr) / len(sel):.3g}th of the {len(cr.corr):,} computed)"
+            if len(sel) < len(cr.corr)
+            else ""
+        )
+        + f". Right: histogram of |r| over all {len(cr.abs_r):,} computed component pairs.",
         f"Mean |r| = {float(cr.mean_abs_r):.3g}, median {float(cr.median_abs_r):.3g}, "
         f"max {float(cr.max_abs_r):.3g}.",
     )
@@ -185,7 +253,7 @@ def section_shape(ctx: AtlasContext, page: Page) -> None:
     sd = sh.to_dict()
     # The histogram needs the real points' distances; a subsample draws the same picture at a
     # fraction of the cost (the shares themselves come from shape() over all points).
-    d_real = np.asarray(ctx.model.distance(ctx.z[ctx.plot_idx]))
+    d_real = np.asarray(ctx.model.distances_[ctx.plot_idx])
     semi = np.asarray(sh.semi_axes)
     extra = {
         "semi_axis_max": float(semi.max()),
@@ -198,9 +266,17 @@ def section_shape(ctx: AtlasContext, page: Page) -> None:
         "shape",
         "3. Shape and position",
         "Centroid, principal axes (PCA) and where the origin — the centre of naive random "
-        "vectors — lies relative to the bulk of the real points.",
+        "vectors — lies relative to the bulk of the real points. "
+        + _covariance_note(ctx)
+        + (
+            f" The spectrum shows the {len(semi):,} computed axes; shares are of the exact total "
+            "variance."
+            if len(semi) < ctx.dim
+            else ""
+        ),
     )
-    axes_for = sd["axes_for"]
+    k = len(semi)
+    axes_for = {t: f"more than {k}" if v is None else v for t, v in sd["axes_for"].items()}
     page.key_values(
         sec,
         [

@@ -22,9 +22,17 @@ def origin_distance_2d(mean2: np.ndarray, cov2: np.ndarray) -> float:
 
 def section_projections(ctx: AtlasContext, page: Page) -> None:
     from latentatlas.analysis import confidence_ellipse
+    from latentatlas.analysis.gaussian import mean_covariance
     from latentatlas.atlas import figures
 
-    cov = np.asarray(ctx.corr.cov)
+    # The pairs' 2 x 2 covariances: from the dense matrix when there is one, else one pass over
+    # the pairs' columns (no N x N matrix above N = 4,096).
+    comps = sorted({j for pair in ctx.pairs for j in pair})
+    where = {j: i for i, j in enumerate(comps)}
+    if ctx.model.has_covariance:
+        cov, where = ctx.model.covariance_, {j: j for j in comps}
+    else:
+        cov = mean_covariance(ctx.z, columns=np.array(comps))[1]
     mean = np.asarray(ctx.stats.mean)
     std = np.asarray(ctx.stats.std)
     real = ctx.z[ctx.plot_idx]
@@ -43,7 +51,7 @@ def section_projections(ctx: AtlasContext, page: Page) -> None:
     )
     for pair in ctx.pairs:
         j = list(pair)
-        m2, c2 = mean[j], cov[np.ix_(j, j)]
+        m2, c2 = mean[j], cov[np.ix_([where[i] for i in j], [where[i] for i in j])]
         ellipses = {ns: np.asarray(confidence_ellipse(m2, c2, ns)) for ns in (2.0, 3.0)}
         d2 = origin_distance_2d(m2, c2)
         row = {
@@ -85,6 +93,7 @@ def section_projections(ctx: AtlasContext, page: Page) -> None:
 
 def section_slices(ctx: AtlasContext, page: Page) -> None:
     from latentatlas.analysis import slice_counts, slice_mask, slice_scan
+    from latentatlas.analysis.blockstats import slice_counts_all
     from latentatlas.atlas import figures
 
     sizes = tuple(sorted({s for s in SLICE_SIZES if s < ctx.n} | {ctx.n}))
@@ -113,7 +122,7 @@ def section_slices(ctx: AtlasContext, page: Page) -> None:
                 "artificial_share_in_slice": fake_share,
             }
         )
-        inside = ctx.z[mask][:, list(pair)][: ctx.plot_points]
+        inside = ctx.z[np.flatnonzero(mask)[: ctx.plot_points]][:, list(pair)]
         page.figure(
             sec,
             f"slice_{pair[0]}_{pair[1]}",
@@ -136,15 +145,23 @@ def section_slices(ctx: AtlasContext, page: Page) -> None:
         "Real points in the slice for growing random subsets (nested)",
     )
 
-    scan = slice_scan(ctx.z, ctx.b)
+    # The out-of-cube counts of all points come from the driver (local blocks or Dask).
+    partial = slice_counts_all(ctx.driver, ctx.b)
+    scan = slice_scan(ctx.z, ctx.b, partial=partial, random_state=ctx.seed)
     sd = scan.to_dict()
     ctx.summary["slices"] = {"b": ctx.b, "sizes": used_sizes, "pairs": per_pair, "scan": sd}
     page.figure(
         sec,
         "slice_scan",
         figures.slice_scan_figure(np.asarray(scan.counts), ctx.n),
-        f"Histogram of the real-point counts of the slices of all {sd['n_pairs']} component "
-        f"pairs (of {ctx.n} points).",
+        (
+            f"Histogram of the real-point counts of the slices of {sd['n_pairs_evaluated']:,} "
+            f"of the {sd['n_pairs']:,} component pairs (a random sample with every pair that can "
+            f"be among the fullest; the mean is over all pairs), of {ctx.n} points."
+            if sd["sampled"]
+            else f"Histogram of the real-point counts of the slices of all {sd['n_pairs']} "
+            f"component pairs (of {ctx.n} points)."
+        ),
         f"Median {sd['median']:.4g} points per slice, max {sd['max']}; "
         f"{sd['share_pairs_empty']:.1%} of the slices are empty.",
     )
