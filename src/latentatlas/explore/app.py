@@ -103,6 +103,7 @@ class Explorer:
         self.budget_s = budget_s
         self._decode_lock = threading.Lock()
         self.overview = Overview(space)  # computed when the page first asks for it
+        self.draw_max = DRAW_MAX
         self.projections: LruCache[np.ndarray] = LruCache(4, 64 * 2**20)
         # The first call into a torch module is slow (allocations, kernel choice): pay it here,
         # not on the user's first click.
@@ -324,7 +325,7 @@ def _meta(ex: Explorer, request: Request) -> Response:
                 "neighbours": MAX_NEIGHBOURS,
                 "moves": MAX_MOVES,
                 "work_s": ex.budget_s,
-                "points_drawn": DRAW_MAX,
+                "points_drawn": ex.draw_max,
                 "thumbnails": MAX_THUMBNAILS,
             },
         }
@@ -567,7 +568,7 @@ def _density(ex: Explorer, request: Request) -> Response:
     (indices, xy) when there are at most ``limit`` of them."""
     axes = _plane(ex, request)
     bins = _integer(request.query_params.get("bins", "256"), "bins", 8, MAX_BINS)
-    limit = _integer(request.query_params.get("limit", str(DRAW_MAX)), "limit", 0, DRAW_MAX)
+    limit = _integer(request.query_params.get("limit", str(ex.draw_max)), "limit", 0, ex.draw_max)
     box = _box(request)
     xy = _plane_xy(ex, axes)
     grid = density_grid(xy, box, bins)

@@ -296,10 +296,13 @@ function marker(values, info) {
 async function loadPlane(first) {
   const q = planeQuery();
   if (!first) { overlay.path = null; overlay.current = null; }
-  const [info, coords, colour] = await Promise.all([
+  // Beyond meta.limits.points_drawn real points, a density image (density.js) instead.
+  const dense = typeof densityView !== "undefined" && densityView.active(meta);
+  const [info, coords, colour, heatmap] = await Promise.all([
     call(`/api/plane?${q}`).then((r) => r.json()),
-    floats(`/api/projection?${q}`),
+    dense ? new Float32Array(0) : floats(`/api/projection?${q}`),
     call(`/api/colour?by=${encodeURIComponent(state.colour)}`),
+    dense ? densityView.trace(q) : null,
   ]);
   const colourInfo = JSON.parse(colour.headers.get("X-Colour"));
   const values = new Float32Array(await colour.arrayBuffer());
@@ -310,8 +313,8 @@ async function loadPlane(first) {
   const ex = [], ey = [];
   for (const [xs, ys] of info.ellipses) { ex.push(...xs, null); ey.push(...ys, null); }
   const traces = [
-    { type: "scattergl", mode: "markers", name: "real z-points", x, y, marker: marker(values, colourInfo),
-      hoverinfo: "none" },
+    { type: "scattergl", mode: "markers", name: "real z-points", x, y,
+      marker: marker(dense ? [] : values, colourInfo), hoverinfo: "none" },
     { type: "scattergl", mode: "markers", name: state.gen || "generator", x: [], y: [], hoverinfo: "none",
       marker: { size: 4, color: "#d62728", symbol: "x", opacity: 0.8 } },
     { type: "scatter", mode: "lines", name: "1/2/3σ", x: ex, y: ey, hoverinfo: "skip",
@@ -322,6 +325,7 @@ async function loadPlane(first) {
       marker: { size: 10, color: ["#ffbf00", "#000"], symbol: ["circle", "cross"], line: { width: 1, color: "#000" } } },
     { type: "scattergl", mode: "markers", name: "in the slice", x: [], y: [], hoverinfo: "skip",
       marker: { size: 6, color: "rgba(0,0,0,0)", line: { width: 1.5, color: "#000" } } },
+    ...(heatmap ? [heatmap] : []),
   ];
   const layout = {
     margin: { l: 50, r: 10, t: 10, b: 40 }, dragmode: "pan", hovermode: "closest", showlegend: true,
@@ -339,6 +343,8 @@ async function loadPlane(first) {
   } else {
     await Plotly.react(plot, traces, layout, config);
   }
+  window.__explore.plane = { x, y, index: null, values, plane: q };
+  document.dispatchEvent(new CustomEvent("explore:plane"));
   $("what").textContent = `${meta.model} · ${meta.n.toLocaleString("en")} z-points, N = ${meta.dim} · `
     + `${info.labels[0]} × ${info.labels[1]}`;
   await Promise.all([loadSamples(), state.sliceB !== null ? applySlice() : null]);
@@ -395,20 +401,28 @@ function wirePlot() {
   for (const ev of ["plotly_relayout", "plotly_relayouting", "plotly_afterplot"]) plot.on(ev, drawOverlay);
   plot.on("plotly_click", (ev) => {
     const p = ev.points && ev.points[0];
-    if (mode() === "pick" && p && p.curveNumber === T.real) pickReal(p.pointIndex, performance.now());
+    if (mode() === "pick" && p && p.curveNumber === T.real) pickReal(realIndex(p.pointIndex), performance.now());
   });
   plot.on("plotly_hover", (ev) => {
     const p = ev.points && ev.points[0];
-    if (p && (p.curveNumber === T.real || p.curveNumber === T.gen)) hoverPoint(p.curveNumber, p.pointIndex);
+    if (p && p.curveNumber === T.real) hoverPoint(T.real, realIndex(p.pointIndex));
+    else if (p && p.curveNumber === T.gen) hoverPoint(T.gen, p.pointIndex);
   });
   plot.on("plotly_selected", (ev) => {
-    selection = ev && ev.points ? ev.points.filter((p) => p.curveNumber === T.real).map((p) => p.pointIndex) : [];
+    selection = ev && ev.points ? ev.points.filter((p) => p.curveNumber === T.real).map((p) => realIndex(p.pointIndex)) : [];
     $("sel-count").textContent = `${selection.length} real points selected`;
     $("export-csv").disabled = $("export-npy").disabled = selection.length === 0;
   });
 }
 
 function mode() { return document.querySelector('input[name="mode"]:checked').value; }
+
+// A point of the real-points trace -> its real point (density.js draws only those in view).
+function realIndex(i) {
+  const index = window.__explore.plane && window.__explore.plane.index;
+  return index ? index[i] : i;
+}
+
 
 // --- paths, selection ----------------------------------------------------------------------------
 
