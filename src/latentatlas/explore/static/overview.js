@@ -61,7 +61,7 @@ async function pollOverview() {
     if (r.status === 200) return body;
     window.__overview.state = body.state || "failed";
     if (r.status !== 202) throw new Error(body.error || r.statusText);
-    await new Promise((done) => setTimeout(done, 1000));
+    await new Promise((done) => setTimeout(done, 250));
   }
 }
 
