@@ -36,11 +36,16 @@ const densityView = {
 
   // After a zoom or pan: the image of the view box, and its points when few enough.
   async update() {
+    window.__explore.densityBox = viewBox(); // asked for (a later relayout compares with it)
     const plot = document.getElementById("plot-area"), plane = window.__explore.plane;
     const fl = plot._fullLayout;
     if (!plane || !fl || !fl.xaxis) return;
     const ticket = ++this.ticket;
-    const box = [...fl.xaxis.range, ...fl.yaxis.range];
+    // The ranges once plotly has applied equal scales (the event may carry the asked-for ones).
+    await new Promise((done) => requestAnimationFrame(done));
+    if (ticket !== this.ticket) return;
+    const box = viewBox();
+    window.__explore.densityBox = box;
     let body;
     try { body = await this.fetch(plane.plane, box); } catch (e) { return; }
     if (ticket !== this.ticket) return;
@@ -63,12 +68,19 @@ const densityView = {
   },
 };
 
+function viewBox() {
+  const fl = document.getElementById("plot-area")._fullLayout;
+  return [...fl.xaxis.range, ...fl.yaxis.range];
+}
+
+function viewMoved(last) { return !last || viewBox().some((v, i) => v !== last[i]); }
+
 document.addEventListener("explore:plane", () => {
   const plot = document.getElementById("plot-area");
-  if (densityView.wired || !plot.data || plot.data[plot.data.length - 1].type !== "heatmap") return;
+  if (!plot.data || plot.data[plot.data.length - 1].type !== "heatmap") return;
+  if (!window.__explore.densityBox) window.__explore.densityBox = viewBox(); // the whole plane, drawn
+  if (densityView.wired) return;
   densityView.wired = true;
-  plot.on("plotly_relayout", (ev) => {
-    // Axis ranges changed (zoom, pan, home), not a drawing-only relayout.
-    if (Object.keys(ev || {}).some((k) => k.startsWith("xaxis") || k.startsWith("yaxis"))) densityView.update();
-  });
+  // Axis ranges changed: a zoom, a pan, the home button, or a resize under equal scales.
+  plot.on("plotly_relayout", () => { if (viewMoved(window.__explore.densityBox)) densityView.update(); });
 });

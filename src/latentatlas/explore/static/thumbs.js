@@ -42,7 +42,10 @@ async function loadThumbs() {
   const plot = document.getElementById("plot-area"), fl = plot._fullLayout, plane = window.__explore.plane;
   if (!thumbs.on || !fl || !fl.xaxis || !plane) { drawThumbs(); return; }
   const ticket = ++thumbs.ticket;
-  const [x0, x1] = fl.xaxis.range, [y0, y1] = fl.yaxis.range;
+  window.__thumbs.box = viewBox();
+  await new Promise((done) => requestAnimationFrame(done)); // as density.js: the applied ranges
+  const [x0, x1, y0, y1] = viewBox();
+  window.__thumbs.box = [x0, x1, y0, y1];
   const r = await fetch(`/api/thumbnails?${plane.plane}&x0=${x0}&x1=${x1}&y0=${y0}&y1=${y1}`);
   const body = await r.json();
   if (ticket !== thumbs.ticket) return;
@@ -62,10 +65,7 @@ document.addEventListener("explore:plane", () => {
     label.append(box, " thumbnails instead of dots");
     document.getElementById("plot").append(label);
     for (const ev of ["plotly_relayouting", "plotly_afterplot"]) plot.on(ev, drawThumbs);
-    plot.on("plotly_relayout", (ev) => {
-      if (Object.keys(ev || {}).some((k) => k.startsWith("xaxis") || k.startsWith("yaxis"))) loadThumbs();
-      else drawThumbs();
-    });
+    plot.on("plotly_relayout", () => { if (viewMoved(window.__thumbs.box)) loadThumbs(); else drawThumbs(); });
   }
   if (thumbs.on) loadThumbs();
 });
