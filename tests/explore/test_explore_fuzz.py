@@ -94,6 +94,8 @@ def _query(**fields: st.SearchStrategy) -> st.SearchStrategy:
 
 
 PLANE = {"ax": AXIS, "ay": AXIS}
+EDGE = _mostly(st.floats(-50, 50).map(str), BAD_TEXT | st.sampled_from(["nan", "inf", "1e400"]))
+BOX = {"x0": EDGE, "x1": EDGE, "y0": EDGE, "y1": EDGE}
 # Every endpoint: its method, its URL (the path may hold a parameter) and its parameters (a query
 # for GET, a JSON body for POST).
 ENDPOINTS = {
@@ -165,6 +167,28 @@ ENDPOINTS = {
             ),
             ANY_JSON,
         ),
+    ),
+    "filter": (
+        "GET",
+        st.just("/api/filter"),
+        _query(
+            where=_mostly(
+                st.lists(st.sampled_from(["Smiling", "!Male", "Eyeglasses"]), max_size=3).map(
+                    ",".join
+                ),
+                st.text(max_size=8) | st.just(",".join(["Male"] * 9)),
+            )
+        ),
+    ),
+    "density": (
+        "GET",
+        st.just("/api/density"),
+        _query(**PLANE, **BOX, bins=N.map(str), limit=N.map(str)),
+    ),
+    "thumbnails": (
+        "GET",
+        st.just("/api/thumbnails"),
+        _query(**PLANE, **BOX, k=_mostly(st.integers(1, 64).map(str), BAD_TEXT)),
     ),
     "export": (
         "POST",

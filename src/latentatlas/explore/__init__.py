@@ -17,6 +17,9 @@ Modules:
   other sites, bodies not JSON, malformed HTTP), in JSON.
 - :mod:`~latentatlas.explore.checks`: strict integers and depth-bounded JSON.
 - :mod:`~latentatlas.explore.lru`: the bounded caches (fits made outside their lock).
+- :mod:`~latentatlas.explore.overview`: the overview map (an embedding computed once in a
+  background thread on a bounded subsample), attribute filters, a view box's density image and
+  points, thumbnails spread over a view box.
 - ``static/``: the page (HTML, JavaScript, CSS) the app serves.
 """
 

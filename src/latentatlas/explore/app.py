@@ -51,6 +51,16 @@ from latentatlas.explore.budget import BUDGET_S, TooMuchWork, Work, check
 from latentatlas.explore.checks import load_json, parse_int
 from latentatlas.explore.commands import path_command
 from latentatlas.explore.guard import AllowedHosts, SameSiteApi
+from latentatlas.explore.lru import LruCache
+from latentatlas.explore.overview import (
+    MAX_THUMBNAILS,
+    Overview,
+    attribute_counts,
+    attribute_filter,
+    density_grid,
+    in_box,
+    spread_points,
+)
 from latentatlas.explore.space import (
     COLOURS,
     KEPT_PREFIX,
@@ -71,6 +81,11 @@ MAX_COORD = 1e6  # |coordinate| and |amount| bounds: finite, and far beyond any 
 MAX_FOUND = 20  # matches of a search listed by id (all of them are marked in the plane)
 MAX_IMAGE_BYTES = 3 * 2**20  # an uploaded image file (base64 in JSON: 4 MiB, MAX_BODY)
 MAX_IMAGE_PIXELS = 16_000_000  # its width x height, checked before its pixels are decoded
+MAX_FILTER_TERMS = 8
+MAX_BINS = 512
+# Beyond this many real points the page draws the plane as a density image, and the points
+# themselves only in a view box that holds at most this many.
+DRAW_MAX = 250_000
 PATH_KINDS = ("lerp", "slerp", "circle")
 BINARY = "application/octet-stream"
 
@@ -93,6 +108,9 @@ class Explorer:
         self.model_arg, self.store_arg = model_arg, store_arg
         self.budget_s = budget_s
         self._decode_lock = threading.Lock()
+        self.overview = Overview(space)  # computed when the page first asks for it
+        self.draw_max = DRAW_MAX
+        self.projections: LruCache[np.ndarray] = LruCache(4, 64 * 2**20)
         # The first call into a torch module is slow (allocations, kernel choice): pay it here,
         # not on the user's first click.
         self.decode(space.centroid[None])
@@ -328,6 +346,8 @@ def _meta(ex: Explorer, request: Request) -> Response:
                 "neighbours": MAX_NEIGHBOURS,
                 "moves": MAX_MOVES,
                 "work_s": ex.budget_s,
+                "points_drawn": ex.draw_max,
+                "thumbnails": MAX_THUMBNAILS,
                 "image_bytes": MAX_IMAGE_BYTES,
                 "image_pixels": MAX_IMAGE_PIXELS,
             },
@@ -609,6 +629,114 @@ def _encode_image(ex: Explorer, body: dict[str, Any]) -> Response:
     return JSONResponse({"key": ex.space.keep(z), "name": name, "crop": crop, **info})
 
 
+def _b64(array: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _overview(ex: Explorer, request: Request) -> Response:
+    """The overview map once ready (200); until then its state (202), started by this call."""
+    state = ex.overview.start()
+    result = ex.overview.result()
+    if result is None:
+        if state == "failed":
+            raise HTTPException(500, f"the overview failed: {ex.overview.error}")
+        return JSONResponse({"state": state}, status_code=202)
+    indices, xy, fitted = result
+    return JSONResponse(
+        {
+            "state": "ready",
+            "method": ex.overview.method,
+            "n": ex.space.n,
+            "count": len(indices),
+            "fitted": fitted,
+            "indices": _b64(indices, "<i4"),
+            "xy": _b64(xy, "<f4"),
+        }
+    )
+
+
+def _filter(ex: Explorer, request: Request) -> Response:
+    """Real points with (NAME) and without (!NAME) the attributes of ``where`` (comma-separated):
+    their count, a bit mask and how many of them have each attribute."""
+    raw = request.query_params.get("where", "")
+    terms = [t for t in raw.split(",") if t]
+    if len(terms) > MAX_FILTER_TERMS:
+        raise BadRequest(f"a filter has at most {MAX_FILTER_TERMS} attributes")
+    mask = attribute_filter(ex.space, terms)
+    return JSONResponse(
+        {
+            "where": terms,
+            "count": int(mask.sum()),
+            "n": ex.space.n,
+            "counts": attribute_counts(ex.space, mask),
+            "mask": base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode(),
+        }
+    )
+
+
+def _plane_xy(ex: Explorer, axes: tuple[Axis, Axis]) -> np.ndarray:
+    """Every real point on the plane (n, 2), kept for the last few planes (a view box moves)."""
+    return ex.projections.get((axes[0].name, axes[1].name), lambda: ex.space.projection(axes))
+
+
+def _box(request: Request) -> tuple[float, float, float, float] | None:
+    names = ("x0", "x1", "y0", "y1")
+    given = [request.query_params.get(k) for k in names]
+    if all(v is None for v in given):
+        return None
+    if any(v is None for v in given):
+        raise BadRequest("a view box needs all of x0, x1, y0, y1")
+    x0, x1, y0, y1 = (_parse_float(v, k) for v, k in zip(given, names, strict=True))
+    if not (x0 < x1 and y0 < y1):
+        raise BadRequest("a view box needs x0 < x1 and y0 < y1")
+    return x0, x1, y0, y1
+
+
+def _density(ex: Explorer, request: Request) -> Response:
+    """The density image (a bins x bins histogram) of the plane's view box, and the points in it
+    (indices, xy) when there are at most ``limit`` of them."""
+    axes = _plane(ex, request)
+    bins = _integer(request.query_params.get("bins", "256"), "bins", 8, MAX_BINS)
+    limit = _integer(request.query_params.get("limit", str(ex.draw_max)), "limit", 0, ex.draw_max)
+    box = _box(request)
+    xy = _plane_xy(ex, axes)
+    grid = density_grid(xy, box, bins)
+    inside = in_box(xy, grid["box"]) if box is not None else np.arange(ex.space.n)
+    body: dict[str, Any] = {
+        "box": grid["box"],
+        "bins": bins,
+        "counts": _b64(grid["counts"], "<f4"),
+        "count": len(inside),
+        "points": None,
+    }
+    if len(inside) <= limit:
+        body["points"] = {"indices": _b64(inside, "<i4"), "xy": _b64(xy[inside], "<f4")}
+    return JSONResponse(body)
+
+
+def _thumbnails(ex: Explorer, request: Request) -> Response:
+    """Reconstructions of up to ``k`` real points spread over the plane's view box."""
+    k = _integer(request.query_params.get("k", str(MAX_THUMBNAILS)), "k", 1, MAX_THUMBNAILS)
+    box = _box(request)
+    if box is None:
+        raise BadRequest("thumbnails need a view box (x0, x1, y0, y1)")
+    # Priced at k faces before the plane's points are even looked at.
+    axes = _plane(ex, request, Work(faces=k))
+    xy = _plane_xy(ex, axes)
+    picked = spread_points(xy, box, k)
+    images = ex.decode(ex.space.z[picked]) if len(picked) else []
+    return JSONResponse(
+        {
+            "indices": picked.tolist(),
+            "xy": xy[picked].astype(np.float64).round(6).tolist(),
+            "images": [
+                "data:image/png;base64," + base64.b64encode(png_bytes(im)).decode("ascii")
+                for im in images
+            ],
+        }
+    )
+
+
 # --- app -------------------------------------------------------------------------------------
 
 
@@ -655,6 +783,10 @@ def create_app(explorer: Explorer, hosts: Sequence[str] | None = None) -> Starle
         Route("/api/nearest", partial(_nearest, ex), methods=post),
         Route("/api/encode", partial(_encode, ex), methods=post),
         Route("/api/find", partial(_find, ex), methods=get),
+        Route("/api/overview", partial(_overview, ex), methods=get),
+        Route("/api/filter", partial(_filter, ex), methods=get),
+        Route("/api/density", partial(_density, ex), methods=get),
+        Route("/api/thumbnails", partial(_thumbnails, ex), methods=get),
         # StaticFiles resolves every path inside STATIC and refuses any that leaves it.
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

@@ -474,10 +474,13 @@ async function loadPlane(first) {
   // Planes asked for in quick succession (x, then y) may answer out of order: the last wins.
   const ticket = ++planeTicket;
   const q = planeQuery();
-  const [info, coords, colour] = await Promise.all([
+  // Beyond meta.limits.points_drawn real points, a density image (density.js) instead.
+  const dense = typeof densityView !== "undefined" && densityView.active(meta);
+  const [info, coords, colour, heatmap] = await Promise.all([
     call(`/api/plane?${q}`).then((r) => r.json()),
-    floats(`/api/projection?${q}`),
+    dense ? new Float32Array(0) : floats(`/api/projection?${q}`),
     call(`/api/colour?by=${encodeURIComponent(state.colour)}`),
+    dense ? densityView.trace(q) : null,
   ]);
   if (ticket !== planeTicket && !first) return;
   const colourInfo = JSON.parse(colour.headers.get("X-Colour"));
@@ -488,14 +491,15 @@ async function loadPlane(first) {
   xy = { x, y };
   overlay.plane = info;
   const traces = [
-    { type: "scattergl", mode: "markers", name: "real z-points", x, y, marker: marker(values, colourInfo),
-      hoverinfo: "none" },
+    { type: "scattergl", mode: "markers", name: "real z-points", x, y,
+      marker: marker(dense ? [] : values, colourInfo), hoverinfo: "none" },
     { type: "scattergl", mode: "markers", name: state.gen || "generator", x: [], y: [], hoverinfo: "none",
       marker: { size: 4, color: "#d62728", symbol: "x", opacity: 0.8 } },
     { type: "scattergl", mode: "markers", name: "in the slice", x: [], y: [], hoverinfo: "skip",
       marker: { size: 6, color: "rgba(0,0,0,0)", line: { width: 1.5, color: "#000" } } },
     { type: "scattergl", mode: "markers", name: "found", x: found.map((i) => x[i]), y: found.map((i) => y[i]), hoverinfo: "none",
       marker: { size: 7, color: "rgba(0,0,0,0)", line: { width: 1.5, color: "#e377c2" } } },
+    ...(heatmap ? [heatmap] : []),
   ];
   const layout = {
     margin: { l: 50, r: 10, t: 10, b: 40 }, dragmode: "pan", hovermode: "closest", showlegend: true,
@@ -511,6 +515,8 @@ async function loadPlane(first) {
   } else {
     await Plotly.react(plot, traces, layout, PLOT_CONFIG);
   }
+  window.__explore.plane = { x, y, index: null, values, plane: q };
+  document.dispatchEvent(new CustomEvent("explore:plane"));
   $("what").textContent = `${meta.model} · ${meta.n.toLocaleString("en")} z-points, N = ${meta.dim} · `
     + `${planeLabel(state.ax, info.labels[0])} × ${planeLabel(state.ay, info.labels[1])}`;
   sliceButton(info);
@@ -593,23 +599,30 @@ function wirePlot() {
   plot.on("plotly_click", (ev) => {
     const p = ev.points && ev.points[0];
     if (mode() !== "pick" || !p) return;
-    if (p.curveNumber === T.real) pickReal(p.pointIndex, performance.now());
+    if (p.curveNumber === T.real) pickReal(realIndex(p.pointIndex), performance.now());
     if (p.curveNumber === T.found) pickReal(found[p.pointIndex], performance.now());
   });
   plot.on("plotly_hover", (ev) => {
     const p = ev.points && ev.points[0];
     if (!p) return;
-    if (p.curveNumber === T.real || p.curveNumber === T.gen) hoverPoint(p.curveNumber, p.pointIndex);
+    if (p.curveNumber === T.real) hoverPoint(T.real, realIndex(p.pointIndex));
+    if (p.curveNumber === T.gen) hoverPoint(T.gen, p.pointIndex);
     if (p.curveNumber === T.found) hoverPoint(T.real, found[p.pointIndex]);
   });
   plot.on("plotly_selected", (ev) => {
-    selection = ev && ev.points ? ev.points.filter((p) => p.curveNumber === T.real).map((p) => p.pointIndex) : [];
+    selection = ev && ev.points ? ev.points.filter((p) => p.curveNumber === T.real).map((p) => realIndex(p.pointIndex)) : [];
     $("sel-count").textContent = `${selection.length} real points selected`;
     $("export-csv").disabled = $("export-npy").disabled = selection.length === 0;
   });
 }
 
 function mode() { return document.querySelector('input[name="mode"]:checked').value; }
+
+// A point of the real-points trace -> its real point (density.js draws only those in view).
+function realIndex(i) {
+  const index = window.__explore.plane && window.__explore.plane.index;
+  return index ? index[i] : i;
+}
 
 // --- the overlay -----------------------------------------------------------------------------------
 
