@@ -147,6 +147,25 @@ def _column_blocks(X: np.ndarray, mean: np.ndarray):
         yield slice(c, c + w), np.asarray(X[:, c : c + w], dtype=np.float64) - mean[c : c + w]
 
 
+def gram_matrix(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """The (n, n) Gram matrix of the centred rows of ``X`` (n, N), read in column blocks."""
+    n = X.shape[0]
+    G = np.zeros((n, n))
+    with single_threaded_blas():
+        for _, B in _column_blocks(X, mean):
+            G += B @ B.T
+    return G
+
+
+def gram_spectrum(X: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigenvalues (descending; the covariance's times n - 1) and eigenvectors (n, n) of the Gram
+    matrix of the centred rows of ``X``, and its diagonal ``|x - mean|^2``."""
+    G = gram_matrix(X, mean)
+    with single_threaded_blas():
+        mu, V = np.linalg.eigh(G)
+    return mu[::-1], V[:, ::-1], np.diag(G).copy()
+
+
 def gram_eigenpairs(X: np.ndarray, mean: np.ndarray, rtol: float | None = None) -> tuple:
     """Non-zero eigenpairs of the sample covariance of ``X`` (n, N) through its (n, n) Gram matrix.
 
@@ -156,12 +175,7 @@ def gram_eigenpairs(X: np.ndarray, mean: np.ndarray, rtol: float | None = None) 
     points read in column blocks.
     """
     n = X.shape[0]
-    G = np.zeros((n, n))
-    with single_threaded_blas():
-        for _, B in _column_blocks(X, mean):
-            G += B @ B.T
-        mu, V = np.linalg.eigh(G)
-    mu, V = mu[::-1], V[:, ::-1]
+    mu, V, row_sq = gram_spectrum(X, mean)
     r = _rank(mu, X.shape[1], rtol)
     coords = V[:, :r] * np.sqrt(mu[:r])  # X_c = coords @ U.T: the SVD read from the Gram side
     V = V[:, :r] / np.sqrt(mu[:r])
@@ -169,7 +183,7 @@ def gram_eigenpairs(X: np.ndarray, mean: np.ndarray, rtol: float | None = None) 
     with single_threaded_blas():
         for cols, B in _column_blocks(X, mean):
             U[cols] = B.T @ V
-    return mu[:r] / max(n - 1, 1), U, np.diag(G).copy(), coords
+    return mu[:r] / max(n - 1, 1), U, row_sq, coords
 
 
 def randomized_eigenpairs(
@@ -201,15 +215,16 @@ def randomized_eigenpairs(
     return np.clip(evals, 0.0, None), Q @ W
 
 
-def ledoit_wolf_shrinkage(eig_ml: np.ndarray, N: int, n: int, sum_r4: float) -> float:
-    """Ledoit–Wolf shrinkage intensity from the maximum-likelihood covariance's eigenvalues
-    (zeros may be left out) and ``sum_r4`` = sum over points of ``|x - mean|^4``.
+def ledoit_wolf_shrinkage(trace: float, sq: float, sum_r4: float, N: int, n: int) -> float:
+    """Ledoit–Wolf shrinkage intensity from the maximum-likelihood covariance ``S``'s trace, its
+    ``sq = sum_ij S_ij^2`` and ``sum_r4`` = sum over points of ``|x - mean|^4``.
 
-    The same number as ``sklearn.covariance.ledoit_wolf_shrinkage`` (on centred points), written
-    with ``sum_ij S_ij^2 = sum of squared eigenvalues`` so no (N, N) matrix is formed.
+    The same number as ``sklearn.covariance.ledoit_wolf_shrinkage`` (on centred points) without
+    the (N, N) matrix: ``trace`` and ``sq`` are the sum and the sum of squares of its eigenvalues,
+    or ``tr G / n`` and ``|G|_F^2 / n^2`` from the Gram matrix ``G`` (then ``sum_r4`` is the sum
+    of ``diag(G)^2``).
     """
-    mu = float(eig_ml.sum()) / N
-    sq = float(eig_ml @ eig_ml)
+    mu = trace / N
     delta = sq / N - mu * mu
     beta = min((sum_r4 / n - sq) / (N * n), delta)
     return 0.0 if beta <= 0 or delta <= 0 else float(beta / delta)
@@ -324,8 +339,9 @@ class MahalanobisModel:
         if n <= N and self.method_ != "randomized":
             self.estimator_ = "ledoit-wolf"
             eig_ml = self.eigenvalues_ * (n - 1) / n
-            d = ledoit_wolf_shrinkage(eig_ml, N, n, sum_r4)
-            mu = float(eig_ml.sum()) / N
+            trace = float(eig_ml.sum())
+            d = ledoit_wolf_shrinkage(trace, float(eig_ml @ eig_ml), sum_r4, N, n)
+            mu = trace / N
             self.shrinkage_ = d
             variances = (1.0 - d) * eig_ml + d * mu
             rest = d * mu
