@@ -37,3 +37,29 @@ def test_atlas_with_fewer_points_than_dimensions_above_the_dense_sizes(
     html = (tmp_path / "a" / "index.html").read_text()
     assert "Ledoit–Wolf shrinkage" in html and "Gram matrix" in html
     assert "random 30 of the components" in html
+
+
+def test_the_memory_estimate_counts_the_artificial_points_not_the_store(monkeypatch) -> None:
+    # The store stays memory-mapped, so its n must not enter the estimate (a 4M x 256 store was
+    # refused as needing 30 GiB); the artificial sets are capped at ARTIFICIAL_VALUES // N rows.
+    from latentatlas.atlas import run as run_module
+    from latentatlas.core import validation
+    from latentatlas.core.errors import LatentAtlasError
+
+    assert inputs.artificial_points(20000, 256) == 20000
+    assert inputs.artificial_points(20000, 65536) == 1000
+    z = np.random.default_rng(0).standard_normal((5000, 16))
+    settings = dict(
+        sample=2000, seed=0, prdc_sample=200, plot_points=100, mc=100, normality_sample=100,
+        fragment_sample=100, fragment_pairs=20, decode_pairs=1,
+    )
+    need = 4 * 8 * 2000 * 16  # 1 MiB, whatever n is
+    monkeypatch.setattr(validation, "available_memory", lambda: need + 1)
+    run_module._context(z, None, "auto", None, **settings)
+    monkeypatch.setattr(validation, "available_memory", lambda: need - 1)
+    try:
+        run_module._context(z, None, "auto", None, **settings)
+    except LatentAtlasError as e:
+        assert "--sample 2000 at N = 16" in str(e)
+    else:
+        raise AssertionError("an estimate above the available memory was not refused")

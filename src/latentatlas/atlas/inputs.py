@@ -23,6 +23,11 @@ ARTIFICIAL_VALUES = 2**25
 MC_VALUES = 2**28
 
 
+def artificial_points(sample: int, dim: int) -> int:
+    """How many of the ``sample`` artificial points asked for are drawn at dimension ``dim``."""
+    return min(int(sample), max(1000, ARTIFICIAL_VALUES // dim))
+
+
 def prepare(ctx: AtlasContext, page: Page) -> None:
     """What every later section uses; writes ``input`` and ``settings`` of the summary."""
     from latentatlas.analysis import MahalanobisModel, auto_pairs, radius_comparison
@@ -59,7 +64,7 @@ def prepare(ctx: AtlasContext, page: Page) -> None:
     # With a numeric b, fit only learns N: one row spares a validation pass over all n points.
     gen = UniformCube(b=ctx.b).fit(ctx.z[:1])
     requested = ctx.sample
-    ctx.sample = min(ctx.sample, max(1000, ARTIFICIAL_VALUES // ctx.dim))
+    ctx.sample = artificial_points(ctx.sample, ctx.dim)
     ctx.fake = gen.sample(ctx.sample, random_state=ctx.seed)
     ctx.plot_idx = np.sort(
         stream(ctx.seed, PLOT_SUBSAMPLE_STREAM).choice(

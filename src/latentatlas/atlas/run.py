@@ -20,11 +20,12 @@ from latentatlas.atlas.helpers import (
     check_pairs,
     closer_than_origin,
 )
-from latentatlas.atlas.inputs import prepare
+from latentatlas.atlas.inputs import artificial_points, prepare
 from latentatlas.atlas.sections import SECTIONS, VERDICT_SECTION, Section
 from latentatlas.atlas.sections.fragmentation import load_decoder
 from latentatlas.atlas.sections.verdict import load_verdict, verdict_link
 from latentatlas.core import atomic
+from latentatlas.core.validation import check_memory
 from latentatlas.data.store import ZStore
 
 if TYPE_CHECKING:
@@ -209,6 +210,13 @@ def _context(
     for name, low in lows.items():
         if int(sizes[name]) < low:
             raise ValueError(f"{name} must be at least {low}, got {sizes[name]}")
+    # The artificial sets (uniform, Gaussian, ...) are float64 (sample, N) arrays, a few at
+    # once; the store itself stays memory-mapped, read in bounded blocks.
+    check_memory(
+        4 * 8 * artificial_points(int(sizes["sample"]), dim) * dim,
+        f"--sample {sizes['sample']} at N = {dim}",
+        "lower --sample",
+    )
     return AtlasContext(
         z=z,
         store=store,

@@ -118,14 +118,6 @@ def run(args: argparse.Namespace) -> int:
         model, _, store = load_model_and_store(
             spec, args.store, "cpu", verify=args.verify, allow_mismatch=args.allow_mismatch
         )
-    from latentatlas.core.validation import check_memory
-
-    # The artificial sets (uniform, Gaussian, ...) are float64 (sample, N) arrays, a few at once.
-    check_memory(
-        4 * 8 * (args.sample + store.n) * store.latent_dim,
-        f"--sample {args.sample} at N = {store.latent_dim}",
-        "lower --sample",
-    )
     try:
         summary = run_atlas(
             store,
