@@ -131,7 +131,9 @@ def test_spatial_latents_and_scaling_verdict(tiny_cache: Path, tmp_path: Path) -
     assert (meta["scaling_factor"], meta["shift_factor"]) == (0.5, 0.1)
     store = load_store(tmp_path / "store")
     assert json.loads((tmp_path / "store" / "store.json").read_text())["shift_factor"] == 0.1
-    ctx = SimpleNamespace(store=store, z=store.z, dim=store.latent_dim, seed=0, summary={})
+    ctx = SimpleNamespace(
+        store=store, z=store.z, dim=store.latent_dim, seed=0, summary={}, driver=None
+    )
     page = Page("spatial")
     section_spatial(ctx, page)
     x = to_tensor(np.load(tiny_cache / "images.npy"), torch.device("cpu"))

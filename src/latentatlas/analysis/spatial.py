@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from latentatlas.analysis.blockstats import Driver, LocalDriver, channel_statistics
 from latentatlas.core.errors import LatentAtlasError
 from latentatlas.core.jsonable import jsonable
 from latentatlas.core.rng import RandomState, as_rng, subsample_indices
@@ -334,6 +335,7 @@ def spatial_stats(
     acf_sample: int | None = 2000,
     two_sample_points: int = 200,
     random_state: RandomState = 0,
+    driver: Driver | None = None,
 ) -> SpatialStats:
     """Everything the spatial section shows, from (n, C*H*W) latents in C-major order.
 
@@ -348,17 +350,27 @@ def spatial_stats(
     two_sample_points : real points (and as many N(0, I) draws) of the MMD test against N(0, I);
         below 2 skips it.
     random_state : seeds both subsamples and the N(0, I) draws.
+    driver : runs the per-channel moments (``blockstats.channel_statistics``); the atlas passes
+        its own, so ``--dask`` computes them on the cluster. Default: local row blocks of ``Z``.
     """
     _check(Z, shape)
     c, h, w = shape
     n, per = len(Z), h * w
     rng = as_rng(random_state)
-    pilot = np.asarray(Z[: min(n, 64)], dtype=np.float64).reshape(-1, c, per).mean(axis=(0, 2))
-    pc = pilot.reshape(1, c, 1)
-    sums = np.zeros((4, c))  # power sums of (x - pilot) per channel
+    moments = channel_statistics(driver or LocalDriver(Z), c)
+    ch_mean, ch_std = moments["mean"], moments["std"]
+    lo, hi = moments["minimum"], moments["maximum"]
+    var = ch_std**2
+    # A constant channel keeps finite numbers on the page: skewness 0, excess kurtosis -3.
+    ch_skew = np.where(var > 0, moments["skewness"], 0.0)
+    ch_kurt = np.where(var > 0, moments["kurtosis"], -3.0)
+    cov = moments["covariance"]
+    denom = np.sqrt(np.outer(np.diag(cov), np.diag(cov)))
+    channel_corr = np.where(denom > 0, cov / np.maximum(denom, 1e-300), 0.0)
+    np.fill_diagonal(channel_corr, 1.0)
+    # The radii and the per-position maps, about the channel means.
+    pc = ch_mean.reshape(1, c, 1)
     pos1, pos2 = np.zeros((c, per)), np.zeros((c, per))
-    cross = np.zeros((c, c))
-    lo, hi = np.full(c, np.inf), np.full(c, -np.inf)
     r = np.empty(n)
     start = 0
     for block in _blocks(Z, shape):
@@ -366,32 +378,16 @@ def spatial_stats(
         x = block.reshape(b, c, per)
         r[start : start + b] = np.sqrt(np.einsum("ij,ij->i", x.reshape(b, -1), x.reshape(b, -1)))
         start += b
-        lo, hi = np.minimum(lo, x.min(axis=(0, 2))), np.maximum(hi, x.max(axis=(0, 2)))
         d = x - pc
-        d2 = d * d
-        sums += [p.sum(axis=(0, 2)) for p in (d, d2, d2 * d, d2 * d2)]
         pos1 += d.sum(axis=0)
-        pos2 += d2.sum(axis=0)
-        flat = d.transpose(1, 0, 2).reshape(c, -1)
-        cross += flat @ flat.T
-    count = n * per
-    m1, m2, m3, m4 = sums / count
-    var = np.maximum(m2 - m1**2, 0.0)
-    ch_mean, ch_std = pilot + m1, np.sqrt(var)
-    safe = np.maximum(var, np.finfo(np.float64).tiny)
-    ch_skew = (m3 - 3 * m1 * m2 + 2 * m1**3) / safe**1.5
-    ch_kurt = (m4 - 4 * m1 * m3 + 6 * m1**2 * m2 - 3 * m1**4) / safe**2 - 3.0
-    cov = cross / count - np.outer(m1, m1)
-    denom = np.sqrt(np.outer(np.diag(cov), np.diag(cov)))
-    channel_corr = np.where(denom > 0, cov / np.maximum(denom, 1e-300), 0.0)
-    np.fill_diagonal(channel_corr, 1.0)
+        pos2 += (d * d).sum(axis=0)
     pm = pos1 / n
-    mean_map = (pilot[:, None] + pm).reshape(c, h, w)
+    mean_map = (ch_mean[:, None] + pm).reshape(c, h, w)
     std_map = np.sqrt(np.maximum(pos2 / n - pm**2, 0.0)).reshape(c, h, w)
     total_mean = float(ch_mean.mean())
     total_std = float(np.sqrt(np.mean(var + ch_mean**2) - total_mean**2))
 
-    # Second pass: histograms over each channel's range.
+    # Histograms over each channel's range.
     edges = np.linspace(lo, hi, HIST_BINS + 1, axis=1)
     width = np.where(hi > lo, (hi - lo) / HIST_BINS, 1.0)
     counts = np.zeros(c * HIST_BINS, dtype=np.int64)

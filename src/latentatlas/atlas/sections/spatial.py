@@ -42,7 +42,7 @@ def section_spatial(ctx: AtlasContext, page: Page) -> None:
         ctx.summary["spatial"] = None
         page.note(sec, "The store records no spatial latent shape (C x H x W): nothing to show.")
         return
-    st = spatial_stats(ctx.z, shape, meta, random_state=ctx.seed)
+    st = spatial_stats(ctx.z, shape, meta, random_state=ctx.seed, driver=ctx.driver)
     ctx.summary["spatial"] = st.to_dict()
     c, h, w = shape
     sc, gap = st.scaling, st.gaussian_gap
