@@ -281,6 +281,7 @@ def input_paths(args: argparse.Namespace) -> list[str]:
     paths = [str(value) for value in given.values() if value is not None]
     if given["store"] is not None:
         paths.append(str(resolve(given["store"], "store")))
+    paths += [str(path) for _, path in getattr(args, "feature_weights", None) or ()]
     if getattr(args, "checkpoint", None) is not None or getattr(args, "model", None) is not None:
         from latentatlas.models import input_paths as model_paths
 

@@ -13,7 +13,17 @@ from latentatlas.cli import (
     seed,
 )
 from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES, SPATIAL_NAMES
-from latentatlas.verdict.judges import FACE_N, IMAGE_JUDGES, JUDGE_N
+from latentatlas.verdict.judges import FACE_N, IMAGE_JUDGES, JUDGE_N, WEIGHTED_JUDGES
+
+
+def feature_weights(text: str) -> tuple[str, str]:
+    """``NAME=PATH`` for a judge whose weights the user brings -> (name, path)."""
+    name, sep, path = text.partition("=")
+    if not sep or name not in WEIGHTED_JUDGES or not path.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=PATH with NAME one of {', '.join(WEIGHTED_JUDGES)}, got {text!r}"
+        )
+    return name, path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +67,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="JUDGE",
         help=f"image judges, any of: {', '.join(IMAGE_JUDGES)} (default: every one installed; "
-        "faces needs pip install 'latentatlas[judge]'; give --judges with no name for none)",
+        "faces needs pip install 'latentatlas[judge]'; inception and dinov2 run where their "
+        "weights are found: --feature-weights, else torch-hub's cache (torch-fidelity's "
+        "weights-inception-2015-12-05-6726825d.pth) or Hugging Face's (facebook/dinov2-large), "
+        "never downloaded; give --judges with no name for none)",
+    )
+    p.add_argument(
+        "--feature-weights",
+        action="append",
+        type=feature_weights,
+        default=None,
+        metavar="NAME=PATH",
+        help="weights of a literature feature judge, repeatable: inception=FILE (torch-fidelity's "
+        "Inception file, checked against its published sha256 unless --no-verify), "
+        "dinov2=FOLDER (a Hugging Face snapshot of facebook/dinov2-large); see the README",
     )
     p.add_argument(
         "--judge-n",
@@ -107,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         allow_mismatch=args.allow_mismatch,
         where=args.where,
         judges=args.judges,
+        feature_weights=dict(args.feature_weights or ()),
         judge_n=args.judge_n,
         face_n=args.face_n,
         ladder=args.ladder,

@@ -64,6 +64,7 @@ from latentatlas.models import (
 )
 from latentatlas.models.decode import decode, decode_and_reencode
 from latentatlas.models.pairing import load_model_and_store
+from latentatlas.verdict.judges import check_feature_weights
 from latentatlas.verdict.judges.haar import face_rate
 from latentatlas.verdict.ladder import check_all, degradation_ladder
 from latentatlas.verdict.page import write_verdict_page
@@ -130,6 +131,7 @@ def run_compare(
     allow_mismatch: bool = False,
     where: Condition | str | None = None,
     judges: Sequence[str] | None = None,
+    feature_weights: Mapping[str, str | os.PathLike] | None = None,
     judge_n: int = JUDGE_N,
     face_n: int = FACE_N,
     ladder: bool = False,
@@ -151,12 +153,18 @@ def run_compare(
     ``where`` (``"Smiling=1"``) restricts the store first: the generators are fitted on the
     matching train z-points and judged against the matching held-out ones. ``judges`` names the
     image judges (default every one installed; ``()`` for none), which see the first
-    ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``ladder`` also judges
+    ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``feature_weights``
+    (``{"inception": FILE, "dinov2": FOLDER}``) gives the weights of the literature's feature
+    judges, checked against their published sha256 when ``verify``; without it they run where
+    their library's cache holds them. ``ladder`` also judges
     the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics that fail it are then
     left out of this verdict's ranking."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
-    atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
+    weights = {name: str(path) for name, path in (feature_weights or {}).items()}
+    atomic.check_new(
+        out, overwrite, inputs=(*input_paths(checkpoint), store_path, *weights.values())
+    )
     names = list(generators or COMPARE_DEFAULT)
     given = generators if isinstance(generators, Mapping) else {}
     known = [*GENERATORS, *SPATIAL, *PRIORS]
@@ -170,6 +178,7 @@ def run_compare(
         raise LatentAtlasError(
             f"--judge-n and --face-n must be at least 20, got {judge_n}/{face_n}"
         )
+    check_feature_weights(judges, weights)  # a missing file: refused before any work
     model, _, st = load_model_and_store(
         checkpoint, store, device, verify=verify, allow_mismatch=allow_mismatch
     )
@@ -178,7 +187,15 @@ def run_compare(
     train, held = split_for_verdict(st, seed)
     try:
         ctx = judging_context(
-            model, train, held, judges=judges, judge_n=judge_n, face_n=face_n, seed=seed
+            model,
+            train,
+            held,
+            judges=judges,
+            judge_n=judge_n,
+            face_n=face_n,
+            seed=seed,
+            feature_weights=weights,
+            verify=verify,
         )
     except ValueError as e:
         raise LatentAtlasError(str(e)) from None

@@ -16,7 +16,7 @@ bootstrap for the rest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
 from latentatlas.metrics.frechet import frechet_route, frechet_test
 from latentatlas.metrics.intervals import bootstrap_interval, wilson_interval
+from latentatlas.metrics.kid import kernel_inception_distance
 from latentatlas.metrics.likelihood import heldout_log_likelihood
 from latentatlas.metrics.mmd import mmd_test
 from latentatlas.metrics.topology import topology_distance
@@ -51,16 +52,21 @@ def judging_context(
     judge_n: int = JUDGE_N,
     face_n: int = FACE_N,
     seed: int = 0,
+    feature_weights: Mapping[str, str] | None = None,
+    verify: bool = True,
 ) -> dict[str, Any]:
     """What :func:`judge` measures every generator against (shared so that benches judge alike).
 
     judges: image judges to run (default every one installed, :func:`available_judges`; ``()``
-    for z-space numbers only). The held-out codes are decoded once as the image reference;
-    the ceiling (decoded train codes) and floor (uniform noise images) are judged here.
+    for z-space numbers only). feature_weights: judge name -> weights path for the judges whose
+    weights the user brings (``WEIGHTED_JUDGES``), checked against their published sha256 unless
+    ``verify`` is False. The held-out codes are decoded once as the image reference; the
+    ceiling (decoded train codes) and floor (uniform noise images) are judged here.
     """
     model = as_latent_model(model)
-    judges = available_judges() if judges is None else tuple(judges)
-    unknown = [j for j in judges if j not in IMAGE_JUDGES]
+    weights = dict(feature_weights or {})
+    judges = available_judges(weights) if judges is None else tuple(judges)
+    unknown = [j for j in (*judges, *weights) if j not in IMAGE_JUDGES]
     if unknown:
         raise ValueError(f"unknown image judge {unknown[0]!r}; choose from {IMAGE_JUDGES}")
     ctx: dict[str, Any] = {
@@ -85,9 +91,10 @@ def judging_context(
         n = min(n_img, int(face_n)) if name == "faces" else n_img
         entry: dict[str, Any] = {"n": n}
         if name != "cnn":
-            net = make_judge(name)
+            net = make_judge(name, weights.get(name), verify=verify)
             entry["net"] = net
             entry["title"] = net.title
+            entry["protocol"] = getattr(net, "protocol", {})
             entry.update(_describe(net, ref_images[:n], "ref"))
         else:
             entry["title"] = "a small CNN trained to tell the images from the reference"
@@ -106,11 +113,19 @@ def judging_context(
 
 def _reference_entry(entry: dict[str, Any]) -> dict[str, Any]:
     """A judge's line in verdict.json: its image count, title and, for a feature network, how
-    the Fréchet distance is computed (:func:`~latentatlas.metrics.frechet.frechet_route`)."""
+    the Fréchet distance is computed (:func:`~latentatlas.metrics.frechet.frechet_route`) and
+    the protocol behind its numbers (feature space, sample counts, reference set, resize)."""
     out = {"n": entry["n"], "title": entry["title"]}
     if "ref_features" in entry:
-        d = entry["ref_features"].shape[1]
-        out["fd_route"] = frechet_route(d, entry["n"], entry["n"])
+        n, d = entry["ref_features"].shape
+        out["fd_route"] = frechet_route(d, n, n)
+        out["protocol"] = {
+            **entry["protocol"],
+            "dim": d,
+            "n_reference": n,
+            "n_generated": n,
+            "reference": "decoded held-out codes",
+        }
     return out
 
 
@@ -154,10 +169,17 @@ def feature_metrics(ref: np.ndarray, gen: np.ndarray, seed: int) -> dict[str, An
     fd = frechet_test(ref, gen, n_boot=N_BOOT, random_state=seed, resample_a=False)
     manifold = prdc(ref, gen, k=5)
     two = classifier_two_sample_test(ref, gen, cv=2, random_state=seed)
+    # torch-fidelity's KID (subsets of up to 1,000 points, 100 of them), with the verdict's seed.
+    kid = kernel_inception_distance(ref, gen, seed=seed)
     n_ref, n_gen = len(ref), len(gen)
     return {
         "fd": fd["fd"],
         "fd_ci": list(fd["ci95"]),
+        "kid": kid["kid"],
+        "kid_ci": list(kid["ci95"]),
+        "kid_std": kid["kid_std"],
+        "kid_se": kid["se"],
+        "kid_subsets": [kid["subsets"], kid["subset_size"]],
         "precision": manifold["precision"],
         "precision_ci": list(wilson_interval(manifold["precision"], n_gen)),
         "recall": manifold["recall"],

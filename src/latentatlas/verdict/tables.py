@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # Per feature judge: (key under image.<judge>, short header, full name).
 FEATURE_COLUMNS = (
     ("fd", "FD", "Fréchet distance to the reference (lower is better)"),
+    ("kid", "KID", "kernel distance (KID as torch-fidelity computes it), ± its standard error"),
     ("two_sample_accuracy", "2-sample acc.", "MLP two-sample accuracy (0.5 = indistinguishable)"),
     ("precision", "prec.", "k-NN precision (k = 5)"),
     ("recall", "recall", "k-NN recall"),
@@ -68,7 +69,8 @@ def add_image_tables(
         page.note(
             sec,
             f"Not run: {', '.join(missing)} (left out with --judges, or not installed: the face "
-            "descriptor needs pip install 'latentatlas[judge]').",
+            "descriptor needs pip install 'latentatlas[judge]', inception and dinov2 their "
+            "weights: --feature-weights, see the README).",
         )
     for judge, info in ref["judges"].items():
         everyone = [*lines, *shown]
@@ -94,6 +96,8 @@ def add_image_tables(
             ],
             caption,
         )
+        if info.get("protocol"):
+            page.note(sec, protocol_line(judge, info["protocol"]))
         if judge == "attributes":
             notes = []
             for name, img in shown:
@@ -108,6 +112,19 @@ def add_image_tables(
                     )
             if notes:
                 page.note(sec, "Attributes furthest from the reference: " + "; ".join(notes) + ".")
+
+
+def protocol_line(judge: str, protocol: Mapping[str, Any]) -> str:
+    """How a feature judge's numbers were made, in one line: feature space, sample counts,
+    reference set, resize and (for weights the user brings) the weights' sha256."""
+    line = (
+        f"{judge} protocol: {protocol['features']} ({protocol['dim']}-d); "
+        f"{protocol['n_reference']} reference images ({protocol['reference']}) against "
+        f"{protocol['n_generated']} generated; resize: {protocol['resize']}"
+    )
+    if protocol.get("weights_sha256"):
+        line += f"; weights sha256 {protocol['weights_sha256'][:16]}…"
+    return line + "."
 
 
 def verdict_lines(verdict: Mapping[str, Any]) -> list[str]:

@@ -15,7 +15,10 @@ Modules, one a judge:
   'latentatlas[judge]'``);
 - ``image_two_sample``: the image-space classifier two-sample test, which needs no pretrained
   weights at all (a small CNN trained to tell two sets of images apart, cross-validated);
-- ``haar``: OpenCV's Haar face detector, behind the face rate (a sanity check, not ranked).
+- ``haar``: OpenCV's Haar face detector, behind the face rate (a sanity check, not ranked);
+- ``inception``: Inception-v3 pool3 as torch-fidelity computes it (the literature's FID/KID),
+  ``dinov2``: DINOv2 ViT-L/14's CLS token (Stein et al. 2023's recommendation); both need weights
+  the user brings (``--feature-weights NAME=PATH``, or the library's own cache), never downloaded.
 
 To add a feature judge: a class with ``name``, ``title`` and ``features(images)``
 (:class:`ImageJudge`), registered in :data:`FEATURE_JUDGES`.
@@ -23,6 +26,7 @@ To add a feature judge: a class with ``name``, ``title`` and ``features(images)`
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -32,8 +36,10 @@ __all__ = [
     "FEATURE_JUDGES",
     "IMAGE_JUDGES",
     "JUDGE_N",
+    "WEIGHTED_JUDGES",
     "ImageJudge",
     "available_judges",
+    "check_feature_weights",
     "make_judge",
 ]
 
@@ -57,7 +63,12 @@ class ImageJudge(Protocol):
 FEATURE_JUDGES: dict[str, str] = {
     "attributes": "latentatlas.verdict.judges.attributes:load_attribute_judge",
     "faces": "latentatlas.verdict.judges.descriptor:FaceDescriptorJudge",
+    "inception": "latentatlas.verdict.judges.inception:load_inception_judge",
+    "dinov2": "latentatlas.verdict.judges.dinov2:load_dinov2_judge",
 }
+# Judges whose weights the user brings: their factories take (weights path or None, verify),
+# and they run by default only where their weights are found without being named.
+WEIGHTED_JUDGES: tuple[str, ...] = ("inception", "dinov2")
 IMAGE_JUDGES: tuple[str, ...] = (*FEATURE_JUDGES, "cnn")
 
 # Decoded images per generator the image judges see; the face descriptor costs ~60 ms an image on
@@ -66,19 +77,53 @@ JUDGE_N = 500
 FACE_N = 100
 
 
-def make_judge(name: str) -> ImageJudge:
-    """The feature judge called ``name`` (``attributes`` or ``faces``), loaded."""
+def make_judge(name: str, weights: str | None = None, verify: bool = True) -> ImageJudge:
+    """The feature judge called ``name`` (one of :data:`FEATURE_JUDGES`), loaded; ``weights``
+    (a path) and ``verify`` (check its published sha256) for :data:`WEIGHTED_JUDGES`."""
     import importlib
 
     if name not in FEATURE_JUDGES:
         raise ValueError(f"unknown feature judge {name!r}; choose from {', '.join(FEATURE_JUDGES)}")
+    if weights is not None and name not in WEIGHTED_JUDGES:
+        raise ValueError(f"the {name} judge takes no weights file; only {WEIGHTED_JUDGES} do")
     module, factory = FEATURE_JUDGES[name].split(":")
-    return getattr(importlib.import_module(module), factory)()
+    make = getattr(importlib.import_module(module), factory)
+    return make(weights, verify=verify) if name in WEIGHTED_JUDGES else make()
 
 
-def available_judges() -> tuple[str, ...]:
-    """The image judges that can run here: all but ``faces`` when dlib or its models are not
-    installed (``pip install 'latentatlas[judge]'``)."""
+def check_feature_weights(
+    judges: Sequence[str] | None, feature_weights: Mapping[str, str] | None = None
+) -> None:
+    """Refuse, before any work, weights for a judge that is not asked for, and a missing weights
+    file of a judge that is asked for (a one-line LatentAtlasError that says where to put it)."""
+    import importlib
+
+    from latentatlas.core.errors import LatentAtlasError
+
+    weights = dict(feature_weights or {})
+    unused = [j for j in weights if judges is not None and j not in judges]
+    if unused:
+        raise LatentAtlasError(f"--feature-weights {unused[0]}=... names a judge not in --judges")
+    for name in WEIGHTED_JUDGES:
+        if name in weights or (judges is not None and name in judges):
+            module = FEATURE_JUDGES[name].split(":")[0]
+            importlib.import_module(module).locate(weights.get(name))
+
+
+def available_judges(feature_weights: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The image judges that can run here: ``faces`` when dlib and its models are installed
+    (``pip install 'latentatlas[judge]'``), ``inception``/``dinov2`` when their weights are named
+    in ``feature_weights`` or found in their library's cache, every other one always."""
+    import importlib
+
     from latentatlas.verdict.judges import descriptor
 
-    return tuple(j for j in IMAGE_JUDGES if j != "faces" or descriptor.available())
+    def runs(name: str) -> bool:
+        if name == "faces":
+            return descriptor.available()
+        if name in WEIGHTED_JUDGES and name not in (feature_weights or {}):
+            module = FEATURE_JUDGES[name].split(":")[0]
+            return bool(importlib.import_module(module).available())
+        return True
+
+    return tuple(j for j in IMAGE_JUDGES if runs(j))

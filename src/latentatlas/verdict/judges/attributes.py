@@ -108,6 +108,10 @@ class AttributeJudge:
 
     name = "attributes"
     title = "attribute CNN trained by latentatlas on real CelebA images (40 attributes)"
+    protocol = {
+        "features": "latentatlas attribute CNN, penultimate layer",
+        "resize": "bilinear (antialiased) to the CNN's input size",
+    }
 
     def __init__(
         self,

@@ -159,6 +159,10 @@ class FaceDescriptorJudge:
         "dlib's ResNet face descriptor (128-d, 99.38 % on LFW; trained on ~3 million faces of "
         "7,485 people), 5-point alignment in a fixed central box"
     )
+    protocol = {
+        "features": "dlib ResNet face descriptor",
+        "resize": f"bicubic up / area down to {CHIP_SIZE}, then a 5-point aligned chip",
+    }
 
     def __init__(self, n_jobs: int = 2, chunk_size: int = 32) -> None:
         if int(n_jobs) < 1:
