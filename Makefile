@@ -12,9 +12,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# torch-fidelity (the inception judge) goes in with --no-deps: it requires torchvision, whose
+# wheels pin a torch release of their own and break beside this one.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,diffusers,pythae,judge,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,diffusers,pythae,judge,dask,features]"
+	$(BIN)/python -m pip install --quiet --no-deps torch-fidelity==0.4.0
 	touch $@
 
 demo: $(VENV)/.installed

@@ -195,11 +195,17 @@ def test_compare_ladder_and_judges(
     ref = verdict["image_reference"]
     assert list(ref["judges"]) == ["attributes"]
     assert ref["judges"]["attributes"]["fd_route"] == "covariance"  # 256 features
+    protocol = ref["judges"]["attributes"]["protocol"]
+    assert protocol["n_reference"] == protocol["n_generated"] == ref["n"]
+    assert protocol["reference"] == "decoded held-out codes" and "bilinear" in protocol["resize"]
+    row = verdict["rows"][0]["image"]["attributes"]
+    assert row["kid_ci"][0] < row["kid"] < row["kid_ci"][1]
     assert ref["floor"]["attributes"]["fd"] > ref["ceiling"]["attributes"]["fd"]
     assert "fd_ci" in verdict["rows"][0]["image"]["attributes"]
     page = (out / "index.html").read_text()
     assert "The degradation ladder" in page and "ceiling: decoded train codes" in page
     assert "Not run: faces, inception, dinov2, cnn" in page
+    assert "attributes protocol: latentatlas attribute CNN, penultimate layer (256-d)" in page
     # No image judge at all: z-space numbers only.
     assert main([*args, "--judges", "--quiet", "--out", str(tmp_path / "z")]) == 0
     z_only = json.loads((tmp_path / "z" / "verdict.json").read_text())

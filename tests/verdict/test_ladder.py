@@ -134,3 +134,36 @@ def test_the_face_rate_fails_the_ladder(bundled_ladder) -> None:
     # A collapsed generator still decodes to a face: truncation scores at least as well.
     assert not c["passed"]
     assert any(f.startswith("mvn@0.25") or f.startswith("mvn@0.5") for f in c["failures"])
+
+
+def _literature_judge_missing(name: str) -> str | None:
+    """Why the literature judge ``name`` cannot run here (None when it can)."""
+    from latentatlas.verdict.judges import dinov2, inception
+
+    if name == "inception" and not inception.available():
+        return f"no Inception weights at {inception.hub_weights_path()} (see README)"
+    if name == "dinov2" and not dinov2.available():
+        return f"no DINOv2 snapshot of {dinov2.REPO_ID} in Hugging Face's cache (see README)"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["inception", "dinov2"])
+def test_literature_judges_on_the_ladder(name: str) -> None:
+    """Where their weights are present, the literature's feature spaces are judged on the
+    bundled model's ladder like the attribute CNN: their Fréchet distance and KID must see
+    every rung (they are not ranking metrics until they do, on full-size runs too)."""
+    reason = _literature_judge_missing(name)
+    if reason:
+        pytest.skip(reason)
+    from latentatlas.models.pretrained import celeba64
+    from latentatlas.verdict.compare import judge_ladder, split_for_verdict
+    from latentatlas.verdict.scoring import judging_context
+
+    model, store = celeba64()
+    train, held = split_for_verdict(store, 0)
+    ctx = judging_context(model, train, held, judges=(name,), judge_n=LADDER_JUDGE_N, seed=0)
+    checks = judge_ladder(model, ctx, LADDER_N, seed=0)["checks"]
+    for key in (f"image.{name}.fd", f"image.{name}.kid"):
+        assert key in checks, key
+        assert checks[key]["passed"], (key, checks[key])

@@ -27,7 +27,7 @@ To add a feature judge: a class with ``name``, ``title`` and ``features(images)`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -52,6 +52,9 @@ class ImageJudge(Protocol):
     name: str
     #: One line for the page: what the network is and what it was trained on.
     title: str
+    #: How its numbers are made, for verdict.json and the page: "features" (the feature space)
+    #: and "resize" (method and size), and for weights the user brings their "weights_sha256".
+    protocol: dict[str, Any]
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """images (n, H, W, 3) uint8, any H = W -> features (n, d) float64."""

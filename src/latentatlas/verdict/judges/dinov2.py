@@ -114,7 +114,7 @@ class Dinov2Judge:
             "features": "DINOv2 CLS token after the final layer norm, transformers",
             "resize": PROTOCOL_RESIZE,
             "weights_sha256": digest,
-            "weights_sha256_published": checked,
+            "weights_checked": checked,
         }
 
     def preprocess(self, images: np.ndarray):  # -> torch.Tensor (n, 3, 224, 224) float32

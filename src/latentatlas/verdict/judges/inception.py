@@ -145,6 +145,7 @@ class InceptionJudge:
             f"torch-fidelity {TORCH_FIDELITY_VERSION}",
             "resize": PROTOCOL_RESIZE,
             "weights_sha256": self.weights_sha256,
+            "weights_checked": bool(verify),
         }
 
     def features(self, images: np.ndarray) -> np.ndarray:
