@@ -82,9 +82,9 @@ def locate(path: str | os.PathLike | None = None) -> Path:
     says where to put it when there is none (never a download)."""
     found = Path(path) if path is not None else hub_weights_path()
     if not found.is_file():
+        other = " (or pass --feature-weights inception=PATH)" if path is None else ""
         raise LatentAtlasError(
-            f"no Inception weights at {found}: download {WEIGHTS_URL} and put it there "
-            f"(or pass --feature-weights inception=PATH)"
+            f"no Inception weights at {found}: download {WEIGHTS_URL} and put it there{other}"
         )
     return found
 
