@@ -91,7 +91,7 @@ def judging_context(
         n = min(n_img, int(face_n)) if name == "faces" else n_img
         entry: dict[str, Any] = {"n": n}
         if name != "cnn":
-            net = make_judge(name, weights.get(name), verify=verify)
+            net = make_judge(name, weights.get(name), verify=verify, device=str(model.device))
             entry["net"] = net
             entry["title"] = net.title
             entry["protocol"] = getattr(net, "protocol", {})

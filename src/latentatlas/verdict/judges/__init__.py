@@ -80,9 +80,12 @@ JUDGE_N = 500
 FACE_N = 100
 
 
-def make_judge(name: str, weights: str | None = None, verify: bool = True) -> ImageJudge:
+def make_judge(
+    name: str, weights: str | None = None, verify: bool = True, device: str = "cpu"
+) -> ImageJudge:
     """The feature judge called ``name`` (one of :data:`FEATURE_JUDGES`), loaded; ``weights``
-    (a path) and ``verify`` (check its published sha256) for :data:`WEIGHTED_JUDGES`."""
+    (a path), ``verify`` (check its published sha256) and ``device`` (where the network runs:
+    these are large, ~6 GFLOPs an image) for :data:`WEIGHTED_JUDGES`."""
     import importlib
 
     if name not in FEATURE_JUDGES:
@@ -91,7 +94,7 @@ def make_judge(name: str, weights: str | None = None, verify: bool = True) -> Im
         raise ValueError(f"the {name} judge takes no weights file; only {WEIGHTED_JUDGES} do")
     module, factory = FEATURE_JUDGES[name].split(":")
     make = getattr(importlib.import_module(module), factory)
-    return make(weights, verify=verify) if name in WEIGHTED_JUDGES else make()
+    return make(weights, verify=verify, device=device) if name in WEIGHTED_JUDGES else make()
 
 
 def check_feature_weights(

@@ -95,7 +95,11 @@ class Dinov2Judge:
     )
 
     def __init__(
-        self, weights: str | os.PathLike | None = None, verify: bool = True, batch_size: int = 32
+        self,
+        weights: str | os.PathLike | None = None,
+        verify: bool = True,
+        batch_size: int = 32,
+        device: str = "cpu",
     ) -> None:
         try:
             import torch
@@ -108,6 +112,8 @@ class Dinov2Judge:
             self.net = Dinov2Model.from_pretrained(folder, local_files_only=True).eval()
         except (OSError, ValueError, RuntimeError) as e:
             raise LatentAtlasError(f"cannot load DINOv2 from {folder}: {e}") from None
+        self.device = torch.device(device)
+        self.net.to(self.device)
         self._torch = torch
         self.batch_size = int(batch_size)
         self.protocol = {
@@ -115,6 +121,7 @@ class Dinov2Judge:
             "resize": PROTOCOL_RESIZE,
             "weights_sha256": digest,
             "weights_checked": checked,
+            "device": self.device.type,
         }
 
     def preprocess(self, images: np.ndarray):  # -> torch.Tensor (n, 3, 224, 224) float32
@@ -136,11 +143,13 @@ class Dinov2Judge:
         chunks = [np.empty((0, self.net.config.hidden_size))]
         with torch.no_grad():
             for start in range(0, len(arr), self.batch_size):
-                x = self.preprocess(arr[start : start + self.batch_size])
-                chunks.append(self.net(pixel_values=x).pooler_output.double().numpy())
+                x = self.preprocess(arr[start : start + self.batch_size]).to(self.device)
+                chunks.append(self.net(pixel_values=x).pooler_output.double().cpu().numpy())
         return np.concatenate(chunks, axis=0)
 
 
-def load_dinov2_judge(weights: str | os.PathLike | None = None, verify: bool = True) -> Dinov2Judge:
-    """The judge, from a snapshot folder ``weights`` or Hugging Face's cache."""
-    return Dinov2Judge(weights, verify=verify)
+def load_dinov2_judge(
+    weights: str | os.PathLike | None = None, verify: bool = True, device: str = "cpu"
+) -> Dinov2Judge:
+    """The judge, from a snapshot folder ``weights`` or Hugging Face's cache, on ``device``."""
+    return Dinov2Judge(weights, verify=verify, device=device)

@@ -126,6 +126,7 @@ class InceptionJudge:
         verify: bool = True,
         batch_size: int = 64,
         layer: str = "2048",
+        device: str = "cpu",
     ) -> None:
         import torch
 
@@ -138,6 +139,8 @@ class InceptionJudge:
             )
         except (RuntimeError, OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError) as e:
             raise LatentAtlasError(f"cannot load Inception weights from {path}: {e}") from None
+        self.device = torch.device(device)
+        self.net.to(self.device)
         self.batch_size = int(batch_size)
         self._torch = torch
         self.protocol = {
@@ -146,6 +149,7 @@ class InceptionJudge:
             "resize": PROTOCOL_RESIZE,
             "weights_sha256": self.weights_sha256,
             "weights_checked": bool(verify),
+            "device": self.device.type,
         }
 
     def features(self, images: np.ndarray) -> np.ndarray:
@@ -157,13 +161,13 @@ class InceptionJudge:
         with torch.no_grad():
             for start in range(0, len(arr), self.batch_size):
                 x = torch.from_numpy(np.ascontiguousarray(arr[start : start + self.batch_size]))
-                (feats,) = self.net(x.permute(0, 3, 1, 2).contiguous())
-                chunks.append(feats.double().numpy())
+                (feats,) = self.net(x.permute(0, 3, 1, 2).contiguous().to(self.device))
+                chunks.append(feats.double().cpu().numpy())
         return np.concatenate(chunks, axis=0)
 
 
 def load_inception_judge(
-    weights: str | os.PathLike | None = None, verify: bool = True
+    weights: str | os.PathLike | None = None, verify: bool = True, device: str = "cpu"
 ) -> InceptionJudge:
-    """The judge, from ``weights`` or torch-hub's cache (:func:`locate`)."""
-    return InceptionJudge(weights, verify=verify)
+    """The judge, from ``weights`` or torch-hub's cache (:func:`locate`), on ``device``."""
+    return InceptionJudge(weights, verify=verify, device=device)
