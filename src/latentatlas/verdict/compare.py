@@ -199,6 +199,9 @@ def run_compare(
         )
     except ValueError as e:
         raise LatentAtlasError(str(e)) from None
+    for info in (ctx.get("image_reference") or {}).get("judges", {}).values():
+        if "protocol" in info:  # a judge sees each generator's first n of its n samples
+            info["protocol"]["n_generated"] = min(n, info["n"])
     rng = stream(seed, NOISE_IMAGES_STREAM)
     size = model.image_size
     # The image judges' reference already holds the decoded held-out codes: not decoded twice.

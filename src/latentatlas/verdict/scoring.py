@@ -123,7 +123,7 @@ def _reference_entry(entry: dict[str, Any]) -> dict[str, Any]:
             **entry["protocol"],
             "dim": d,
             "n_reference": n,
-            "n_generated": n,
+            "n_generated": n,  # the most a generator is judged on (compare sets its own)
             "reference": "decoded held-out codes",
         }
     return out
