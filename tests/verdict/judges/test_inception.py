@@ -170,6 +170,10 @@ def test_loads_without_torchvision_and_never_downloads(
     assert inception.WEIGHTS_URL in message
     assert "inception" not in available_judges()
     assert "inception" in available_judges({"inception": "somewhere.pth"})
+    # pytorch-fid's name for the same file is found in the same cache.
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "hub" / "checkpoints" / inception.PYTORCH_FID_FILE).write_bytes(b"")
+    assert inception.locate().name == inception.PYTORCH_FID_FILE
 
 
 def _no_network(*args: object, **kwargs: object) -> None:

@@ -41,6 +41,9 @@ INSTALL_HINT = "python -m pip install --no-deps torch-fidelity==0.4.0"
 TORCH_FIDELITY_VERSION = "0.4.0"
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}"
+# pytorch-fid's copy of the same converted weights (same state-dict keys, same hash in its name;
+# torch-fidelity's extractor loads it): accepted from torch-hub's cache too, after torch-fidelity's.
+PYTORCH_FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
 #: torch.hub's rule: the file's sha256 starts with the hex between the last "-" and the suffix.
 WEIGHTS_SHA256_PREFIX = "6726825d"
 INPUT_SIZE = 299
@@ -71,10 +74,14 @@ def fidelity_module(name: str) -> types.ModuleType:
 
 
 def hub_weights_path() -> Path:
-    """Where torch-hub's cache keeps the file (``torch.hub.get_dir()/checkpoints/``)."""
+    """Where torch-hub's cache keeps the file (``torch.hub.get_dir()/checkpoints/``):
+    torch-fidelity's name, or pytorch-fid's where only that one is there."""
     import torch.hub
 
-    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    fid_copy = folder / PYTORCH_FID_FILE
+    ours = folder / WEIGHTS_FILE
+    return fid_copy if fid_copy.is_file() and not ours.is_file() else ours
 
 
 def locate(path: str | os.PathLike | None = None) -> Path:
