@@ -120,6 +120,8 @@ def _reference_entry(entry: dict[str, Any]) -> dict[str, Any]:
         n, d = entry["ref_features"].shape
         out["fd_route"] = frechet_route(d, n, n)
         out["protocol"] = {
+            "features": entry["title"],
+            "resize": "not stated by the judge",
             **entry["protocol"],
             "dim": d,
             "n_reference": n,

@@ -20,7 +20,7 @@ Modules, one a judge:
   ``dinov2``: DINOv2 ViT-L/14's CLS token (Stein et al. 2023's recommendation); both need weights
   the user brings (``--feature-weights NAME=PATH``, or the library's own cache), never downloaded.
 
-To add a feature judge: a class with ``name``, ``title`` and ``features(images)``
+To add a feature judge: a class with ``name``, ``title``, ``protocol`` and ``features(images)``
 (:class:`ImageJudge`), registered in :data:`FEATURE_JUDGES`.
 """
 
@@ -69,8 +69,8 @@ FEATURE_JUDGES: dict[str, str] = {
     "inception": "latentatlas.verdict.judges.inception:load_inception_judge",
     "dinov2": "latentatlas.verdict.judges.dinov2:load_dinov2_judge",
 }
-# Judges whose weights the user brings: their factories take (weights path or None, verify),
-# and they run by default only where their weights are found without being named.
+# Judges whose weights the user brings: their factories take (weights path or None, verify,
+# device), and they run by default only where their weights are found without being named.
 WEIGHTED_JUDGES: tuple[str, ...] = ("inception", "dinov2")
 IMAGE_JUDGES: tuple[str, ...] = (*FEATURE_JUDGES, "cnn")
 
