@@ -18,7 +18,8 @@ Modules, one a judge:
 - ``haar``: OpenCV's Haar face detector, behind the face rate (a sanity check, not ranked).
 
 To add a feature judge: a class with ``name``, ``title`` and ``features(images)``
-(:class:`ImageJudge`), registered in :data:`FEATURE_JUDGES`.
+(:class:`ImageJudge`), registered in :data:`FEATURE_JUDGES`, and in :data:`FACE_JUDGES` too if
+it only makes sense on faces.
 """
 
 from __future__ import annotations
