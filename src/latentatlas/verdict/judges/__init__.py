@@ -72,9 +72,10 @@ FACE_JUDGES: tuple[str, ...] = ("attributes", "faces")
 # bundled celeba64 model's decoded held-out reconstructions 0.948 (500 images; `compare` records
 # it as detector.reconstructions), real CelebA crops 0.94 sharp and 0.84 blurred
 # (bench/bench_face_detector.py), data/synthetic's cartoon faces 0.85-0.92. Non-faces score far
-# below: noise and smooth blobs 0.000, 1,797 handwritten digits 0.004 (issue 21), the stripes and
-# blobs of tests/verdict/test_domain.py 0, an undertrained autoencoder's blurred cartoon faces
-# 0.02. Half sits far from both, so a blurring decoder does not turn faces into non-faces.
+# below: noise and smooth blobs 0.000, decoded held-out handwritten digits 0.011 (the README's
+# digits example; 0.004 in issue 21's run), the stripes of tests/verdict/test_domain.py 0, an
+# undertrained autoencoder's blurred cartoon faces 0.02. Half sits far from both, so a blurring
+# decoder does not turn faces into non-faces.
 FACE_DOMAIN_THRESHOLD = 0.5
 # How the domain is decided: by the face rate ("auto"), or as the user says (the detector misses
 # profile, small or drawn faces; a face dataset may be judged without its face judges).
