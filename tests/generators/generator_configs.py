@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from latentatlas.generators import (
     GENERATORS,
+    LITERATURE,
     GaussianMixture,
     IsotropicNormal,
     KernelDensity,
@@ -16,6 +17,7 @@ from latentatlas.generators import (
 
 CONFIGS = {
     **{name: factory for name, factory in GENERATORS.items()},
+    **LITERATURE,
     "cube-union": lambda: UniformCube(b=[0.5, 2.0]),
     "normal-2": lambda: IsotropicNormal(scale=2.0),
     "mvn-shrunk": lambda: MultivariateNormal(shrinkage=0.3),

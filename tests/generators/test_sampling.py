@@ -152,13 +152,13 @@ def test_plane_paths_and_interpolation(
 
 def test_cli_generator_choices_are_the_registry() -> None:
     from latentatlas.cli import build_parser
-    from latentatlas.generators import GENERATORS, PRIORS, SPATIAL
+    from latentatlas.generators import GENERATORS, LITERATURE, PRIORS, SPATIAL
 
     parser = build_parser()
     verbs = parser._subparsers._group_actions[0].choices
     for verb, dest in (("sample", "generator"), ("compare", "generators")):
         action = next(a for a in verbs[verb]._actions if a.dest == dest)
-        assert tuple(action.choices) == (*GENERATORS, *SPATIAL, *PRIORS)
+        assert tuple(action.choices) == (*GENERATORS, *SPATIAL, *PRIORS, *LITERATURE)
 
 
 def test_principal_plane_path_is_labelled(

@@ -159,10 +159,11 @@ def headline_numbers(summary: dict[str, Any], verdict: dict[str, Any]) -> dict[s
         "origin_mahalanobis": summary["shape"]["origin_mahalanobis"],
         "share_further_than_origin": summary["shape"]["share_further_than_origin"],
         "slice": {"pair": first["pair"], "count": first["count"], "n": first["n"]},
-        "cube_face_rate": rows["cube"]["face_rate"] if "cube" in rows else None,
+        # None where the face rate does not apply (the reference images are not faces).
+        "cube_face_rate": rows["cube"].get("face_rate") if "cube" in rows else None,
         "best": {
             "generator": best["generator"],
-            "face_rate": best["face_rate"],
+            "face_rate": best.get("face_rate"),
             "two_sample_accuracy": best["two_sample_accuracy"],
             "tied_with": ranking["tied_with_winner"],
             "rule": ranking["rule"],
@@ -238,10 +239,9 @@ def _landing_page(directory: Path, headline: dict[str, Any], verdict: dict[str, 
         if name not in rows or not grid.is_file():
             continue
         row = rows[name]
-        key = (
-            f"two-sample accuracy {row['two_sample_accuracy']:.2f}, "
-            f"face rate {row['face_rate']:.0%}"
-        )
+        key = f"two-sample accuracy {row['two_sample_accuracy']:.2f}"
+        if row.get("face_rate") is not None:
+            key += f", face rate {row['face_rate']:.0%}"
         items.append((f"sample_{slug(name)}", grid.read_bytes(), f"{name}: {what}", key))
     page.gallery(sec, items)
     ranking = verdict["ranking"]
@@ -251,6 +251,9 @@ def _landing_page(directory: Path, headline: dict[str, Any], verdict: dict[str, 
         margin_sentence(ranking, verdict["rows"]),
         "compare/index.html#rule",
     )
+    domain = verdict.get("domain") or {}
+    if not domain.get("faces", True):  # the demo's model decodes faces; said if ever not
+        page.note(sec, f"Face judges: {domain['reason']}.")
     page.lead_key = sec.key
     sec = page.section(
         "summary",

@@ -12,8 +12,20 @@ from latentatlas.cli import (
     model_spec,
     seed,
 )
-from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES, SPATIAL_NAMES
-from latentatlas.verdict.judges import FACE_N, IMAGE_JUDGES, JUDGE_N, WEIGHTED_JUDGES
+from latentatlas.generators.registry import (
+    GENERATOR_NAMES,
+    LITERATURE_NAMES,
+    PRIOR_NAMES,
+    SPATIAL_NAMES,
+)
+from latentatlas.verdict.judges import (
+    DOMAINS,
+    FACE_DOMAIN_THRESHOLD,
+    FACE_N,
+    IMAGE_JUDGES,
+    JUDGE_N,
+    WEIGHTED_JUDGES,
+)
 
 
 def feature_weights(text: str) -> tuple[str, str]:
@@ -40,15 +52,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_model_args(p)
     add_io_args(p)
+    names = (*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES, *LITERATURE_NAMES)
     p.add_argument(
         "--generators",
         nargs="+",
-        choices=(*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES),
+        choices=names,
         default=None,
         metavar="NAME",
-        help=f"any of: {', '.join((*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES))} (default: "
-        "all but the slowest learned priors, diffusion and vae2, which take minutes each to "
-        "fit; spatial only for a store with a C x H x W latent shape)",
+        help=f"any of: {', '.join(names)} (default: all but the slowest learned priors, "
+        "diffusion and vae2, which take minutes each to fit, and the literature's samplers "
+        f"({', '.join(LITERATURE_NAMES)}); spatial only for a store with a C x H x W latent shape)",
     )
     p.add_argument(
         "--n", type=int_in(20, 100000), default=1000, help="samples per generator (default 1000)"
@@ -101,6 +114,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "shifted) and leave metrics that fail it out of the ranking",
     )
     p.add_argument(
+        "--domain",
+        choices=DOMAINS,
+        default="auto",
+        help="whether the face judges (attributes, faces) and the face rate apply: auto (where "
+        f"at least {FACE_DOMAIN_THRESHOLD * 100:.0f} %% of the decoded held-out images have a Haar-"
+        "detected face), faces, other; where they do not, the ladder runs and only metrics that "
+        "pass it rank (default auto)",
+    )
+    p.add_argument(
         "--save-generators",
         action="store_true",
         help="also keep each fitted generator and its samples under OUT/generators/ (a KDE "
@@ -134,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         judge_n=args.judge_n,
         face_n=args.face_n,
         ladder=args.ladder,
+        domain=args.domain,
         save_generators=args.save_generators,
     )
     for line in verdict_lines(verdict):

@@ -13,7 +13,12 @@ from latentatlas.cli import (
     model_spec,
     seed,
 )
-from latentatlas.generators.registry import GENERATOR_NAMES, PRIOR_NAMES, SPATIAL_NAMES
+from latentatlas.generators.registry import (
+    GENERATOR_NAMES,
+    LITERATURE_NAMES,
+    PRIOR_NAMES,
+    SPATIAL_NAMES,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--generator",
         default="mvn",
-        choices=(*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES),
+        choices=(*GENERATOR_NAMES, *SPATIAL_NAMES, *PRIOR_NAMES, *LITERATURE_NAMES),
         help="default mvn (spatial: for a store with a C x H x W latent shape)",
     )
     p.add_argument("--n", type=int_in(1, 10000), default=64, help="samples (default 64)")

@@ -42,16 +42,21 @@ RATIOS = (
 
 
 def verdict_chart(
-    rows: Sequence[Mapping[str, Any]], ceiling: float | None, floor: float | None
+    rows: Sequence[Mapping[str, Any]],
+    ceiling: float | None,
+    floor: float | None,
+    faces: bool = True,
 ) -> Figure:
-    """Grouped bars of every metric; ``rows`` best first (duplicates already left out)."""
+    """Grouped bars of every metric; ``rows`` best first (duplicates already left out); the face
+    rate only where it applies (``faces``)."""
     from matplotlib import colormaps
 
     fig = Figure(figsize=(10, 3.9), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[2, 1])
     colours = [colormaps["tab10"](i % 10) for i in range(len(rows))]
     refs = {"face_rate": ceiling}
-    _bars(left, rows, SHARES, colours, refs, floor)
+    shares = SHARES if faces else tuple(m for m in SHARES if m[0] != "face_rate")
+    _bars(left, rows, shares, colours, refs, floor)
     left.set_ylabel("share (0 to 1)")
     left.set_ylim(0, 1.05)
     _bars(right, rows, RATIOS, colours, {}, None)
@@ -63,10 +68,9 @@ def verdict_chart(
         Line2D([], [], color=c, lw=6, label=str(r["generator"]))
         for c, r in zip(colours, rows, strict=True)
     ]
-    handles += [
-        Line2D([], [], color="black", ls="--", label="real data (ceiling)"),
-        Line2D([], [], color="grey", ls=":", label="noise images (floor)"),
-    ]
+    handles.append(Line2D([], [], color="black", ls="--", label="real data (ceiling)"))
+    if faces:
+        handles.append(Line2D([], [], color="grey", ls=":", label="noise images (floor)"))
     fig.legend(handles=handles, loc="outside right upper", fontsize=8)
     return fig
 

@@ -5,7 +5,8 @@ z-points are decoded and judged against the *held-out* real z-points (never the 
 
 - face rate       share of decoded images in which the offline face detector finds a face,
                   validated by its rate on decoded held-out reconstructions (the ceiling) and
-                  on noise images (the floor);
+                  on noise images (the floor); only where those reconstructions are faces, like
+                  the face judges (:func:`latentatlas.verdict.scoring.face_domain`);
 - two-sample acc. cross-validated accuracy of an MLP telling generated from held-out z-points
                   (0.5 = indistinguishable, 1.0 = fully separated);
 - Mahalanobis tail share beyond the 99th percentile of the held-out points' distances;
@@ -24,7 +25,8 @@ z-points are decoded and judged against the *held-out* real z-points (never the 
 
 Every number carries a 95 % interval; :mod:`latentatlas.verdict.ranking` names the winner, and
 ``ladder=True`` checks each metric against known degradations first
-(:mod:`latentatlas.verdict.ladder`).
+(:mod:`latentatlas.verdict.ladder`). Where the decoded held-out images are not faces the ladder
+always runs: no metric has been shown to respond on such data until it passes there.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from latentatlas.data.store import ZStore
 from latentatlas.generators import (
     COMPARE_DEFAULT,
     GENERATORS,
+    LITERATURE,
     PRIORS,
     SPATIAL,
     make_generator,
@@ -62,7 +65,7 @@ from latentatlas.models import (
     input_paths,
     spec_kind,
 )
-from latentatlas.models.decode import decode, decode_and_reencode
+from latentatlas.models.decode import decode_and_reencode
 from latentatlas.models.pairing import load_model_and_store
 from latentatlas.verdict.judges import check_feature_weights
 from latentatlas.verdict.judges.haar import face_rate
@@ -135,6 +138,7 @@ def run_compare(
     judge_n: int = JUDGE_N,
     face_n: int = FACE_N,
     ladder: bool = False,
+    domain: str = "auto",
     save_generators: bool = False,
     links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
@@ -156,9 +160,13 @@ def run_compare(
     ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``feature_weights``
     (``{"inception": FILE, "dinov2": FOLDER}``) gives the weights of the literature's feature
     judges, checked against their published sha256 when ``verify``; without it they run where
-    their library's cache holds them. ``ladder`` also judges
-    the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics that fail it are then
-    left out of this verdict's ranking."""
+    their library's cache holds them. ``domain`` ("auto": by the Haar face rate of the decoded
+    held-out images; "faces"; "other") says whether the face judges and the face rate apply
+    (:func:`~latentatlas.verdict.scoring.face_domain`; recorded as ``verdict["domain"]``).
+    ``ladder`` also judges the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics
+    that fail it are then left out of this verdict's ranking. Where the face judges do not apply
+    the ladder runs whatever ``ladder`` says (``verdict["ladder"]["automatic"]``), and only
+    metrics that pass it rank."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
     weights = {name: str(path) for name, path in (feature_weights or {}).items()}
@@ -167,7 +175,7 @@ def run_compare(
     )
     names = list(generators or COMPARE_DEFAULT)
     given = generators if isinstance(generators, Mapping) else {}
-    known = [*GENERATORS, *SPATIAL, *PRIORS]
+    known = [*GENERATORS, *SPATIAL, *PRIORS, *LITERATURE]
     unknown = [g for g in names if g not in known and g not in given]
     if unknown:
         raise LatentAtlasError(f"unknown generator {unknown[0]!r}; choose from {', '.join(known)}")
@@ -196,6 +204,7 @@ def run_compare(
             seed=seed,
             feature_weights=weights,
             verify=verify,
+            domain=domain,
         )
     except ValueError as e:
         raise LatentAtlasError(str(e)) from None
@@ -204,15 +213,20 @@ def run_compare(
             info["protocol"]["n_generated"] = min(n, info["n"])
     rng = stream(seed, NOISE_IMAGES_STREAM)
     size = model.image_size
-    # The image judges' reference already holds the decoded held-out codes: not decoded twice.
+    # The judging context already holds the decoded held-out codes: not decoded twice.
     m = min(n, judge_n)  # the Haar face rate sees as many images as the judges
-    held_images = ctx["ref_images"][:m] if "ref_images" in ctx else decode(model, held[:m])
+    held_images = ctx["ref_images"][:m]
     noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
+    dom = ctx["domain"]
     detector_check = {
-        "reconstructions": face_rate(held_images, ctx["detector"]),
+        "reconstructions": dom["reference_face_rate"]
+        if dom["n"] == len(held_images)
+        else face_rate(held_images, ctx["detector"]),
         "noise": face_rate(noise, ctx["detector"]),
         "n": len(held_images),
     }
+    # Off faces no metric has been shown to respond to the ladder on this data: it runs here.
+    automatic_ladder = not dom["faces"] and not ladder
     grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out points, decoded
     rows: list[dict[str, Any]] = []
     seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
@@ -244,12 +258,14 @@ def run_compare(
                 "params": ctx["detector"].get_params(),
                 **detector_check,
             },
+            "domain": dom,
             "image_reference": ctx.get("image_reference"),
             "rows": rows,
             "disagreements": disagreements(rows),
         }
-        if ladder:
+        if ladder or automatic_ladder:
             verdict["ladder"] = judge_ladder(model, ctx, n, seed, progress)
+            verdict["ladder"]["automatic"] = automatic_ladder
         verdict["ranking"] = rank_verdict(verdict)
         atomic.write_json(tmp / "verdict.json", verdict)
         write_verdict_page(verdict, grids, tmp, links)
@@ -310,9 +326,12 @@ def display_name(checkpoint: str | os.PathLike | ModelSpec | TorchLatentModel, o
 
 
 def disagreements(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Where the latent k-NN metrics and the decoded face rate tell different stories."""
+    """Where the latent k-NN metrics and the decoded face rate tell different stories (none
+    where the face rate does not apply)."""
     notes = []
     for r in rows:
+        if r.get("face_rate") is None:
+            continue
         if r["precision"] >= 0.5 and r["face_rate"] < 0.5:
             notes.append(
                 f"{r['generator']}: latent precision {r['precision']:.2f} says the points "

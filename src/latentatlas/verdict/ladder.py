@@ -32,6 +32,14 @@ LADDER_TEMPERATURES: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.5)
 DIAGONAL = "mvn-diagonal"
 SHIFTED = "mvn-shifted"
 
+# What the page and the printout say when compare ran the ladder without being asked (the
+# reference images are not faces).
+AUTOMATIC = (
+    "The degradation ladder ran automatically: the metrics were shown to respond to it on faces "
+    f"only, so on this data each must pass it here to rank ({len(LADDER_TEMPERATURES) + 2} more "
+    "rungs, judged like the generators)."
+)
+
 
 def rung_name(temperature: float) -> str:
     """The ladder's name for mvn at ``temperature`` (``mvn@0.25``)."""

@@ -14,8 +14,9 @@ import numpy as np
 from latentatlas.core.html import Page, Section
 from latentatlas.core.imaging import png_bytes, square_grid
 from latentatlas.verdict.charts import ladder_chart, verdict_chart
+from latentatlas.verdict.ladder import AUTOMATIC
 from latentatlas.verdict.ranking import margin_sentence, rank_verdict, winner_sentence
-from latentatlas.verdict.tables import add_image_tables, add_ranking_table
+from latentatlas.verdict.tables import add_image_tables, add_ranking_table, faces_apply
 
 # (key in a verdict row, column header); "fitted" and "seconds" are shown per generator below.
 COLUMNS = (
@@ -140,12 +141,14 @@ def write_verdict_page(
         if row is not None and row.get("duplicate_of"):
             dropped.append(f"{name}: identical to {row['duplicate_of']} (same samples), not shown")
             continue
-        key = (
-            f"face rate {row['face_rate']:.1%}, two-sample accuracy "
-            f"{row['two_sample_accuracy']:.2f}"
-            if row
-            else f"face rate {det['reconstructions']:.1%} (detector ceiling)"
-        )
+        if row:
+            key = f"two-sample accuracy {row['two_sample_accuracy']:.2f}"
+            if row.get("face_rate") is not None:
+                key = f"face rate {row['face_rate']:.1%}, {key}"
+        elif faces_apply(verdict):
+            key = f"face rate {det['reconstructions']:.1%} (detector ceiling)"
+        else:
+            key = "the image judges' reference"
         what = f"{name}: decoded samples" if row else "held-out real z-points, decoded"
         items.append((f"grid_{slug(name)}", _png(grids[name]), what, key))
     page.gallery(sec, items, "; ".join(dropped))
@@ -178,28 +181,33 @@ def add_verdict_table(
     ranking = verdict.get("ranking") or rank_verdict(verdict)
     winner = winner_sentence(ranking, verdict["rows"])
     page.verdict_line(sec, winner, margin_sentence(ranking, verdict["rows"]), rule_href)
+    faces = faces_apply(verdict)
+    if not faces:
+        page.note(sec, f"Face judges: {verdict['domain']['reason']}.")
     rows = {row["generator"]: row for row in verdict["rows"]}
     ordered = [rows[name] for name in ranking["order"]]
     shown = [r for r in ordered if not r.get("duplicate_of")]
     page.figure(
         sec,
         "verdict_chart",
-        verdict_chart(shown, det["reconstructions"], det["noise"]),
+        verdict_chart(shown, det["reconstructions"], det["noise"], faces=faces),
         "Every metric per generator, best first (duplicates left out); dashed: what real data "
-        "scores, dotted: the detector on noise images.",
-        f"winner {ranking['winner']}, face-rate ceiling {_share(det['reconstructions'])}",
+        "scores" + (", dotted: the detector on noise images." if faces else "."),
+        f"winner {ranking['winner']}"
+        + (f", face-rate ceiling {_share(det['reconstructions'])}" if faces else ""),
     )
     add_ranking_table(page, sec, verdict, ranking)
+    hidden = _HIDDEN if faces else (*_HIDDEN, "face_rate")
     page.table(
         sec,
         [
             "rank",
-            *(HEADERS.get(key, label) for key, label in COLUMNS if key not in _HIDDEN),
+            *(HEADERS.get(key, label) for key, label in COLUMNS if key not in hidden),
             *((short, full) for _, short, full in EXTRA_COLUMNS),
         ],
         [
             [ranking["ranks"][r["generator"]], _name(r, ranking)]
-            + [r[key] for key, _ in COLUMNS if key not in _HIDDEN and key != "generator"]
+            + [r[key] for key, _ in COLUMNS if key not in hidden and key != "generator"]
             + [r.get(key) for key, _, _ in EXTRA_COLUMNS]
             for r in ordered
         ],
@@ -218,13 +226,16 @@ def add_verdict_table(
             + ", ".join(f"{r['generator']} {_share(r['loglik_in_support'])}" for r in bounded)
             + ".",
         )
-    page.note(
-        sec,
-        f"Face detector {det['name']}: faces found in {_share(det['reconstructions'])}"
-        f" of {det['n']} decoded held-out reconstructions (the ceiling) and in "
-        f"{_share(det['noise'])} of {det['n']} noise images (the floor). "
-        f"{verdict['n']} samples per generator.",
-    )
+    if faces:
+        page.note(
+            sec,
+            f"Face detector {det['name']}: faces found in {_share(det['reconstructions'])}"
+            f" of {det['n']} decoded held-out reconstructions (the ceiling) and in "
+            f"{_share(det['noise'])} of {det['n']} noise images (the floor). "
+            f"{verdict['n']} samples per generator.",
+        )
+    else:
+        page.note(sec, f"{verdict['n']} samples per generator.")
     if verdict.get("left_out"):
         page.note(
             sec,
@@ -232,7 +243,8 @@ def add_verdict_table(
             "out diffusion and vae2 by default: each takes 1.5-3 minutes to fit on 2 CPU cores; "
             "add them with --generators).",
         )
-    for note in verdict["disagreements"] or ["The latent metrics and the face rate agree."]:
+    agree = ["The latent metrics and the face rate agree."] if faces else []
+    for note in verdict["disagreements"] or agree:
         page.note(sec, note)
 
 
@@ -242,6 +254,8 @@ def add_ladder_section(page: Page, ladder: Mapping[str, Any]) -> None:
     from latentatlas.verdict.charts import CHART_KEYS
 
     sec = page.section("ladder", "The degradation ladder", LADDER_INTRO)
+    if ladder.get("automatic"):
+        page.note(sec, AUTOMATIC)
     checks = ladder["checks"]
     keys = [k for k in CHART_KEYS if k in checks]
     failed = [BY_KEY[k].label for k, c in checks.items() if not c["passed"]]

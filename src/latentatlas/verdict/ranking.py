@@ -5,9 +5,9 @@ model whose data sits far from the origin, or any generator at temperature 0.1) 
 to one average face, and the Haar face rate fails the degradation ladder for that reason. So
 collapse is named outright first: a generator whose samples spread less than half as far about
 their mean as real points do ranks last, whatever its other numbers. The rest are ranked on every
-*ranking metric* (:data:`latentatlas.verdict.catalogue.METRICS` entries with ``ranking=True``:
-calibrated numbers, each with a 95 % interval, each shown to respond to the ladder) and ordered by
-their mean rank, the usual way to combine metrics on different scales without weighting them.
+*ranking metric* (calibrated numbers, each with a 95 % interval, each shown to respond to the
+degradation ladder on this kind of data: :func:`candidate_metrics`) and ordered by their mean
+rank, the usual way to combine metrics on different scales without weighting them.
 Any single metric saturates somewhere (the z two-sample accuracy cannot tell mvn from pca; a
 Fréchet distance on z cannot reject mvn at all); together they separate more, and ties are named
 where no metric separates two generators beyond its interval.
@@ -27,8 +27,14 @@ from latentatlas.verdict.catalogue import METRICS, VerdictMetric, overlap, prese
 
 RULE = (
     "Rule: collapsed generators (samples' spread about their mean below half the real points') "
-    "rank last; on each ranking metric (those listed, every one shown to respond to the "
-    "degradation ladder) a generator's rank is 1 + the number of generators better than it with "
+    "rank last; the ranking metrics are those shown to respond to the degradation ladder on this "
+    "kind of data: on faces, the z two-sample accuracy and MMD² and the attribute CNN's Fréchet "
+    "distance and two-sample accuracy (checked on the bundled CelebA model) unless this "
+    "verdict's own ladder run fails them, and any domain-agnostic image metric (the image CNN "
+    "two-sample test, standard feature spaces) that this run passes; on other data, where the "
+    "face judges do not apply and compare runs the ladder itself, only the z and domain-agnostic "
+    "image metrics that pass this verdict's own ladder run; on each ranking metric a "
+    "generator's rank is 1 + the number of generators better than it with "
     "95 % intervals apart; the order is by mean rank over the metrics (ties broken by the mean "
     "of plain ranks); a generator whose intervals overlap the group leader's on every ranking "
     "metric is tied with it; identical samples tie with the generator they duplicate."
@@ -41,6 +47,7 @@ __all__ = [
     "NAIVE",
     "RANKING_METRICS",
     "RULE",
+    "candidate_metrics",
     "rank_generators",
     "rank_verdict",
     "spread_ratio",
@@ -88,7 +95,8 @@ def rank_generators(
         spread = r.get("spread")
         return spread is not None and spread < COLLAPSE
 
-    candidates = [m for m in (metrics or RANKING_METRICS) if m.key not in set(excluded)]
+    pool = RANKING_METRICS if metrics is None else metrics
+    candidates = [m for m in pool if m.key not in set(excluded)]
     used = present([r for r in originals if not collapsed(r)] or originals, candidates)
     mean_rank = dict.fromkeys((r["generator"] for r in originals), 0.0)
     plain = dict.fromkeys(mean_rank, 0.0)
@@ -150,12 +158,37 @@ def rank_generators(
     }
 
 
+def candidate_metrics(
+    faces: bool, checks: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[VerdictMetric]:
+    """The metrics :data:`RULE` ranks by: ``faces``, whether the reference images are faces
+    (a verdict's ``domain``); ``checks``, the verdict's own ladder checks (metric key ->
+    ``{"passed": bool}``), if it ran one.
+
+    On faces: the ``ranking`` metrics (checked on the bundled CelebA model) unless this ladder run
+    fails them, and the ``if_validated`` ones it passes. On other data: only the ``ranking`` and
+    ``if_validated`` metrics that this ladder run passes, never a face metric: a metric shown to
+    respond on faces has not been shown to respond on digits."""
+    checks = checks or {}
+    passed = {key for key, c in checks.items() if c["passed"]}
+    out = []
+    for m in METRICS:
+        if m.face and not faces:
+            continue
+        if m.key in passed and (m.ranking or m.if_validated):
+            out.append(m)
+        elif faces and m.ranking and m.key not in checks:
+            out.append(m)
+    return out
+
+
 def rank_verdict(verdict: Mapping[str, Any]) -> dict[str, Any]:
-    """:func:`rank_generators` on a verdict as ``compare`` writes it (or ``load_verdict`` reads):
-    metrics that failed the verdict's own ladder run, if it has one, are left out."""
+    """:func:`rank_generators` on a verdict as ``compare`` writes it (or ``load_verdict`` reads)
+    over :func:`candidate_metrics` of its domain (a verdict without one was made on faces) and its
+    own ladder run, if it has one."""
+    faces = (verdict.get("domain") or {}).get("faces", True)
     checks = (verdict.get("ladder") or {}).get("checks", {})
-    failed = [key for key, c in checks.items() if not c["passed"]]
-    return rank_generators(verdict["rows"], excluded=failed)
+    return rank_generators(verdict["rows"], candidate_metrics(faces, checks))
 
 
 def winner_sentence(ranking: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
@@ -167,6 +200,8 @@ def winner_sentence(ranking: Mapping[str, Any], rows: Sequence[Mapping[str, Any]
     text = f"Best generator: {winner}"
     if used:
         text += f" (mean rank {ranking['mean_rank'][winner]:.3g} over {len(used)} metrics)"
+    elif len(ranking["order"]) > 1:
+        text += " (no metric passed the degradation ladder on this data: only collapse ranks)"
     tied = ranking["tied_with_winner"]
     if tied:
         text += f"; tied with {', '.join(tied)}"

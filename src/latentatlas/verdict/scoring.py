@@ -3,7 +3,9 @@
 In z, against the *held-out* real z-points (never the fitted ones): a classifier two-sample test,
 MMD, k-NN precision/recall/density/coverage, the Mahalanobis tail, spread, re-encoding drift,
 copy distance, the distance between persistence diagrams (H0, H1), and the Haar face rate of the
-decoded images (a sanity check only: it fails the degradation ladder). On the decoded images, by
+decoded images (a sanity check only: it fails the degradation ladder). The face judges
+(:data:`~latentatlas.verdict.judges.FACE_JUDGES`) and the face rate run only where the decoded
+held-out images are faces (:func:`face_domain`). On the decoded images, by
 judges the autoencoder did not make (:mod:`latentatlas.verdict.judges`): per feature network a
 Fréchet distance, precision/recall/density/coverage and a two-sample accuracy, the
 attribute-marginal gap for the attribute classifier, and an image-space CNN two-sample test. The
@@ -34,13 +36,64 @@ from latentatlas.metrics.topology import topology_distance
 from latentatlas.metrics.two_sample import classifier_two_sample_test
 from latentatlas.models import as_latent_model
 from latentatlas.models.decode import decode, reencode
-from latentatlas.verdict.judges import FACE_N, IMAGE_JUDGES, JUDGE_N, available_judges, make_judge
+from latentatlas.verdict.judges import (
+    DOMAINS,
+    FACE_DOMAIN_THRESHOLD,
+    FACE_JUDGES,
+    FACE_N,
+    IMAGE_JUDGES,
+    JUDGE_N,
+    available_judges,
+    make_judge,
+)
 from latentatlas.verdict.judges.haar import FaceDetector, face_rate
 from latentatlas.verdict.ranking import spread_ratio
 
 N_BOOT = 50
 # Stream purpose (core.rng.stream): the ceiling's train codes and the floor's noise images.
 IMAGE_REFERENCE_STREAM = 13
+
+
+def face_domain(
+    images: np.ndarray,
+    detector: FaceDetector,
+    domain: str = "auto",
+    skipped: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Whether the face judges apply to a verdict whose reference is ``images`` (the decoded
+    held-out codes): the Haar face rate of the images against :data:`FACE_DOMAIN_THRESHOLD`, or
+    ``domain`` ("faces", "other") when given. ``skipped``: the face judges asked for that will
+    not run. Returns the record verdict.json keeps (``faces``, ``reference_face_rate``, ``n``,
+    ``threshold``, ``decided_by``, ``skipped_judges``, ``reason``: one line for the page)."""
+    if domain not in DOMAINS:
+        raise ValueError(f"domain must be one of {', '.join(DOMAINS)}, got {domain!r}")
+    rate = face_rate(images, detector)
+    measured = f"Haar face rate {rate:.1%} of {len(images)}"
+    faces = rate >= FACE_DOMAIN_THRESHOLD if domain == "auto" else domain == "faces"
+    judges = f"the face judges ({', '.join(FACE_JUDGES)}, face rate)"
+    if domain != "auto":
+        reason = f"domain given as {domain} ({measured} decoded held-out images): " + (
+            f"{judges} run" if faces else f"{judges} do not apply"
+        )
+    elif faces:
+        reason = (
+            f"decoded held-out images are faces ({measured} >= "
+            f"{FACE_DOMAIN_THRESHOLD:.0%}): {judges} apply"
+        )
+    else:
+        reason = (
+            f"decoded held-out images are not faces ({measured} < "
+            f"{FACE_DOMAIN_THRESHOLD:.0%}): {judges} do not apply"
+        )
+    return {
+        "faces": bool(faces),
+        "reference_face_rate": rate,
+        "n": len(images),
+        "threshold": FACE_DOMAIN_THRESHOLD,
+        "decided_by": "Haar face rate" if domain == "auto" else "given",
+        "skipped_judges": [] if faces else list(skipped),
+        "reason": reason,
+    }
 
 
 def judging_context(
@@ -54,14 +107,18 @@ def judging_context(
     seed: int = 0,
     feature_weights: Mapping[str, str] | None = None,
     verify: bool = True,
+    domain: str = "auto",
 ) -> dict[str, Any]:
     """What :func:`judge` measures every generator against (shared so that benches judge alike).
 
     judges: image judges to run (default every one installed, :func:`available_judges`; ``()``
     for z-space numbers only). feature_weights: judge name -> weights path for the judges whose
     weights the user brings (``WEIGHTED_JUDGES``), checked against their published sha256 unless
-    ``verify`` is False. The held-out codes are decoded once as the image reference; the
-    ceiling (decoded train codes) and floor (uniform noise images) are judged here.
+    ``verify`` is False. The held-out codes are decoded once as the image reference;
+    :func:`face_domain` decides on them whether the face judges and the face rate apply
+    (``domain``: "auto", "faces" or "other"; ``ctx["domain"]``): where not, a face judge is not
+    run even when named. The ceiling (decoded train codes) and floor (uniform noise images) are
+    judged here.
     """
     model = as_latent_model(model)
     weights = dict(feature_weights or {})
@@ -81,12 +138,16 @@ def judging_context(
         # The Haar face rate, a sanity check only, sees as many images as the image judges.
         "judge_n": int(judge_n),
     }
-    if not judges:
-        return ctx
-    rng = stream(seed, IMAGE_REFERENCE_STREAM)
     n_img = min(int(judge_n), len(held))
     ref_images = decode(model, held[:n_img])
     ctx["ref_images"] = ref_images
+    skipped = [j for j in judges if j in FACE_JUDGES]
+    ctx["domain"] = face_domain(ref_images, ctx["detector"], domain, skipped)
+    if not ctx["domain"]["faces"]:
+        judges = tuple(j for j in judges if j not in FACE_JUDGES)
+    if not judges:
+        return ctx
+    rng = stream(seed, IMAGE_REFERENCE_STREAM)
     for name in judges:
         n = min(n_img, int(face_n)) if name == "faces" else n_img
         entry: dict[str, Any] = {"n": n}
@@ -239,13 +300,18 @@ def judge(
     drift = reencoding_drift(z, z_reencoded, held, ctx["held_reencoded"])
     copy = copy_distance(z, train, held)
     mmd = mmd_test(held, z, random_state=seed)
-    faces = face_rate(images[: ctx.get("judge_n")], ctx["detector"])
+    # None where the reference images are not faces: a face rate would say nothing there.
+    faces, faces_ci = None, None
+    if ctx.get("domain", {}).get("faces", True):
+        shown = images[: ctx.get("judge_n")]
+        faces = face_rate(shown, ctx["detector"])
+        faces_ci = list(wilson_interval(faces, len(shown)))
     tail = mahalanobis_tail(held, z, fit_on=ctx.get("train_gaussian", train))
     topo = topology_distance(held, z, random_state=seed)
     m = len(z)
     row: dict[str, Any] = {
         "face_rate": faces,
-        "face_rate_ci": list(wilson_interval(faces, len(images[: ctx.get("judge_n")]))),
+        "face_rate_ci": faces_ci,
         "two_sample_accuracy": two["accuracy"],
         "two_sample_accuracy_ci": list(two["ci95"]),
         "two_sample_p": two["p_value"],

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from latentatlas.core.numbers import fmt, fmt_ci
 from latentatlas.verdict.catalogue import BY_KEY, lookup
 from latentatlas.verdict.judges import IMAGE_JUDGES
+from latentatlas.verdict.ladder import AUTOMATIC
 from latentatlas.verdict.ranking import winner_sentence
 
 if TYPE_CHECKING:
@@ -64,7 +65,10 @@ def add_image_tables(
     shown = [(name, rows[name].get("image") or {}) for name in order if name in rows]
     shown = [(n, img) for n, img in shown if not rows[n].get("duplicate_of")]
     lines = [("ceiling: decoded train codes", ref["ceiling"]), ("floor: noise", ref["floor"])]
-    missing = [j for j in IMAGE_JUDGES if j not in ref["judges"]]
+    skipped = (verdict.get("domain") or {}).get("skipped_judges", [])
+    if skipped:
+        page.note(sec, f"Not run: {', '.join(skipped)} ({verdict['domain']['reason']}).")
+    missing = [j for j in IMAGE_JUDGES if j not in ref["judges"] and j not in skipped]
     if missing:
         page.note(
             sec,
@@ -137,7 +141,11 @@ def verdict_lines(verdict: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"given {verdict['where']}: {verdict['n_train']} train, {verdict['n_heldout']} held out"
         )
+    if not faces_apply(verdict):
+        lines.append(verdict["domain"]["reason"] + ".")
     if verdict.get("ladder"):
+        if verdict["ladder"].get("automatic"):
+            lines.append(AUTOMATIC)
         lines.append("degradation ladder (a metric that fails it is not used for ranking):")
         for key, check in verdict["ladder"]["checks"].items():
             why = "passes" if check["passed"] else "FAILS: " + "; ".join(check["failures"])
@@ -155,11 +163,14 @@ def verdict_table_lines(verdict: Mapping[str, Any]) -> list[str]:
     rows = {r["generator"]: r for r in verdict["rows"]}
     metrics = [BY_KEY[k] for k in ranking["metrics"]]
     ref = verdict.get("image_reference") or {}
-    table = [["rank", "generator", "mean rank", *(m.label for m in metrics), "face rate"]]
+    faces = faces_apply(verdict)
+    table = [["rank", "generator", "mean rank", *(m.label for m in metrics)]]
+    table[0] += ["face rate"] if faces else []
     for label, part in (("ceiling", "ceiling"), ("floor", "floor")):
         if ref:
             table.append(
-                ["", label, "", *(fmt(m.value({"image": ref[part]})) for m in metrics), ""]
+                ["", label, "", *(fmt(m.value({"image": ref[part]})) for m in metrics)]
+                + ([""] if faces else [])
             )
     for name in ranking["order"]:
         r = rows[name]
@@ -170,8 +181,8 @@ def verdict_table_lines(verdict: Mapping[str, Any]) -> list[str]:
                 name + mark,
                 fmt(ranking["mean_rank"][name]),
                 *(fmt_ci(m.value(r), m.interval(r)) for m in metrics),
-                fmt(r["face_rate"]),
             ]
+            + ([fmt(r["face_rate"])] if faces else [])
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return [
@@ -181,3 +192,9 @@ def verdict_table_lines(verdict: Mapping[str, Any]) -> list[str]:
         ).rstrip()
         for row in table
     ]
+
+
+def faces_apply(verdict: Mapping[str, Any]) -> bool:
+    """Whether the verdict's reference images are faces, so that the face rate and the face
+    judges apply (a verdict written before the check existed was made on faces)."""
+    return bool((verdict.get("domain") or {}).get("faces", True))

@@ -77,7 +77,18 @@ def _checked(data: Any) -> dict[str, Any]:
         "rows": [_row(r, f"rows[{i}]") for i, r in enumerate(rows)],
         "disagreements": notes,
         **({"ladder": {"checks": _checks(top["ladder"])}} if top.get("ladder") else {}),
+        # Optional: verdicts written before the face check existed were made on faces.
+        **({"domain": _domain(top["domain"])} if top.get("domain") else {}),
     }
+
+
+def _domain(domain: Any) -> dict[str, Any]:
+    # Whether the face judges applied, and the page's one line saying why.
+    domain = _dict(domain, "domain")
+    faces = _get(domain, "faces", "domain")
+    if not isinstance(faces, bool):
+        raise _Bad(f"domain.faces must be true or false, got {faces!r}")
+    return {"faces": faces, "reason": _text(_get(domain, "reason", "domain"), "domain.reason")}
 
 
 def _checks(ladder: Any) -> dict[str, Any]:
@@ -182,11 +193,11 @@ def section_verdict(ctx: AtlasContext, page: Page) -> None:
         "11. Generators: the verdict",
         f"From latentatlas compare: each generator fitted on {v['n_train']} train z-points, "
         f"{v['n']} samples (seed {v['seed']}) decoded and judged against {v['n_heldout']} "
-        "held-out real z-points. Face rate: share of decoded samples with a detected face; "
-        "two-sample accuracy: a classifier telling samples from held-out points (0.5 = "
-        "indistinguishable); Mahalanobis tail and precision / recall / density / coverage as in "
-        "section 9; re-encoding drift, copy distance and spread relative to held-out real points "
-        "(1 = like real ones; spread below 0.5 = collapsed).",
+        "held-out real z-points. Face rate (where the images are faces): share of decoded "
+        "samples with a detected face; two-sample accuracy: a classifier telling samples from "
+        "held-out points (0.5 = indistinguishable); Mahalanobis tail and precision / recall / "
+        "density / coverage as in section 9; re-encoding drift, copy distance and spread "
+        "relative to held-out real points (1 = like real ones; spread below 0.5 = collapsed).",
     )
     caption = f"Verdict per generator ({len(v['rows'])} generators)"
     add_verdict_table(page, sec, v, caption, rule_href=f"{link}#rule")

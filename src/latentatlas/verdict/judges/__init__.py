@@ -21,7 +21,8 @@ Modules, one a judge:
   the user brings (``--feature-weights NAME=PATH``, or the library's own cache), never downloaded.
 
 To add a feature judge: a class with ``name``, ``title``, ``protocol`` and ``features(images)``
-(:class:`ImageJudge`), registered in :data:`FEATURE_JUDGES`.
+(:class:`ImageJudge`), registered in :data:`FEATURE_JUDGES`, and in :data:`FACE_JUDGES` too if
+it only makes sense on faces.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 __all__ = [
+    "DOMAINS",
+    "FACE_DOMAIN_THRESHOLD",
+    "FACE_JUDGES",
     "FACE_N",
     "FEATURE_JUDGES",
     "IMAGE_JUDGES",
@@ -73,6 +77,23 @@ FEATURE_JUDGES: dict[str, str] = {
 # device), and they run by default only where their weights are found without being named.
 WEIGHTED_JUDGES: tuple[str, ...] = ("inception", "dinov2")
 IMAGE_JUDGES: tuple[str, ...] = (*FEATURE_JUDGES, "cnn")
+# The judges that see faces only (trained on CelebA faces, or a face descriptor): they run only
+# where the reference images are faces (verdict.scoring.face_domain), like the Haar face rate.
+FACE_JUDGES: tuple[str, ...] = ("attributes", "faces")
+
+# The share of decoded held-out images in which the Haar detector must find a face for the face
+# judges and the face rate to apply (verdict.scoring.face_domain). Faces score far above it: the
+# bundled celeba64 model's decoded held-out reconstructions 0.948 (500 images; `compare` records
+# it as detector.reconstructions), real CelebA crops 0.94 sharp and 0.84 blurred
+# (bench/bench_face_detector.py), data/synthetic's cartoon faces 0.85-0.92. Non-faces score far
+# below: noise and smooth blobs 0.000, decoded held-out handwritten digits 0.011 (the README's
+# digits example; 0.004 in issue 21's run), the stripes of tests/verdict/test_domain.py 0, an
+# undertrained autoencoder's blurred cartoon faces 0.02. Half sits far from both, so a blurring
+# decoder does not turn faces into non-faces.
+FACE_DOMAIN_THRESHOLD = 0.5
+# How the domain is decided: by the face rate ("auto"), or as the user says (the detector misses
+# profile, small or drawn faces; a face dataset may be judged without its face judges).
+DOMAINS = ("auto", "faces", "other")
 
 # Decoded images per generator the image judges see; the face descriptor costs ~60 ms an image on
 # one core, so it sees fewer.
