@@ -1,22 +1,31 @@
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
+# One BLAS/OpenMP thread per test process (and its subprocesses): the suite runs one process per
+# core, and a second OpenBLAS thread per process spins against the other worker (a 256 x 256
+# eigh took 6x longer with 2 threads than with 1 on 2 busy cores). Set before numpy loads
+# OpenBLAS; threadpool_limits below covers a BLAS that a plugin loaded earlier.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from latentatlas.data.prepare import prepare
-from latentatlas.data.store import save_store
-from latentatlas.data.synthetic import make_celeba_layout
-from latentatlas.models.train import TrainConfig, train
+import shutil  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-# Keep torch to one thread per test process: the suite runs on 2 shared cores.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from latentatlas.data.prepare import prepare  # noqa: E402
+from latentatlas.data.store import save_store  # noqa: E402
+from latentatlas.data.synthetic import make_celeba_layout  # noqa: E402
+from latentatlas.models.train import TrainConfig, train  # noqa: E402
+
+# Keep torch to one thread per test process too.
 torch.set_num_threads(1)
+threadpool_limits(limits=1)
 
 
 SHARED_CELEBA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "celeba"
