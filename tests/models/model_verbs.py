@@ -10,6 +10,10 @@ import numpy as np
 from latentatlas.cli import main
 
 FAST = ["--sample", "1500", "--prdc-sample", "200", "--quiet"]
+# compare's image judges see only decoded images, never the model: one judge (the attribute
+# classifier, a fraction of a second) runs them on each loader's decoded images; the face
+# descriptor and the CNN two-sample test (seconds a set) are tested in tests/verdict.
+JUDGES = ["attributes"]
 
 
 def one_line_error(err: str, verb: str) -> str:
@@ -36,7 +40,7 @@ def verbs_end_to_end(model_args: list[str], cache: Path, tmp: Path, capsys) -> d
     assert np.load(tmp / "p" / "z.npy").shape == (4, meta["latent_dim"])
     assert (tmp / "p" / "strip.png").is_file()
     argv = ["compare", *model_args, str(store), "--out", str(tmp / "v"), "--n", "20"]
-    assert main([*argv, "--generators", "cube", "mvn", "--quiet"]) == 0
+    assert main([*argv, "--generators", "cube", "mvn", "--judges", *JUDGES, "--quiet"]) == 0
     verdict = json.loads((tmp / "v" / "verdict.json").read_text())
     assert [r["generator"] for r in verdict["rows"]] == ["cube", "mvn"]
     capsys.readouterr()

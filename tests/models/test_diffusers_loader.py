@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from model_verbs import one_line_error, verbs_end_to_end
+from model_verbs import JUDGES, one_line_error, verbs_end_to_end
 
 from latentatlas.cli import main
 from latentatlas.core.errors import LatentAtlasError
@@ -80,7 +80,7 @@ def test_autoencoder_kl_from_python(
     # No shift_factor in the config: recorded as null (z = mean x scaling_factor).
     assert store.meta["latent_shape"] == [2, 2, 2] and store.meta["shift_factor"] is None
     sample(model, store, tmp_path / "s", "spatial", n=4, progress=False)
-    settings = {"generators": ["spatial"], "n": 20, "progress": False}
+    settings = {"generators": ["spatial"], "n": 20, "judges": JUDGES, "progress": False}
     verdict = run_compare(str(tiny_kl), tmp_path / "store", tmp_path / "v", **settings)
     assert verdict["rows"][0]["generator"] == "spatial"
     # By default compare adds the spatial generator for a store with a C x H x W shape only.

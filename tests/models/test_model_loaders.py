@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from model_verbs import FAST, one_line_error, verbs_end_to_end
+from model_verbs import FAST, JUDGES, one_line_error, verbs_end_to_end
 
 from latentatlas.atlas import run_atlas
 from latentatlas.cli import main
@@ -61,7 +61,9 @@ def test_factory_model_from_python(tiny_cache: Path, toy_weights: Path, tmp_path
     assert summary["input"]["N"] == 8
     got = sample(model, store, tmp_path / "s", "mvn", n=4, progress=False)
     assert got["n"] == 4 and (tmp_path / "s" / "grid.png").is_file()
-    verdict = run_compare(model, store, tmp_path / "v", generators=["cube"], n=20, progress=False)
+    verdict = run_compare(
+        model, store, tmp_path / "v", generators=["cube"], n=20, judges=JUDGES, progress=False
+    )
     assert verdict["checkpoint"] == FACTORY and verdict["rows"][0]["generator"] == "cube"
 
 
@@ -145,7 +147,9 @@ def test_torchscript_from_python(tiny_cache: Path, toy_script: Path, tmp_path: P
     store = load_store(tmp_path / "store")
     run_atlas(store, tmp_path / "atlas", sample=1500, prdc_sample=200, progress=False)
     sample(model, tmp_path / "store", tmp_path / "s", "cube", n=4, progress=False)
-    verdict = run_compare(model, store, tmp_path / "v", generators=["cube"], n=20, progress=False)
+    verdict = run_compare(
+        model, store, tmp_path / "v", generators=["cube"], n=20, judges=JUDGES, progress=False
+    )
     assert verdict["rows"][0]["n"] == 20
 
 
