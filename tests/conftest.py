@@ -152,3 +152,39 @@ def bundled():
     from latentatlas.models.pretrained import celeba64
 
     return celeba64()
+
+
+# The longest files, longest first (`pytest --durations=0`, summed per file). With
+# `--dist loadfile` a file runs on one worker, so a long file started last leaves the other
+# worker idle at the end; these start first and the many short files fill in around them.
+LONGEST_FILES = (
+    "verdict/test_compare.py",
+    "atlas/test_demo.py",
+    "models/test_model_loaders.py",
+    "verdict/test_ladder.py",
+    "explore/test_explore_browser.py",
+    "generators/learned/test_learned_contract.py",
+    "atlas/test_atlas_cli.py",
+    "generators/test_generators_density.py",
+    "models/test_train.py",
+    "atlas/test_atlas_verdict_section.py",
+    "verdict/test_ranking.py",
+    "models/test_diffusers_loader.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist's loadfile/loadscope otherwise reorders files by their number of tests, which puts
+    # the few-test, long end-to-end files last.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
+        return LONGEST_FILES.index(name) if name in LONGEST_FILES else len(LONGEST_FILES)
+
+    items.sort(key=rank)  # stable: every other file keeps its place
