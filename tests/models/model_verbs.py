@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,17 @@ def one_line_error(err: str, verb: str) -> str:
     return lines[0]
 
 
-def verbs_end_to_end(model_args: list[str], cache: Path, tmp: Path, capsys) -> dict:
+def verbs_end_to_end(
+    model_args: list[str], cache: Path, tmp: Path, capsys, analyze_args: Sequence[str] = ()
+) -> dict:
     """encode → analyze → sample → path → compare from the CLI with one model; the store's
-    sidecar."""
+    sidecar. ``analyze_args``: more options for analyze (``--model``: the atlas decodes with it);
+    the atlas is in ``tmp / "atlas"``."""
     store = tmp / "store"
     assert main(["encode", *model_args, str(cache), "--out", str(store), "--quiet"]) == 0
     meta = json.loads((store / "store.json").read_text())
     atlas = tmp / "atlas"
-    assert main(["analyze", str(store), "--out", str(atlas), *FAST]) == 0
+    assert main(["analyze", str(store), "--out", str(atlas), *FAST, *analyze_args]) == 0
     assert (atlas / "index.html").is_file()
     assert main(["sample", *model_args, str(store), "--out", str(tmp / "s"), "--n", "9"]) == 0
     images = np.load(tmp / "s" / "images.npy")

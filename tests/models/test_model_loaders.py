@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from model_verbs import FAST, JUDGES, one_line_error, verbs_end_to_end
+from model_verbs import JUDGES, one_line_error, verbs_end_to_end
 
 from latentatlas.atlas import run_atlas
 from latentatlas.cli import main
@@ -28,7 +28,8 @@ FACTORY = "toy_autoencoders:build"
 
 def test_factory_model_from_the_cli(tiny_cache: Path, toy_weights: Path, tmp_path: Path, capsys):
     args = ["--model", FACTORY, "--weights", str(toy_weights)]
-    meta = verbs_end_to_end(args, tiny_cache, tmp_path, capsys)
+    # analyze --model decodes with the factory model too (section 10).
+    meta = verbs_end_to_end(args, tiny_cache, tmp_path, capsys, analyze_args=args)
     assert meta["latent_dim"] == 8 and meta["latent_shape"] == [2, 2, 2]
     assert meta["model"] == {"source": FACTORY, "weights": str(toy_weights.resolve())}
     assert meta["channels"] == 3 and meta["image_size"] == 16
@@ -43,10 +44,7 @@ def test_factory_model_from_the_cli(tiny_cache: Path, toy_weights: Path, tmp_pat
         expected = module.encode(to_tensor(cache_images, torch.device("cpu"))).flatten(1)
     z = load_store(tmp_path / "store").z[:5]
     np.testing.assert_allclose(z, expected.numpy(), rtol=1e-5, atol=1e-6)
-    # analyze --model decodes with the factory model too (section 10).
-    out = tmp_path / "atlas_model"
-    assert main(["analyze", str(tmp_path / "store"), "--out", str(out), *FAST, *args]) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((tmp_path / "atlas" / "summary.json").read_text())
     assert summary["fragmentation"]["decoded"]["model"] == FACTORY
 
 
