@@ -1,22 +1,31 @@
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
+# One BLAS/OpenMP thread per test process (and its subprocesses): the suite runs one process per
+# core, and a second OpenBLAS thread per process spins against the other worker (a 256 x 256
+# eigh took 6x longer with 2 threads than with 1 on 2 busy cores). Set before numpy loads
+# OpenBLAS; threadpool_limits below covers a BLAS that a plugin loaded earlier.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from latentatlas.data.prepare import prepare
-from latentatlas.data.store import save_store
-from latentatlas.data.synthetic import make_celeba_layout
-from latentatlas.models.train import TrainConfig, train
+import shutil  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-# Keep torch to one thread per test process: the suite runs on 2 shared cores.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from latentatlas.data.prepare import prepare  # noqa: E402
+from latentatlas.data.store import save_store  # noqa: E402
+from latentatlas.data.synthetic import make_celeba_layout  # noqa: E402
+from latentatlas.models.train import TrainConfig, train  # noqa: E402
+
+# Keep torch to one thread per test process too.
 torch.set_num_threads(1)
+threadpool_limits(limits=1)
 
 
 SHARED_CELEBA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "celeba"
@@ -143,3 +152,39 @@ def bundled():
     from latentatlas.models.pretrained import celeba64
 
     return celeba64()
+
+
+# The longest files, longest first (`pytest --durations=0`, summed per file). With
+# `--dist loadfile` a file runs on one worker, so a long file started last leaves the other
+# worker idle at the end; these start first and the many short files fill in around them.
+LONGEST_FILES = (
+    "verdict/test_compare.py",
+    "atlas/test_demo.py",
+    "models/test_model_loaders.py",
+    "verdict/test_ladder.py",
+    "explore/test_explore_browser.py",
+    "generators/learned/test_learned_contract.py",
+    "atlas/test_atlas_cli.py",
+    "generators/test_generators_density.py",
+    "models/test_train.py",
+    "atlas/test_atlas_verdict_section.py",
+    "verdict/test_ranking.py",
+    "models/test_diffusers_loader.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist's loadfile/loadscope otherwise reorders files by their number of tests, which puts
+    # the few-test, long end-to-end files last.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
+        return LONGEST_FILES.index(name) if name in LONGEST_FILES else len(LONGEST_FILES)
+
+    items.sort(key=rank)  # stable: every other file keeps its place

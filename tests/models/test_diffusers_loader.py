@@ -3,14 +3,17 @@ temporary folder (never a download), through encode → analyze → sample → c
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 import torch
-from model_verbs import one_line_error, verbs_end_to_end
+from model_verbs import JUDGES, one_line_error, verbs_end_to_end
 
 from latentatlas.cli import main
 from latentatlas.core.errors import LatentAtlasError
@@ -21,7 +24,17 @@ from latentatlas.models.encode import encode
 from latentatlas.models.tensors import to_tensor
 from latentatlas.verdict.compare import run_compare, store_generators
 
-diffusers = pytest.importorskip("diffusers")
+# diffusers takes ~1.5 s to import: the tests that run import it (the fixture below), not every
+# xdist worker that collects this file.
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("diffusers") is None, reason="could not import 'diffusers'"
+)
+
+
+@pytest.fixture(scope="module")
+def diffusers() -> ModuleType:
+    return importlib.import_module("diffusers")
+
 
 # 16-px images, four blocks (three halvings): latents 2 x 2 x 2, N = 8.
 TINY_KL = {
@@ -39,7 +52,7 @@ TINY_KL = {
 
 
 @pytest.fixture(scope="module")
-def tiny_kl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_kl(diffusers: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("kl") / "vae"
     diffusers.AutoencoderKL(**TINY_KL).save_pretrained(folder)
@@ -47,7 +60,7 @@ def tiny_kl(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_autoencoder_kl_from_the_cli(
-    tiny_cache: Path, tiny_kl: Path, tmp_path: Path, monkeypatch, capsys
+    diffusers: ModuleType, tiny_cache: Path, tiny_kl: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a download attempt would fail, not hang
     meta = verbs_end_to_end([str(tiny_kl)], tiny_cache, tmp_path, capsys)
@@ -80,7 +93,7 @@ def test_autoencoder_kl_from_python(
     # No shift_factor in the config: recorded as null (z = mean x scaling_factor).
     assert store.meta["latent_shape"] == [2, 2, 2] and store.meta["shift_factor"] is None
     sample(model, store, tmp_path / "s", "spatial", n=4, progress=False)
-    settings = {"generators": ["spatial"], "n": 20, "progress": False}
+    settings = {"generators": ["spatial"], "n": 20, "judges": JUDGES, "progress": False}
     verdict = run_compare(str(tiny_kl), tmp_path / "store", tmp_path / "v", **settings)
     assert verdict["rows"][0]["generator"] == "spatial"
     # By default compare adds the spatial generator for a store with a C x H x W shape only.
@@ -110,7 +123,9 @@ def test_damaged_folder(tiny_kl: Path, tmp_path: Path, capsys) -> None:
     assert "not a loadable AutoencoderKL" in one_line_error(capsys.readouterr().err, "sample")
 
 
-def test_spatial_latents_and_scaling_verdict(tiny_cache: Path, tmp_path: Path) -> None:
+def test_spatial_latents_and_scaling_verdict(
+    diffusers: ModuleType, tiny_cache: Path, tmp_path: Path
+) -> None:
     """SD3/FLUX's convention (a shift_factor): encode records the latent shape and both factors,
     and the atlas's spatial section states the factors that standardise the VAE's own
     posterior means."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from model_verbs import FAST, one_line_error, verbs_end_to_end
+from model_verbs import JUDGES, one_line_error, verbs_end_to_end
 
 from latentatlas.atlas import run_atlas
 from latentatlas.cli import main
@@ -28,7 +28,8 @@ FACTORY = "toy_autoencoders:build"
 
 def test_factory_model_from_the_cli(tiny_cache: Path, toy_weights: Path, tmp_path: Path, capsys):
     args = ["--model", FACTORY, "--weights", str(toy_weights)]
-    meta = verbs_end_to_end(args, tiny_cache, tmp_path, capsys)
+    # analyze --model decodes with the factory model too (section 10).
+    meta = verbs_end_to_end(args, tiny_cache, tmp_path, capsys, analyze_args=args)
     assert meta["latent_dim"] == 8 and meta["latent_shape"] == [2, 2, 2]
     assert meta["model"] == {"source": FACTORY, "weights": str(toy_weights.resolve())}
     assert meta["channels"] == 3 and meta["image_size"] == 16
@@ -43,10 +44,7 @@ def test_factory_model_from_the_cli(tiny_cache: Path, toy_weights: Path, tmp_pat
         expected = module.encode(to_tensor(cache_images, torch.device("cpu"))).flatten(1)
     z = load_store(tmp_path / "store").z[:5]
     np.testing.assert_allclose(z, expected.numpy(), rtol=1e-5, atol=1e-6)
-    # analyze --model decodes with the factory model too (section 10).
-    out = tmp_path / "atlas_model"
-    assert main(["analyze", str(tmp_path / "store"), "--out", str(out), *FAST, *args]) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((tmp_path / "atlas" / "summary.json").read_text())
     assert summary["fragmentation"]["decoded"]["model"] == FACTORY
 
 
@@ -61,7 +59,9 @@ def test_factory_model_from_python(tiny_cache: Path, toy_weights: Path, tmp_path
     assert summary["input"]["N"] == 8
     got = sample(model, store, tmp_path / "s", "mvn", n=4, progress=False)
     assert got["n"] == 4 and (tmp_path / "s" / "grid.png").is_file()
-    verdict = run_compare(model, store, tmp_path / "v", generators=["cube"], n=20, progress=False)
+    verdict = run_compare(
+        model, store, tmp_path / "v", generators=["cube"], n=20, judges=JUDGES, progress=False
+    )
     assert verdict["checkpoint"] == FACTORY and verdict["rows"][0]["generator"] == "cube"
 
 
@@ -145,7 +145,9 @@ def test_torchscript_from_python(tiny_cache: Path, toy_script: Path, tmp_path: P
     store = load_store(tmp_path / "store")
     run_atlas(store, tmp_path / "atlas", sample=1500, prdc_sample=200, progress=False)
     sample(model, tmp_path / "store", tmp_path / "s", "cube", n=4, progress=False)
-    verdict = run_compare(model, store, tmp_path / "v", generators=["cube"], n=20, progress=False)
+    verdict = run_compare(
+        model, store, tmp_path / "v", generators=["cube"], n=20, judges=JUDGES, progress=False
+    )
     assert verdict["rows"][0]["n"] == 20
 
 

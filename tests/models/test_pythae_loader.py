@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from model_verbs import one_line_error, verbs_end_to_end
+from model_verbs import JUDGES, one_line_error, verbs_end_to_end
 
 from latentatlas.cli import main
 from latentatlas.data.store import load_store
@@ -49,7 +49,13 @@ def test_pythae_from_python(tiny_cache: Path, tiny_vae, tmp_path: Path) -> None:
     encode(model, tiny_cache, tmp_path / "store", progress=False)
     sample(model, tmp_path / "store", tmp_path / "s", "cube", n=4, progress=False)
     verdict = run_compare(
-        model, tmp_path / "store", tmp_path / "v", generators=["cube"], n=20, progress=False
+        model,
+        tmp_path / "store",
+        tmp_path / "v",
+        generators=["cube"],
+        n=20,
+        judges=JUDGES,
+        progress=False,
     )
     assert verdict["rows"][0]["generator"] == "cube"
     with torch.no_grad():

@@ -156,8 +156,9 @@ def test_compare_where_judges_within_the_condition(tiny_run: Path, tmp_path: Pat
     split = (np.arange(n) % 10 < 3).astype(np.uint8)
     store = tmp_path / "attr_store"
     save_store(store, z, np.array([f"i{i}" for i in range(n)]), split, attrs, ["Shift", "Other"])
-    args = ["compare", str(tiny_run), str(store), "--n", "40", "--generators", "mvn", "--quiet"]
-    args += ["--domain", "faces"]  # as in test_compare_end_to_end
+    # The condition selects z-points: z-space numbers only (no image judge) show it.
+    args = ["compare", str(tiny_run), str(store), "--n", "40", "--generators", "mvn", "--judges"]
+    args += ["--quiet", "--domain", "faces"]  # as in test_compare_end_to_end
     where = ["--where", "Shift=1", "--save-generators"]
     assert main([*args, *where, "--out", str(tmp_path / "v")]) == 0
     verdict = json.loads((tmp_path / "v" / "verdict.json").read_text())
