@@ -15,8 +15,9 @@ landing page that ties them together::
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -73,14 +74,18 @@ def run_demo(
     # The verdict and paths pages lead back to the landing page and the atlas.
     around = [("The demo's landing page", "../index.html"), ("The atlas", "../atlas/index.html")]
     steps = tqdm(total=3, desc="demo", unit="step", disable=not progress)
-    # The verdict (torch: decoding and judging; the mixture's single-threaded EM) runs in a
-    # second process while this one decodes the paths and runs the atlas, whose analyses use
-    # one core (BLAS at one thread): on two cores they overlap. Each process seeds its own
-    # work, so the numbers are those of running one after the other. Spawned, not forked: a
-    # fork of a process whose OpenMP pools have run can hang.
+    # The verdict (torch: decoding and judging; the mixture's EM, fitted in a thread of its own
+    # while the other generators are judged) runs in a second process while this one decodes
+    # the paths and runs the atlas, whose analyses use one core (BLAS at one thread): on two
+    # cores they overlap. Each process seeds its own work, so the numbers are those of running
+    # one after the other. Spawned, not forked: a fork of a process whose OpenMP pools have run
+    # can hang.
     with (
         atomic.atomic_dir(out, overwrite=overwrite) as tmp,
-        ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
+        ProcessPoolExecutor(
+            1, mp_context=get_context("spawn"), initializer=one_thread_each
+        ) as pool,
+        _torch_threads(1),
     ):
         pending = pool.submit(
             run_compare,
@@ -96,6 +101,7 @@ def run_demo(
             judge_n=n,
             save_generators=save_generators,
             links=around,
+            fit_ahead=True,
         )
         steps.set_postfix_str("paths")
         for kind in ("segment", "circle"):
@@ -147,6 +153,35 @@ def run_demo(
         "paths": str(out / "paths" / "index.html"),
         **headline,
     }
+
+
+def one_thread_each() -> None:
+    """Run in the verdict's process before it starts: one thread for torch, BLAS and OpenCV.
+
+    Its threads share two cores with the atlas's process, and a threaded pool on a busy core
+    spins and waits: measured on 2 loaded cores, the decoder, the Haar detector and the
+    eigen-solvers took 2-20x the CPU time at two threads that they take at one."""
+    import cv2
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    threadpool_limits(limits=1)
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """torch at ``n`` threads in this process (the paths' decoder beside the verdict), restored
+    after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def headline_numbers(summary: dict[str, Any], verdict: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ def run_compare(
     ladder: bool = False,
     save_generators: bool = False,
     links: Sequence[tuple[str, str]] = (),
+    fit_ahead: bool = False,
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
     ``out/verdict.json`` and one grid PNG per generator; with ``save_generators`` also each
@@ -153,7 +155,9 @@ def run_compare(
     image judges (default every one installed; ``()`` for none), which see the first
     ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``ladder`` also judges
     the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics that fail it are then
-    left out of this verdict's ranking."""
+    left out of this verdict's ranking. ``fit_ahead`` fits the generators, in order, in a
+    background thread while the ones already fitted are judged (the demo: the mixture's EM
+    overlaps the judging; the numbers are the same, each fit and draw being seeded alone)."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
@@ -198,9 +202,16 @@ def run_compare(
     seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
 
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        for name in tqdm(list(gens), desc="compare", unit="generator", disable=not progress):
-            gen = with_progress(gens[name], progress)
-            row, z, images = judge_generator(name, gen, model, ctx, n, seed)
+        fitted = fitted_generators(
+            {name: with_progress(gen, progress) for name, gen in gens.items()},
+            ctx["train"],
+            fit_ahead,
+        )
+        for name, gen, fit_seconds in tqdm(
+            fitted, total=len(gens), desc="compare", unit="generator", disable=not progress
+        ):
+            row, z, images = judge_fitted(name, gen, model, ctx, n, seed)
+            row["seconds"] = round(row["seconds"] + fit_seconds, 2)
             # Two generators that draw the same points are one result twice: marked, tied in
             # the ranking, and shown once on the page.
             row["duplicate_of"] = seen.setdefault(z.astype(np.float32).tobytes(), name)
@@ -236,6 +247,32 @@ def run_compare(
     return verdict
 
 
+def fitted_generators(
+    gens: Mapping[str, Any], train: np.ndarray, ahead: bool = False
+) -> Iterator[tuple[str, Any, float]]:
+    """(name, generator fitted on ``train``, seconds its fit took), in the order of ``gens``;
+    ``ahead``: the fits run one after another in a background thread, so the caller judges a
+    fitted generator while the next ones are fitted."""
+
+    def fit(gen: Any) -> tuple[Any, float]:
+        t0 = time.perf_counter()
+        gen.fit(train)
+        return gen, time.perf_counter() - t0
+
+    if not ahead:
+        for name, gen in gens.items():
+            yield name, *fit(gen)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="fit-ahead") as pool:
+        futures = {name: pool.submit(fit, gen) for name, gen in gens.items()}
+        try:
+            for name, future in futures.items():
+                yield name, *future.result()  # a fit's error is raised here, in order
+        finally:  # the caller failed or stopped early: fits not yet started never run
+            for future in futures.values():
+                future.cancel()
+
+
 def judge_generator(
     name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
@@ -244,6 +281,17 @@ def judge_generator(
     Returns (the verdict row, the samples (n, N), the decoded images (n, S, S, 3))."""
     t0 = time.perf_counter()
     gen.fit(ctx["train"])
+    row, z, images = judge_fitted(name, gen, model, ctx, n, seed)
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    return row, z, images
+
+
+def judge_fitted(
+    name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """:func:`judge_generator` of a generator already fitted on the context's train points
+    (its row's ``seconds`` count the judging only)."""
+    t0 = time.perf_counter()
     z = gen.sample(n, random_state=seed)
     images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
     row = {"generator": name, "class": type(gen).__name__, "n": n}
