@@ -10,7 +10,7 @@ import pytest
 from latentatlas.cli import main
 from latentatlas.data.store import load_store, save_store
 from latentatlas.generators import load_generator, make_generator
-from latentatlas.verdict.compare import disagreements, fitted_generators
+from latentatlas.verdict.compare import disagreements, in_order
 from latentatlas.verdict.judges.haar import FaceDetector
 from latentatlas.verdict.scoring import judge
 
@@ -49,24 +49,25 @@ def test_judge_scores_heldout_like_real_and_flags_copies() -> None:
     assert far["precision"] == 0.0 and far["reencoding_drift"] > 3
 
 
-def test_fitting_ahead_fits_the_same_generators_in_order() -> None:
+def test_drawing_ahead_gives_the_same_generators_in_order() -> None:
     rng = np.random.default_rng(2)
     train = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5))
     names = ("cube", "mvn", "gmm")
-    made = {ahead: {n: make_generator(n) for n in names} for ahead in (False, True)}
-    got = {ahead: list(fitted_generators(made[ahead], train, ahead)) for ahead in made}
-    for (name, alone, _), (again, ahead, seconds) in zip(got[False], got[True], strict=True):
-        assert name == again and seconds >= 0
-        a, b = alone.sample(50, random_state=3), ahead.sample(50, random_state=3)
-        np.testing.assert_array_equal(a, b)
-    assert [row[0] for row in got[True]] == list(names)
-    # A fit that fails is raised where its generator comes, after the ones before it.
-    broken = {"cube": make_generator("cube"), "gmm": make_generator("gmm", n_components=999)}
+
+    def fit(name: str) -> np.ndarray:
+        if name == "bad":
+            raise ValueError("bad")
+        return make_generator(name).fit(train).sample(50, random_state=3)
+
+    alone = list(in_order(fit, names))
+    for got, want in zip(in_order(fit, names, ahead=True), alone, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # A failure is raised where its item comes, after the ones before it.
     seen = []
     with pytest.raises(ValueError):
-        for name, _, _ in fitted_generators(broken, train, ahead=True):
-            seen.append(name)
-    assert seen == ["cube"]
+        for z in in_order(fit, ["cube", "bad", "mvn"], ahead=True):
+            seen.append(z)
+    assert len(seen) == 1
 
 
 def test_disagreement_notes() -> None:

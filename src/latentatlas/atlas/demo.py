@@ -74,12 +74,12 @@ def run_demo(
     # The verdict and paths pages lead back to the landing page and the atlas.
     around = [("The demo's landing page", "../index.html"), ("The atlas", "../atlas/index.html")]
     steps = tqdm(total=3, desc="demo", unit="step", disable=not progress)
-    # The verdict (torch: decoding and judging; the mixture's EM, fitted in a thread of its own
-    # while the other generators are judged) runs in a second process while this one decodes
-    # the paths and runs the atlas, whose analyses use one core (BLAS at one thread): on two
-    # cores they overlap. Each process seeds its own work, so the numbers are those of running
-    # one after the other. Spawned, not forked: a fork of a process whose OpenMP pools have run
-    # can hang.
+    # The verdict (torch: decoding and judging; its generators fitted, sampled and decoded in
+    # a thread of their own while the ones before are judged) runs in a second process while
+    # this one decodes the paths and runs the atlas, whose analyses use one core (BLAS at one
+    # thread): on two cores they overlap. Each process seeds its own work, so the numbers are
+    # those of running one after the other. Spawned, not forked: a fork of a process whose
+    # OpenMP pools have run can hang.
     with (
         atomic.atomic_dir(out, overwrite=overwrite) as tmp,
         ProcessPoolExecutor(
@@ -101,7 +101,7 @@ def run_demo(
             judge_n=n,
             save_generators=save_generators,
             links=around,
-            fit_ahead=True,
+            draw_ahead=True,
         )
         steps.set_postfix_str("paths")
         for kind in ("segment", "circle"):

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sklearn.base import clone
@@ -72,6 +72,8 @@ from latentatlas.verdict.ranking import rank_verdict
 from latentatlas.verdict.scoring import FACE_N, JUDGE_N, judge, judging_context, likelihood_row
 
 GRID_SIDE = 8
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Stream purposes (core.rng.stream): the held-out split of a store without one, and the noise
 # images behind the face detector's floor.
@@ -136,7 +138,7 @@ def run_compare(
     ladder: bool = False,
     save_generators: bool = False,
     links: Sequence[tuple[str, str]] = (),
-    fit_ahead: bool = False,
+    draw_ahead: bool = False,
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
     ``out/verdict.json`` and one grid PNG per generator; with ``save_generators`` also each
@@ -155,9 +157,10 @@ def run_compare(
     image judges (default every one installed; ``()`` for none), which see the first
     ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``ladder`` also judges
     the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics that fail it are then
-    left out of this verdict's ranking. ``fit_ahead`` fits the generators, in order, in a
-    background thread while the ones already fitted are judged (the demo: the mixture's EM
-    overlaps the judging; the numbers are the same, each fit and draw being seeded alone)."""
+    left out of this verdict's ranking. ``draw_ahead`` fits, samples and decodes the
+    generators, in order, in a background thread while the ones already drawn are judged (the
+    demo: the mixture's EM overlaps the judging; the numbers are the same, each fit and draw
+    being seeded on its own)."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
@@ -202,16 +205,21 @@ def run_compare(
     seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
 
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        fitted = fitted_generators(
-            {name: with_progress(gen, progress) for name, gen in gens.items()},
-            ctx["train"],
-            fit_ahead,
+        drawn = in_order(
+            lambda name: draw(with_progress(gens[name], progress), model, ctx["train"], n, seed),
+            list(gens),
+            ahead=draw_ahead,
         )
-        for name, gen, fit_seconds in tqdm(
-            fitted, total=len(gens), desc="compare", unit="generator", disable=not progress
-        ):
-            row, z, images = judge_fitted(name, gen, model, ctx, n, seed)
-            row["seconds"] = round(row["seconds"] + fit_seconds, 2)
+        steps = tqdm(
+            zip(gens, drawn, strict=True),
+            total=len(gens),
+            desc="compare",
+            unit="generator",
+            disable=not progress,
+        )
+        for name, (gen, z, images, again, draw_seconds) in steps:
+            row = judge_drawn(name, gen, z, images, again, ctx, seed)
+            row["seconds"] = round(row["seconds"] + draw_seconds, 2)
             # Two generators that draw the same points are one result twice: marked, tied in
             # the ranking, and shown once on the page.
             row["duplicate_of"] = seen.setdefault(z.astype(np.float32).tobytes(), name)
@@ -247,30 +255,33 @@ def run_compare(
     return verdict
 
 
-def fitted_generators(
-    gens: Mapping[str, Any], train: np.ndarray, ahead: bool = False
-) -> Iterator[tuple[str, Any, float]]:
-    """(name, generator fitted on ``train``, seconds its fit took), in the order of ``gens``;
-    ``ahead``: the fits run one after another in a background thread, so the caller judges a
-    fitted generator while the next ones are fitted."""
-
-    def fit(gen: Any) -> tuple[Any, float]:
-        t0 = time.perf_counter()
-        gen.fit(train)
-        return gen, time.perf_counter() - t0
-
+def in_order(fn: Callable[[T], R], items: Sequence[T], ahead: bool = False) -> Iterator[R]:
+    """``fn`` of each item, yielded in order; ``ahead``: computed one after another in a
+    background thread, so the caller works on one result while the next ones are made (an
+    error is raised where its item comes)."""
     if not ahead:
-        for name, gen in gens.items():
-            yield name, *fit(gen)
+        yield from map(fn, items)
         return
-    with ThreadPoolExecutor(1, thread_name_prefix="fit-ahead") as pool:
-        futures = {name: pool.submit(fit, gen) for name, gen in gens.items()}
+    with ThreadPoolExecutor(1, thread_name_prefix="ahead") as pool:
+        futures = [pool.submit(fn, item) for item in items]
         try:
-            for name, future in futures.items():
-                yield name, *future.result()  # a fit's error is raised here, in order
-        finally:  # the caller failed or stopped early: fits not yet started never run
-            for future in futures.values():
+            for future in futures:
+                yield future.result()
+        finally:  # the caller failed or stopped early: items not yet started never run
+            for future in futures:
                 future.cancel()
+
+
+def draw(
+    gen: Any, model: Any, train: np.ndarray, n: int, seed: int
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Fit ``gen`` on ``train``, draw ``n`` samples with ``seed``, decode and re-encode them:
+    (the fitted generator, z (n, N), images (n, S, S, 3), E(D(z)) (n, N), seconds taken)."""
+    t0 = time.perf_counter()
+    gen.fit(train)
+    z = gen.sample(n, random_state=seed)
+    images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
+    return gen, z, images, again, time.perf_counter() - t0
 
 
 def judge_generator(
@@ -279,27 +290,30 @@ def judge_generator(
     """Fit ``gen`` on the context's train points, draw ``n`` samples, decode and judge them.
 
     Returns (the verdict row, the samples (n, N), the decoded images (n, S, S, 3))."""
-    t0 = time.perf_counter()
-    gen.fit(ctx["train"])
-    row, z, images = judge_fitted(name, gen, model, ctx, n, seed)
-    row["seconds"] = round(time.perf_counter() - t0, 2)
+    gen, z, images, again, seconds = draw(gen, model, ctx["train"], n, seed)
+    row = judge_drawn(name, gen, z, images, again, ctx, seed)
+    row["seconds"] = round(row["seconds"] + seconds, 2)
     return row, z, images
 
 
-def judge_fitted(
-    name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
-) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """:func:`judge_generator` of a generator already fitted on the context's train points
-    (its row's ``seconds`` count the judging only)."""
+def judge_drawn(
+    name: str,
+    gen: Any,
+    z: np.ndarray,
+    images: np.ndarray,
+    again: np.ndarray,
+    ctx: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """The verdict row of a fitted generator's samples ``z``, their decoded ``images`` and
+    re-encoded ``again`` (:func:`draw`); its ``seconds`` count this judging only."""
     t0 = time.perf_counter()
-    z = gen.sample(n, random_state=seed)
-    images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
-    row = {"generator": name, "class": type(gen).__name__, "n": n}
+    row = {"generator": name, "class": type(gen).__name__, "n": len(z)}
     row.update(judge(z, images, again, ctx, seed))
     row.update(likelihood_row(gen, ctx["held"], seed))
     row["fitted"] = gen.fitted_params()
-    row["seconds"] = round(time.perf_counter() - t0, 2)
-    return row, z, images
+    row["seconds"] = time.perf_counter() - t0
+    return row
 
 
 def judge_ladder(
