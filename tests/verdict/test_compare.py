@@ -60,12 +60,12 @@ def test_drawing_ahead_gives_the_same_generators_in_order() -> None:
         return make_generator(name).fit(train).sample(50, random_state=3)
 
     alone = list(in_order(fit, names))
-    for got, want in zip(in_order(fit, names, ahead=True), alone, strict=True):
+    for got, want in zip(in_order(fit, names, workers=2), alone, strict=True):
         np.testing.assert_array_equal(got, want)
     # A failure is raised where its item comes, after the ones before it.
     seen = []
     with pytest.raises(ValueError):
-        for z in in_order(fit, ["cube", "bad", "mvn"], ahead=True):
+        for z in in_order(fit, ["cube", "bad", "mvn"], workers=1):
             seen.append(z)
     assert len(seen) == 1
 

@@ -33,6 +33,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -157,10 +158,10 @@ def run_compare(
     image judges (default every one installed; ``()`` for none), which see the first
     ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``ladder`` also judges
     the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics that fail it are then
-    left out of this verdict's ranking. ``draw_ahead`` fits, samples and decodes the
-    generators, in order, in a background thread while the ones already drawn are judged (the
-    demo: the mixture's EM overlaps the judging; the numbers are the same, each fit and draw
-    being seeded on its own)."""
+    left out of this verdict's ranking. ``draw_ahead`` fits the generators, in order, in a
+    background thread from the start and judges two generators at a time in two more (the
+    demo, beside the atlas on two cores: the mixture's EM overlaps the judging); the numbers
+    are the same, each fit, draw and judgement being seeded on its own."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
     atomic.check_new(out, overwrite, inputs=(*input_paths(checkpoint), store_path))
@@ -183,43 +184,54 @@ def run_compare(
     st = select(st, where)
     gens = store_generators(generators, st)
     train, held = split_for_verdict(st, seed)
-    try:
-        ctx = judging_context(
-            model, train, held, judges=judges, judge_n=judge_n, face_n=face_n, seed=seed
-        )
-    except ValueError as e:
-        raise LatentAtlasError(str(e)) from None
-    rng = stream(seed, NOISE_IMAGES_STREAM)
-    size = model.image_size
-    # The image judges' reference already holds the decoded held-out codes: not decoded twice.
-    m = min(n, judge_n)  # the Haar face rate sees as many images as the judges
-    held_images = ctx["ref_images"][:m] if "ref_images" in ctx else decode(model, held[:m])
-    noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
-    detector_check = {
-        "reconstructions": face_rate(held_images, ctx["detector"]),
-        "noise": face_rate(noise, ctx["detector"]),
-        "n": len(held_images),
-    }
-    grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out points, decoded
     rows: list[dict[str, Any]] = []
     seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
 
-    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        drawn = in_order(
-            lambda name: draw(with_progress(gens[name], progress), model, ctx["train"], n, seed),
-            list(gens),
-            ahead=draw_ahead,
-        )
+    with atomic.atomic_dir(out, overwrite=overwrite) as tmp, ExitStack() as threads:
+        fitter = None
+        if draw_ahead:  # the fits start now in a background thread, before the judging context
+            fitter = ThreadPoolExecutor(1, thread_name_prefix="fit")
+            # On an error, fits not yet started are dropped instead of waited for.
+            threads.callback(fitter.shutdown, wait=True, cancel_futures=True)
+        fits = {
+            name: fit_later(with_progress(gen, progress), train, fitter)
+            for name, gen in gens.items()
+        }
+        try:
+            ctx = judging_context(
+                model, train, held, judges=judges, judge_n=judge_n, face_n=face_n, seed=seed
+            )
+        except ValueError as e:
+            raise LatentAtlasError(str(e)) from None
+        rng = stream(seed, NOISE_IMAGES_STREAM)
+        size = model.image_size
+        # The image judges' reference already holds the decoded held-out codes: not decoded
+        # twice.
+        m = min(n, judge_n)  # the Haar face rate sees as many images as the judges
+        held_images = ctx["ref_images"][:m] if "ref_images" in ctx else decode(model, held[:m])
+        noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
+        detector_check = {
+            "reconstructions": face_rate(held_images, ctx["detector"]),
+            "noise": face_rate(noise, ctx["detector"]),
+            "n": len(held_images),
+        }
+        grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out, decoded
+
+        def one(name: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+            fit_seconds = fits[name]()
+            row, z, images = judge_fitted(name, gens[name], model, ctx, n, seed)
+            row["seconds"] = round(row["seconds"] + fit_seconds, 2)
+            return row, z, images
+
         steps = tqdm(
-            zip(gens, drawn, strict=True),
+            zip(gens, in_order(one, list(gens), workers=2 if draw_ahead else 0), strict=True),
             total=len(gens),
             desc="compare",
             unit="generator",
             disable=not progress,
         )
-        for name, (gen, z, images, again, draw_seconds) in steps:
-            row = judge_drawn(name, gen, z, images, again, ctx, seed)
-            row["seconds"] = round(row["seconds"] + draw_seconds, 2)
+        for name, (row, z, images) in steps:
+            gen = gens[name]
             # Two generators that draw the same points are one result twice: marked, tied in
             # the ranking, and shown once on the page.
             row["duplicate_of"] = seen.setdefault(z.astype(np.float32).tobytes(), name)
@@ -255,14 +267,14 @@ def run_compare(
     return verdict
 
 
-def in_order(fn: Callable[[T], R], items: Sequence[T], ahead: bool = False) -> Iterator[R]:
-    """``fn`` of each item, yielded in order; ``ahead``: computed one after another in a
-    background thread, so the caller works on one result while the next ones are made (an
-    error is raised where its item comes)."""
-    if not ahead:
+def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int = 0) -> Iterator[R]:
+    """``fn`` of each item, yielded in order; with ``workers`` > 0 computed by that many
+    background threads, taking the items in order, so the caller holds one result while the
+    next ones are made (an error is raised where its item comes)."""
+    if workers < 1:
         yield from map(fn, items)
         return
-    with ThreadPoolExecutor(1, thread_name_prefix="ahead") as pool:
+    with ThreadPoolExecutor(workers) as pool:
         futures = [pool.submit(fn, item) for item in items]
         try:
             for future in futures:
@@ -272,16 +284,18 @@ def in_order(fn: Callable[[T], R], items: Sequence[T], ahead: bool = False) -> I
                 future.cancel()
 
 
-def draw(
-    gen: Any, model: Any, train: np.ndarray, n: int, seed: int
-) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, float]:
-    """Fit ``gen`` on ``train``, draw ``n`` samples with ``seed``, decode and re-encode them:
-    (the fitted generator, z (n, N), images (n, S, S, 3), E(D(z)) (n, N), seconds taken)."""
-    t0 = time.perf_counter()
-    gen.fit(train)
-    z = gen.sample(n, random_state=seed)
-    images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
-    return gen, z, images, again, time.perf_counter() - t0
+def fit_later(
+    gen: Any, train: np.ndarray, fitter: ThreadPoolExecutor | None = None
+) -> Callable[[], float]:
+    """A call that returns the seconds ``gen.fit(train)`` took, once ``gen`` is fitted: the
+    fit runs on ``fitter``'s thread (submitted now) or, without one, when called."""
+
+    def fit() -> float:
+        t0 = time.perf_counter()
+        gen.fit(train)
+        return time.perf_counter() - t0
+
+    return fit if fitter is None else fitter.submit(fit).result
 
 
 def judge_generator(
@@ -290,30 +304,27 @@ def judge_generator(
     """Fit ``gen`` on the context's train points, draw ``n`` samples, decode and judge them.
 
     Returns (the verdict row, the samples (n, N), the decoded images (n, S, S, 3))."""
-    gen, z, images, again, seconds = draw(gen, model, ctx["train"], n, seed)
-    row = judge_drawn(name, gen, z, images, again, ctx, seed)
-    row["seconds"] = round(row["seconds"] + seconds, 2)
+    t0 = time.perf_counter()
+    gen.fit(ctx["train"])
+    row, z, images = judge_fitted(name, gen, model, ctx, n, seed)
+    row["seconds"] = round(time.perf_counter() - t0, 2)
     return row, z, images
 
 
-def judge_drawn(
-    name: str,
-    gen: Any,
-    z: np.ndarray,
-    images: np.ndarray,
-    again: np.ndarray,
-    ctx: dict[str, Any],
-    seed: int,
-) -> dict[str, Any]:
-    """The verdict row of a fitted generator's samples ``z``, their decoded ``images`` and
-    re-encoded ``again`` (:func:`draw`); its ``seconds`` count this judging only."""
+def judge_fitted(
+    name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """:func:`judge_generator` of a generator already fitted on the context's train points
+    (its row's ``seconds`` count this part only)."""
     t0 = time.perf_counter()
-    row = {"generator": name, "class": type(gen).__name__, "n": len(z)}
+    z = gen.sample(n, random_state=seed)
+    images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
+    row = {"generator": name, "class": type(gen).__name__, "n": n}
     row.update(judge(z, images, again, ctx, seed))
     row.update(likelihood_row(gen, ctx["held"], seed))
     row["fitted"] = gen.fitted_params()
     row["seconds"] = time.perf_counter() - t0
-    return row
+    return row, z, images
 
 
 def judge_ladder(
