@@ -1,4 +1,4 @@
-"""``latentatlas demo``: the whole study on the bundled CelebA model, offline, in about a minute.
+"""``latentatlas demo``: the whole study on the bundled CelebA model, offline, in under 45 s.
 
 Runs the verdict of every generator (``compare``), two coordinate-plane paths (``path``) and the
 atlas (``analyze``, linked to the verdict) on the bundled ``celeba64`` assets, and writes a small
@@ -31,12 +31,12 @@ from latentatlas.core.html import Page
 from latentatlas.generators import GENERATORS
 from latentatlas.generators.path_page import write_paths_page
 
-# Smaller samples than the CLI defaults keep the demo near a minute on 2 cores; every number it
+# Smaller samples than the CLI defaults keep the demo under 45 s on 2 cores; every number it
 # prints says which sample it came from.
 DEMO_SETTINGS = {"n": 300, "sample": 5000, "prdc_sample": 2000, "plot_points": 5000, "mc": 5000}
 # The image judge the demo's verdict uses: the attribute classifier, whose two numbers are
 # ranking metrics. The face descriptor (~60 ms an image) and the CNN two-sample test are reported
-# by `latentatlas compare` but rank nothing, and would take the demo past a minute.
+# by `latentatlas compare` but rank nothing, and would take the demo past 45 s.
 DEMO_JUDGES = ("attributes",)
 
 
@@ -92,7 +92,7 @@ def run_demo(
             "celeba64",
             "celeba64",
             tmp / "compare",
-            # No learned priors: they train networks, and the demo stays under a minute.
+            # No learned priors: they train networks, and the demo stays under 45 s.
             generators=generators or tuple(GENERATORS),
             n=n,
             seed=seed,
