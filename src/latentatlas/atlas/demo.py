@@ -85,7 +85,7 @@ def run_demo(
         ProcessPoolExecutor(
             1, mp_context=get_context("spawn"), initializer=one_thread_each
         ) as pool,
-        _torch_threads(1),
+        _one_thread_here(),
     ):
         pending = pool.submit(
             run_compare,
@@ -171,15 +171,17 @@ def one_thread_each() -> None:
 
 
 @contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    """torch at ``n`` threads in this process (the paths' decoder beside the verdict), restored
-    after."""
+def _one_thread_here() -> Iterator[None]:
+    """This process (the paths' decoder, the atlas) beside the verdict's: torch, BLAS and OpenMP
+    (scikit-learn's k-means) at one thread, restored after."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
-    torch.set_num_threads(n)
+    torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1):
+            yield
     finally:
         torch.set_num_threads(before)
 
