@@ -158,8 +158,8 @@ def run_compare(
     image judges (default every one installed; ``()`` for none), which see the first
     ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``ladder`` also judges
     the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics that fail it are then
-    left out of this verdict's ranking. ``draw_ahead`` fits the generators, in order, in a
-    background thread from the start and judges two generators at a time in two more (the
+    left out of this verdict's ranking. ``draw_ahead`` fits the generators, in order, in two
+    background threads from the start and judges two generators at a time in two more (the
     demo, beside the atlas on two cores: the mixture's EM overlaps the judging); the numbers
     are the same, each fit, draw and judgement being seeded on its own."""
     out = Path(out)
@@ -189,8 +189,10 @@ def run_compare(
 
     with atomic.atomic_dir(out, overwrite=overwrite) as tmp, ExitStack() as threads:
         fitter = None
-        if draw_ahead:  # the fits start now in a background thread, before the judging context
-            fitter = ThreadPoolExecutor(1, thread_name_prefix="fit")
+        if draw_ahead:
+            # The fits start now, before the judging context, in two background threads: the
+            # mixture's EM (the longest) and the fits after it need not wait for each other.
+            fitter = ThreadPoolExecutor(2, thread_name_prefix="fit")
             # On an error, fits not yet started are dropped instead of waited for.
             threads.callback(fitter.shutdown, wait=True, cancel_futures=True)
         fits = {
