@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from latentatlas.metrics.frechet import _fd, _fd_gram, frechet_distance, frechet_route, frechet_test
+from latentatlas.metrics.frechet import (
+    FrechetReference,
+    _fd,
+    _fd_gram,
+    frechet_distance,
+    frechet_route,
+    frechet_test,
+)
 from latentatlas.metrics.intervals import bootstrap_interval
 from latentatlas.metrics.mmd import mmd_test
 
@@ -43,6 +50,21 @@ def test_the_gram_route_equals_the_covariance_route() -> None:
     out = frechet_test(a, b, n_boot=10, resample_a=False)
     assert out["route"] == "gram" and out["fd"] == _fd_gram(a, b) == frechet_distance(a, b)
     assert out["ci95"][0] <= out["ci95"][1]
+
+
+def test_a_reference_computed_once_gives_the_same_numbers() -> None:
+    rng = np.random.default_rng(4)
+    ref = rng.normal(size=(120, 10)) @ rng.normal(size=(10, 10))
+    fixed = FrechetReference(ref)
+    for shift in (0.0, 0.7):
+        b = rng.normal(size=(90, 10)) + shift
+        same = frechet_test(ref, b, n_boot=20, resample_a=False)
+        assert frechet_test(fixed, b, n_boot=20) == same
+    # The Gram route (d above 1,024 and both sample sizes) keeps its points.
+    a, b = rng.normal(size=(30, 1100)), rng.normal(size=(25, 1100)) + 0.1
+    assert frechet_test(FrechetReference(a), b, n_boot=10) == frechet_test(
+        a, b, n_boot=10, resample_a=False
+    )
 
 
 def test_frechet_of_known_gaussians() -> None:

@@ -5,11 +5,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from latentatlas.cli import main
 from latentatlas.data.store import load_store, save_store
-from latentatlas.generators import load_generator
-from latentatlas.verdict.compare import disagreements
+from latentatlas.generators import load_generator, make_generator
+from latentatlas.verdict.compare import disagreements, in_order
 from latentatlas.verdict.judges.haar import FaceDetector
 from latentatlas.verdict.scoring import judge
 
@@ -46,6 +47,27 @@ def test_judge_scores_heldout_like_real_and_flags_copies() -> None:
     far = judge(fresh + 20.0, blank, fresh + 20.0 + 5 * noise, ctx, seed=0)
     assert far["two_sample_accuracy"] > 0.95 and far["mahalanobis_tail"] == 1.0
     assert far["precision"] == 0.0 and far["reencoding_drift"] > 3
+
+
+def test_drawing_ahead_gives_the_same_generators_in_order() -> None:
+    rng = np.random.default_rng(2)
+    train = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5))
+    names = ("cube", "mvn", "gmm")
+
+    def fit(name: str) -> np.ndarray:
+        if name == "bad":
+            raise ValueError("bad")
+        return make_generator(name).fit(train).sample(50, random_state=3)
+
+    alone = list(in_order(fit, names))
+    for got, want in zip(in_order(fit, names, workers=2), alone, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # A failure is raised where its item comes, after the ones before it.
+    seen = []
+    with pytest.raises(ValueError):
+        for z in in_order(fit, ["cube", "bad", "mvn"], workers=1):
+            seen.append(z)
+    assert len(seen) == 1
 
 
 def test_disagreement_notes() -> None:

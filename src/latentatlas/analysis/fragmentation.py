@@ -349,8 +349,13 @@ def attribute_separation(
             out.append({**row, "kind": "too few labelled points"} | _nan_stats())
             continue
         d2, d2u = _mahalanobis_means(pos, neg)
+        # Newton steps with a Cholesky solve reach the unique optimum of this penalised
+        # likelihood in a handful of O(n N^2) iterations, ~4x faster than L-BFGS, which stops
+        # at its gradient tolerance short of it (on the bundled store the balanced accuracies
+        # moved by 0.001 on average, at most 0.009 for a rare class; no reading changed).
         probe = make_pipeline(
-            StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced")
+            StandardScaler(),
+            LogisticRegression(max_iter=2000, class_weight="balanced", solver="newton-cholesky"),
         )
         cv = StratifiedKFold(int(folds), shuffle=True, random_state=seed)
         Xl, yl = np.concatenate([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))]

@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sklearn.base import clone
@@ -67,7 +69,7 @@ from latentatlas.models import (
 )
 from latentatlas.models.decode import decode_and_reencode
 from latentatlas.models.pairing import load_model_and_store
-from latentatlas.verdict.judges import check_feature_weights
+from latentatlas.verdict.judges import available_judges, check_feature_weights
 from latentatlas.verdict.judges.haar import face_rate
 from latentatlas.verdict.ladder import check_all, degradation_ladder
 from latentatlas.verdict.page import write_verdict_page
@@ -75,6 +77,8 @@ from latentatlas.verdict.ranking import rank_verdict
 from latentatlas.verdict.scoring import FACE_N, JUDGE_N, judge, judging_context, likelihood_row
 
 GRID_SIDE = 8
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Stream purposes (core.rng.stream): the held-out split of a store without one, and the noise
 # images behind the face detector's floor.
@@ -141,6 +145,7 @@ def run_compare(
     domain: str = "auto",
     save_generators: bool = False,
     links: Sequence[tuple[str, str]] = (),
+    draw_ahead: bool = False,
 ) -> dict[str, Any]:
     """Fit, sample, decode and judge every generator; writes ``out/index.html``,
     ``out/verdict.json`` and one grid PNG per generator; with ``save_generators`` also each
@@ -166,7 +171,11 @@ def run_compare(
     ``ladder`` also judges the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics
     that fail it are then left out of this verdict's ranking. Where the face judges do not apply
     the ladder runs whatever ``ladder`` says (``verdict["ladder"]["automatic"]``), and only
-    metrics that pass it rank."""
+    metrics that pass it rank. ``draw_ahead`` fits the generators, in
+    order, in two background threads from the start and judges two generators at a time in two
+    more (the demo, beside the atlas on two cores: the mixture's EM overlaps the judging); the
+    numbers are the same, each fit, draw and judgement being seeded on its own (it is ignored
+    where a learned prior or the image CNN test would share torch's global RNG across threads)."""
     out = Path(out)
     store_path = None if isinstance(store, ZStore) else store
     weights = {name: str(path) for name, path in (feature_weights or {}).items()}
@@ -193,48 +202,78 @@ def run_compare(
     st = select(st, where)
     gens = store_generators(generators, st)
     train, held = split_for_verdict(st, seed)
-    try:
-        ctx = judging_context(
-            model,
-            train,
-            held,
-            judges=judges,
-            judge_n=judge_n,
-            face_n=face_n,
-            seed=seed,
-            feature_weights=weights,
-            verify=verify,
-            domain=domain,
-        )
-    except ValueError as e:
-        raise LatentAtlasError(str(e)) from None
-    for info in (ctx.get("image_reference") or {}).get("judges", {}).values():
-        if "protocol" in info:  # a judge sees each generator's first n of its n samples
-            info["protocol"]["n_generated"] = min(n, info["n"])
-    rng = stream(seed, NOISE_IMAGES_STREAM)
-    size = model.image_size
-    # The judging context already holds the decoded held-out codes: not decoded twice.
-    m = min(n, judge_n)  # the Haar face rate sees as many images as the judges
-    held_images = ctx["ref_images"][:m]
-    noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
-    dom = ctx["domain"]
-    detector_check = {
-        "reconstructions": dom["reference_face_rate"]
-        if dom["n"] == len(held_images)
-        else face_rate(held_images, ctx["detector"]),
-        "noise": face_rate(noise, ctx["detector"]),
-        "n": len(held_images),
-    }
-    # Off faces no metric has been shown to respond to the ladder on this data: it runs here.
-    automatic_ladder = not dom["faces"] and not ladder
-    grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out points, decoded
+    # Learned priors and the image CNN test seed torch's global RNG while they train: two
+    # threads would interleave its draws, so those runs stay sequential.
+    shared_rng = "cnn" in (available_judges(weights) if judges is None else judges) or any(
+        type(g).__module__.startswith("latentatlas.generators.learned") for g in gens.values()
+    )
+    draw_ahead = draw_ahead and not shared_rng
     rows: list[dict[str, Any]] = []
     seen: dict[bytes, str] = {}  # sample bytes -> the first generator that drew them
 
-    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        for name in tqdm(list(gens), desc="compare", unit="generator", disable=not progress):
-            gen = with_progress(gens[name], progress)
-            row, z, images = judge_generator(name, gen, model, ctx, n, seed)
+    with atomic.atomic_dir(out, overwrite=overwrite) as tmp, ExitStack() as threads:
+        fitter = None
+        if draw_ahead:
+            # The fits start now, before the judging context, in two background threads: the
+            # mixture's EM (the longest) and the fits after it need not wait for each other.
+            fitter = ThreadPoolExecutor(2, thread_name_prefix="fit")
+            # On an error, fits not yet started are dropped instead of waited for.
+            threads.callback(fitter.shutdown, wait=True, cancel_futures=True)
+        fits = {
+            name: fit_later(with_progress(gen, progress), train, fitter)
+            for name, gen in gens.items()
+        }
+        try:
+            ctx = judging_context(
+                model,
+                train,
+                held,
+                judges=judges,
+                judge_n=judge_n,
+                face_n=face_n,
+                seed=seed,
+                feature_weights=weights,
+                verify=verify,
+                domain=domain,
+            )
+        except ValueError as e:
+            raise LatentAtlasError(str(e)) from None
+        for info in (ctx.get("image_reference") or {}).get("judges", {}).values():
+            if "protocol" in info:  # a judge sees each generator's first n of its n samples
+                info["protocol"]["n_generated"] = min(n, info["n"])
+        rng = stream(seed, NOISE_IMAGES_STREAM)
+        size = model.image_size
+        # The judging context already holds the decoded held-out codes: not decoded twice.
+        m = min(n, judge_n)  # the Haar face rate sees as many images as the judges
+        held_images = ctx["ref_images"][:m]
+        noise = rng.integers(0, 256, size=(len(held_images), size, size, 3), dtype=np.uint8)
+        dom = ctx["domain"]
+        detector_check = {
+            "reconstructions": dom["reference_face_rate"]
+            if dom["n"] == len(held_images)
+            else face_rate(held_images, ctx["detector"]),
+            "noise": face_rate(noise, ctx["detector"]),
+            "n": len(held_images),
+        }
+        # Off faces no metric has been shown to respond to the ladder on this data: it runs here.
+        automatic_ladder = not dom["faces"] and not ladder
+        grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out points, decoded
+
+        def one(name: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+            fit_seconds = fits[name]()
+            row, z, images = judge_fitted(name, gens[name], model, ctx, n, seed)
+            row["seconds"] = round(row["seconds"] + fit_seconds, 2)
+            return row, z, images
+
+        steps = tqdm(
+            zip(gens, in_order(one, list(gens), workers=2 if draw_ahead else 0), strict=True),
+            total=len(gens),
+            desc="compare",
+            unit="generator",
+            disable=not progress,
+        )
+        for name, (row, z, images) in steps:
+            gen = gens[name]
             # Two generators that draw the same points are one result twice: marked, tied in
             # the ranking, and shown once on the page.
             row["duplicate_of"] = seen.setdefault(z.astype(np.float32).tobytes(), name)
@@ -272,6 +311,37 @@ def run_compare(
     return verdict
 
 
+def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int = 0) -> Iterator[R]:
+    """``fn`` of each item, yielded in order; with ``workers`` > 0 computed by that many
+    background threads, taking the items in order, so the caller holds one result while the
+    next ones are made (an error is raised where its item comes)."""
+    if workers < 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:  # the caller failed or stopped early: items not yet started never run
+            for future in futures:
+                future.cancel()
+
+
+def fit_later(
+    gen: Any, train: np.ndarray, fitter: ThreadPoolExecutor | None = None
+) -> Callable[[], float]:
+    """A call that returns the seconds ``gen.fit(train)`` took, once ``gen`` is fitted: the
+    fit runs on ``fitter``'s thread (submitted now) or, without one, when called."""
+
+    def fit() -> float:
+        t0 = time.perf_counter()
+        gen.fit(train)
+        return time.perf_counter() - t0
+
+    return fit if fitter is None else fitter.submit(fit).result
+
+
 def judge_generator(
     name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
@@ -280,13 +350,24 @@ def judge_generator(
     Returns (the verdict row, the samples (n, N), the decoded images (n, S, S, 3))."""
     t0 = time.perf_counter()
     gen.fit(ctx["train"])
+    row, z, images = judge_fitted(name, gen, model, ctx, n, seed)
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    return row, z, images
+
+
+def judge_fitted(
+    name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """:func:`judge_generator` of a generator already fitted on the context's train points
+    (its row's ``seconds`` count this part only)."""
+    t0 = time.perf_counter()
     z = gen.sample(n, random_state=seed)
     images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
     row = {"generator": name, "class": type(gen).__name__, "n": n}
     row.update(judge(z, images, again, ctx, seed))
     row.update(likelihood_row(gen, ctx["held"], seed))
     row["fitted"] = gen.fitted_params()
-    row["seconds"] = round(time.perf_counter() - t0, 2)
+    row["seconds"] = time.perf_counter() - t0
     return row, z, images
 
 

@@ -27,7 +27,7 @@ from latentatlas.analysis.ppca import gaussian_model
 from latentatlas.core.rng import stream
 from latentatlas.metrics import prdc
 from latentatlas.metrics.fidelity import copy_distance, mahalanobis_tail, reencoding_drift
-from latentatlas.metrics.frechet import frechet_route, frechet_test
+from latentatlas.metrics.frechet import FrechetReference, frechet_route, frechet_test
 from latentatlas.metrics.intervals import bootstrap_interval, wilson_interval
 from latentatlas.metrics.kid import kernel_inception_distance
 from latentatlas.metrics.likelihood import heldout_log_likelihood
@@ -192,11 +192,15 @@ def _reference_entry(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe(net: Any, images: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
+def _describe(net: Any, images: np.ndarray, prefix: str) -> dict[str, Any]:
     if hasattr(net, "features_and_proba"):
         feats, proba = net.features_and_proba(images)
-        return {f"{prefix}_features": feats, f"{prefix}_proba": proba}
-    return {f"{prefix}_features": net.features(images)}
+        out = {f"{prefix}_features": feats, f"{prefix}_proba": proba}
+    else:
+        out = {f"{prefix}_features": net.features(images)}
+    if prefix == "ref":  # the reference's moments and square root, once for every generator
+        out["ref_frechet"] = FrechetReference(out["ref_features"])
+    return out
 
 
 def judge_images(images: np.ndarray, ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -217,7 +221,9 @@ def judge_images(images: np.ndarray, ctx: dict[str, Any]) -> dict[str, dict[str,
             }
             continue
         got = _describe(entry["net"], mine, "gen")
-        out[name] = feature_metrics(entry["ref_features"], got["gen_features"], seed)
+        out[name] = feature_metrics(
+            entry["ref_features"], got["gen_features"], seed, entry.get("ref_frechet")
+        )
         if "ref_proba" in entry:
             out[name].update(
                 attribute_gap(entry["ref_proba"], got["gen_proba"], entry["net"], seed)
@@ -225,11 +231,15 @@ def judge_images(images: np.ndarray, ctx: dict[str, Any]) -> dict[str, dict[str,
     return out
 
 
-def feature_metrics(ref: np.ndarray, gen: np.ndarray, seed: int) -> dict[str, Any]:
+def feature_metrics(
+    ref: np.ndarray, gen: np.ndarray, seed: int, frechet_ref: FrechetReference | None = None
+) -> dict[str, Any]:
     """Fréchet distance, precision/recall/density/coverage and an MLP two-sample test between
-    reference features (n, d) and generated features (m, d)."""
+    reference features (n, d) and generated features (m, d); ``frechet_ref``: ``ref``'s
+    :class:`FrechetReference`, when it was computed once for every generator."""
     # The reference is shared by every generator: only the generated side's noise separates them.
-    fd = frechet_test(ref, gen, n_boot=N_BOOT, random_state=seed, resample_a=False)
+    fixed = frechet_ref if frechet_ref is not None else ref
+    fd = frechet_test(fixed, gen, n_boot=N_BOOT, random_state=seed, resample_a=False)
     manifold = prdc(ref, gen, k=5)
     two = classifier_two_sample_test(ref, gen, cv=2, random_state=seed)
     # torch-fidelity's KID (subsets of up to 1,000 points, 100 of them), with the verdict's seed.

@@ -46,10 +46,13 @@ def test_bad_inputs_raise() -> None:
         FaceDetector(cascade="no_such_cascade.xml").detect(_noise(1))
 
 
-def test_cascade_is_loaded_once_and_params_round_trip() -> None:
-    assert _load_cascade("haarcascade_frontalface_default.xml") is _load_cascade(
-        "haarcascade_frontalface_default.xml"
-    )
+def test_cascade_is_loaded_once_a_thread_and_params_round_trip() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = "haarcascade_frontalface_default.xml"
+    assert _load_cascade(name) is _load_cascade(name)
+    with ThreadPoolExecutor(1) as pool:  # another thread gets its own (they keep call state)
+        assert pool.submit(_load_cascade, name).result() is not _load_cascade(name)
     det = FaceDetector(side=96, min_neighbors=4, max_size=0.9)
     again = FaceDetector(**det.get_params())
     assert again.get_params() == det.get_params()

@@ -20,7 +20,7 @@ from "decodes to distinct faces"; other verdict metrics must catch that.
 
 from __future__ import annotations
 
-import functools
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,23 @@ def _cv2() -> Any:
     return cv2
 
 
-@functools.lru_cache(maxsize=8)
+# The cascades loaded by each thread: a CascadeClassifier keeps the state of a detectMultiScale
+# call in itself, so two threads (the verdict judging two generators at once) must not share one.
+_PER_THREAD = threading.local()
+
+
 def _load_cascade(name: str) -> Any:
-    """The ``cv2.CascadeClassifier`` for a cascade file, loaded once per process.
+    """The ``cv2.CascadeClassifier`` for a cascade file, loaded once per thread.
 
     ``name`` is a file name inside ``cv2.data.haarcascades`` or a path to a cascade XML file.
     """
+    loaded = _PER_THREAD.__dict__.setdefault("cascades", {})
+    if name not in loaded:
+        loaded[name] = _read_cascade(name)
+    return loaded[name]
+
+
+def _read_cascade(name: str) -> Any:
     cv2 = _cv2()
     path = Path(name)
     if not path.is_file():
