@@ -45,7 +45,14 @@ def test_factory_model_from_the_cli(tiny_cache: Path, toy_weights: Path, tmp_pat
     z = load_store(tmp_path / "store").z[:5]
     np.testing.assert_allclose(z, expected.numpy(), rtol=1e-5, atol=1e-6)
     summary = json.loads((tmp_path / "atlas" / "summary.json").read_text())
-    assert summary["fragmentation"]["decoded"]["model"] == FACTORY
+    decoded = summary["fragmentation"]["decoded"]
+    assert decoded["model"] == FACTORY
+    # The toy decoder paints no faces: section 10 says the face rate does not apply, and why.
+    assert decoded["faces"] is False and "face_rate" not in decoded
+    assert "endpoints are not faces (Haar face rate" in decoded["reason"]
+    page = (tmp_path / "atlas" / "index.html").read_text()
+    assert "face rates along the segments do not apply" in page
+    assert "decoded: face rate" not in page
 
 
 def test_factory_model_from_python(tiny_cache: Path, toy_weights: Path, tmp_path: Path) -> None:

@@ -156,7 +156,9 @@ def run(args: argparse.Namespace) -> int:
     if "verdict" in frag:
         print(f"  fragmentation: {frag['verdict']['sentence']}")
     decoded = frag.get("decoded")
-    if decoded:
+    if decoded and "reason" in decoded:
+        print(f"  decoded ({decoded['n_pairs']} pairs): {decoded['reason']}")
+    elif decoded:
         print(
             f"  decoded ({decoded['n_pairs']} pairs): face rate {decoded['midpoint']:.1%} at "
             f"midpoints, {decoded['endpoints']:.1%} at the real endpoints"

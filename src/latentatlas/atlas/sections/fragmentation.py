@@ -105,7 +105,7 @@ def section_fragmentation(ctx: AtlasContext, page: Page) -> None:
         sec,
         "fragmentation",
         figures.fragmentation_figure(
-            summary, summary["decoded"]["face_rate"] if "decoded" in summary else None
+            summary, summary.get("decoded", {}).get("face_rate")
         ),
         "Left: BIC and held-out log-likelihood of Gaussian mixtures on the top principal "
         "components. Second: persistence diagram of the landmarks (H0: components, H1: loops; "
@@ -148,31 +148,50 @@ def _decode(ctx: AtlasContext, page: Page, sec: Any, res: Any, summary: dict[str
     decoded between-cluster segments (endpoints, quarter points, midpoint)."""
     from latentatlas.core.imaging import image_grid, png_bytes
     from latentatlas.models.decode import decode
+    from latentatlas.verdict.judges import FACE_DOMAIN_THRESHOLD
 
     ts = summary["betweenness"]["t"]
     pairs = res.pairs[: ctx.decode_pairs]
     rates = decoded_face_rates(ctx.autoencoder, ctx.z[pairs[:, 0]], ctx.z[pairs[:, 1]], ts)
+    endpoints = 0.5 * (rates[0] + rates[-1])
+    # The endpoints are real points decoded: where the detector finds no faces there, a face
+    # rate along the segments says nothing about the space between them (the verdict's rule,
+    # verdict.scoring.face_domain, with its threshold).
+    faces = endpoints >= FACE_DOMAIN_THRESHOLD
     summary["decoded"] = {
         "model": ctx.autoencoder_source,
         "n_pairs": len(pairs),
         "t": ts,
-        "face_rate": rates,
-        "endpoints": 0.5 * (rates[0] + rates[-1]),
-        "midpoint": rates[ts.index(0.5)],
+        "faces": bool(faces),
+        "endpoints": endpoints,
     }
+    if faces:
+        summary["decoded"].update(face_rate=rates, midpoint=rates[ts.index(0.5)])
+    else:
+        summary["decoded"]["reason"] = (
+            f"the decoded real endpoints are not faces (Haar face rate {endpoints:.1%} < "
+            f"{FACE_DOMAIN_THRESHOLD:.0%}): face rates along the segments do not apply"
+        )
+        page.note(sec, f"Decoded segments: {summary['decoded']['reason']}.")
     between = res.cluster_pairs[: ctx.decode_pairs]
     if not len(between):
         return
     A, B = np.asarray(ctx.z[between[:, 0]]), np.asarray(ctx.z[between[:, 1]])
-    cluster_rates = decoded_face_rates(ctx.autoencoder, A, B, ts)
     kind = summary["settings"]["cluster_pairs_from"]
-    summary["decoded"]["between_clusters"] = {
-        "clusters": kind,
-        "n_pairs": len(between),
-        "face_rate": cluster_rates,
-        "endpoints": 0.5 * (cluster_rates[0] + cluster_rates[-1]),
-        "midpoint": cluster_rates[ts.index(0.5)],
-    }
+    rate_note = "face rate: does not apply (the decoded endpoints are not faces)"
+    if faces:
+        cluster_rates = decoded_face_rates(ctx.autoencoder, A, B, ts)
+        summary["decoded"]["between_clusters"] = {
+            "clusters": kind,
+            "n_pairs": len(between),
+            "face_rate": cluster_rates,
+            "endpoints": 0.5 * (cluster_rates[0] + cluster_rates[-1]),
+            "midpoint": cluster_rates[ts.index(0.5)],
+        }
+        rate_note = (
+            f"face rate on {len(between)} such segments: {cluster_rates[ts.index(0.5)]:.0%} at "
+            f"the midpoints, {0.5 * (cluster_rates[0] + cluster_rates[-1]):.0%} at the endpoints"
+        )
     shown = min(SHOWN_PAIRS, len(between))
     rows = [decode(ctx.autoencoder, (1.0 - t) * A[:shown] + t * B[:shown]) for t in ts]
     grid = image_grid([np.stack([row[i] for row in rows]) for i in range(shown)])
@@ -183,8 +202,7 @@ def _decode(ctx: AtlasContext, page: Page, sec: Any, res: Any, summary: dict[str
         f"Decoded segments between points of different {kind} clusters, one per row: the "
         f"endpoints (first and last column) and t = {', '.join(f'{t:g}' for t in ts[1:-1])}. "
         "Blends, or images unlike any real one?",
-        f"face rate on {len(between)} such segments: {cluster_rates[ts.index(0.5)]:.0%} at the "
-        f"midpoints, {0.5 * (cluster_rates[0] + cluster_rates[-1]):.0%} at the endpoints",
+        rate_note,
     )
 
 
