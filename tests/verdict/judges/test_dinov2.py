@@ -13,7 +13,7 @@ import torch
 
 from latentatlas.core.errors import LatentAtlasError
 from latentatlas.core.files import file_sha256
-from latentatlas.verdict.judges import dinov2
+from latentatlas.verdict.judges import dinov2, hf_snapshot
 
 transformers = pytest.importorskip("transformers", reason="pip install 'latentatlas[features]'")
 
@@ -39,7 +39,7 @@ def _hf_cache(root: Path, snapshot: Path, blob_name: str | None = None) -> Path:
     (repo / "refs" / "main").write_text("abc123")
     (repo / "blobs").mkdir()
     (repo / "snapshots" / "abc123").mkdir(parents=True)
-    for name in ("config.json", dinov2.WEIGHTS_NAME):
+    for name in ("config.json", hf_snapshot.WEIGHTS_NAME):
         digest = file_sha256(snapshot / name)
         blob = repo / "blobs" / (blob_name if blob_name and name != "config.json" else digest)
         shutil.copy(snapshot / name, blob)
@@ -57,7 +57,7 @@ def test_features_from_a_folder(snapshot: Path) -> None:
         out = judge.net(pixel_values=judge.preprocess(images)).last_hidden_state[:, 0]
     np.testing.assert_allclose(feats, out.double().numpy(), rtol=1e-6)
     assert judge.features(images[:0]).shape == (0, HIDDEN)
-    assert judge.protocol["weights_sha256"] == file_sha256(snapshot / dinov2.WEIGHTS_NAME)
+    assert judge.protocol["weights_sha256"] == file_sha256(snapshot / hf_snapshot.WEIGHTS_NAME)
     assert judge.protocol["weights_checked"] is False  # a user folder: recorded only
 
 
