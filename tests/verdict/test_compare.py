@@ -233,7 +233,7 @@ def test_compare_ladder_and_judges(
     assert "fd_ci" in verdict["rows"][0]["image"]["attributes"]
     page = (out / "index.html").read_text()
     assert "The degradation ladder" in page and "ceiling: decoded train codes" in page
-    assert "Not run: faces, inception, dinov2, cnn" in page
+    assert "Not run: faces, inception, dinov2, clip, cnn" in page
     assert "attributes protocol: latentatlas attribute CNN, penultimate layer (256-d)" in page
     # No image judge at all: z-space numbers only.
     assert main([*args, "--judges", "--quiet", "--out", str(tmp_path / "z")]) == 0

@@ -139,17 +139,19 @@ def test_the_face_rate_fails_the_ladder(bundled_ladder) -> None:
 
 def _literature_judge_missing(name: str) -> str | None:
     """Why the literature judge ``name`` cannot run here (None when it can)."""
-    from latentatlas.verdict.judges import dinov2, inception
+    from latentatlas.verdict.judges import clip, dinov2, inception
 
     if name == "inception" and not inception.available():
         return f"no Inception weights at {inception.hub_weights_path()} (see README)"
     if name == "dinov2" and not dinov2.available():
         return f"no DINOv2 snapshot of {dinov2.REPO_ID} in Hugging Face's cache (see README)"
+    if name == "clip" and not clip.available():
+        return f"no CLIP snapshot of {clip.REPO_ID} in Hugging Face's cache (see README)"
     return None
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["inception", "dinov2"])
+@pytest.mark.parametrize("name", ["inception", "dinov2", "clip"])
 def test_literature_judges_on_the_ladder(name: str) -> None:
     """Where their weights are present, the literature's feature spaces are judged on the
     bundled model's ladder like the attribute CNN: their Fréchet distance and KID must see

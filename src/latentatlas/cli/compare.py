@@ -80,10 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="JUDGE",
         help=f"image judges, any of: {', '.join(IMAGE_JUDGES)} (default: every one installed; "
-        "faces needs pip install 'latentatlas[judge]'; inception and dinov2 run where their "
+        "faces needs pip install 'latentatlas[judge]'; inception, dinov2 and clip run where their "
         "weights are found: --feature-weights, else torch-hub's cache (torch-fidelity's "
-        "weights-inception-2015-12-05-6726825d.pth) or Hugging Face's (facebook/dinov2-large), "
-        "never downloaded; give --judges with no name for none)",
+        "weights-inception-2015-12-05-6726825d.pth) or Hugging Face's (facebook/dinov2-large, "
+        "openai/clip-vit-large-patch14), never downloaded; give --judges with no name for none)",
     )
     p.add_argument(
         "--feature-weights",
@@ -93,7 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=PATH",
         help="weights of a literature feature judge, repeatable: inception=FILE (torch-fidelity's "
         "Inception file, checked against its published sha256 unless --no-verify), "
-        "dinov2=FOLDER (a Hugging Face snapshot of facebook/dinov2-large); see the README",
+        "dinov2=FOLDER (a Hugging Face snapshot of facebook/dinov2-large), clip=FOLDER (one of "
+        "openai/clip-vit-large-patch14); see the README",
     )
     p.add_argument(
         "--judge-n",

@@ -141,6 +141,7 @@ METRICS: tuple[VerdictMetric, ...] = (
     # where this verdict's own ladder run passed them (no ladder here has seen their weights).
     *_image("inception", ranking_fd=False, ranking_two_sample=False, if_validated=True),
     *_image("dinov2", ranking_fd=False, ranking_two_sample=False, if_validated=True),
+    *_image("clip", ranking_fd=False, ranking_two_sample=False, if_validated=True),
 )
 
 BY_KEY = {m.key: m for m in METRICS}

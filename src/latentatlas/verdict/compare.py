@@ -163,11 +163,12 @@ def run_compare(
     matching train z-points and judged against the matching held-out ones. ``judges`` names the
     image judges (default every one installed; ``()`` for none), which see the first
     ``judge_n`` (the face descriptor ``face_n``) images of each generator. ``feature_weights``
-    (``{"inception": FILE, "dinov2": FOLDER}``) gives the weights of the literature's feature
-    judges, checked against their published sha256 when ``verify``; without it they run where
-    their library's cache holds them. ``domain`` ("auto": by the Haar face rate of the decoded
-    held-out images; "faces"; "other") says whether the face judges and the face rate apply
-    (:func:`~latentatlas.verdict.scoring.face_domain`; recorded as ``verdict["domain"]``).
+    (``{"inception": FILE, "dinov2": FOLDER, "clip": FOLDER}``) gives the weights of the
+    literature's feature judges, checked against their published sha256 when ``verify``; without
+    it they run where their library's cache holds them. ``domain`` ("auto": by the Haar face rate
+    of the decoded held-out images; "faces"; "other") says whether the face judges and the face
+    rate apply (:func:`~latentatlas.verdict.scoring.face_domain`; recorded as
+    ``verdict["domain"]``).
     ``ladder`` also judges the degradation ladder (:mod:`latentatlas.verdict.ladder`); metrics
     that fail it are then left out of this verdict's ranking. Where the face judges do not apply
     the ladder runs whatever ``ladder`` says (``verdict["ladder"]["automatic"]``), and only

@@ -73,7 +73,7 @@ def add_image_tables(
         page.note(
             sec,
             f"Not run: {', '.join(missing)} (left out with --judges, or not installed: the face "
-            "descriptor needs pip install 'latentatlas[judge]', inception and dinov2 their "
+            "descriptor needs pip install 'latentatlas[judge]', inception, dinov2 and clip their "
             "weights: --feature-weights, see the README).",
         )
     for judge, info in ref["judges"].items():

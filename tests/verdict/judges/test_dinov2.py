@@ -4,14 +4,12 @@ bicubic, ImageNet normalisation) and the CLS token as features."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from latentatlas.core.errors import LatentAtlasError
 from latentatlas.core.files import file_sha256
 from latentatlas.verdict.judges import dinov2, hf_snapshot
 
@@ -30,21 +28,6 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("dinov2") / "snapshot"
     transformers.Dinov2Model(config).save_pretrained(folder)
     return folder
-
-
-def _hf_cache(root: Path, snapshot: Path, blob_name: str | None = None) -> Path:
-    """Hugging Face's cache layout: snapshots/<rev>/<file> link to blobs/<sha256>."""
-    repo = root / "models--facebook--dinov2-large"
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text("abc123")
-    (repo / "blobs").mkdir()
-    (repo / "snapshots" / "abc123").mkdir(parents=True)
-    for name in ("config.json", hf_snapshot.WEIGHTS_NAME):
-        digest = file_sha256(snapshot / name)
-        blob = repo / "blobs" / (blob_name if blob_name and name != "config.json" else digest)
-        shutil.copy(snapshot / name, blob)
-        (repo / "snapshots" / "abc123" / name).symlink_to(blob)
-    return root
 
 
 def test_features_from_a_folder(snapshot: Path) -> None:
@@ -75,24 +58,5 @@ def test_preprocessing_is_224_bicubic_imagenet_normalised(snapshot: Path) -> Non
     assert row.min() < -0.01 and row.max() > 1.01
 
 
-def test_hf_cache_is_checked_by_its_blob_names(
-    snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "none"))
-    assert not dinov2.available()
-    with pytest.raises(LatentAtlasError, match="no DINOv2 weights.*--feature-weights dinov2="):
-        dinov2.Dinov2Judge()
-    good = _hf_cache(tmp_path / "good", snapshot)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(good))
-    assert dinov2.available()
-    judge = dinov2.Dinov2Judge()
-    assert judge.protocol["weights_checked"] is True
-    bad = _hf_cache(tmp_path / "bad", snapshot, blob_name="0" * 64)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(bad))
-    with pytest.raises(LatentAtlasError, match="is damaged.*--no-verify"):
-        dinov2.Dinov2Judge()
-    assert dinov2.Dinov2Judge(verify=False).protocol["weights_checked"] is False
-    with pytest.raises(LatentAtlasError, match="no config.json"):
-        dinov2.Dinov2Judge(tmp_path)
+def test_hf_cache_is_checked_by_its_blob_names(snapshot: Path, check_hf_cache) -> None:
+    check_hf_cache(dinov2.Dinov2Judge, snapshot)

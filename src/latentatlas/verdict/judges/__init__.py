@@ -17,8 +17,10 @@ Modules, one a judge:
   weights at all (a small CNN trained to tell two sets of images apart, cross-validated);
 - ``haar``: OpenCV's Haar face detector, behind the face rate (a sanity check, not ranked);
 - ``inception``: Inception-v3 pool3 as torch-fidelity computes it (the literature's FID/KID),
-  ``dinov2``: DINOv2 ViT-L/14's CLS token (Stein et al. 2023's recommendation); both need weights
-  the user brings (``--feature-weights NAME=PATH``, or the library's own cache), never downloaded.
+  ``dinov2``: DINOv2 ViT-L/14's CLS token (Stein et al. 2023's recommendation), ``clip``: CLIP
+  ViT-L/14's image CLS token (dgm-eval's CLIP features); all three need weights the user brings
+  (``--feature-weights NAME=PATH``, or the library's own cache), never downloaded; ``hf_snapshot``
+  finds and checks the Hugging Face snapshots of the last two.
 
 To add a feature judge: a class with ``name``, ``title``, ``protocol`` and ``features(images)``
 (:class:`ImageJudge`), registered in :data:`FEATURE_JUDGES`, and in :data:`FACE_JUDGES` too if
@@ -72,10 +74,11 @@ FEATURE_JUDGES: dict[str, str] = {
     "faces": "latentatlas.verdict.judges.descriptor:FaceDescriptorJudge",
     "inception": "latentatlas.verdict.judges.inception:load_inception_judge",
     "dinov2": "latentatlas.verdict.judges.dinov2:load_dinov2_judge",
+    "clip": "latentatlas.verdict.judges.clip:load_clip_judge",
 }
 # Judges whose weights the user brings: their factories take (weights path or None, verify,
 # device), and they run by default only where their weights are found without being named.
-WEIGHTED_JUDGES: tuple[str, ...] = ("inception", "dinov2")
+WEIGHTED_JUDGES: tuple[str, ...] = ("inception", "dinov2", "clip")
 IMAGE_JUDGES: tuple[str, ...] = (*FEATURE_JUDGES, "cnn")
 # The judges that see faces only (trained on CelebA faces, or a face descriptor): they run only
 # where the reference images are faces (verdict.scoring.face_domain), like the Haar face rate.
@@ -139,8 +142,8 @@ def check_feature_weights(
 
 def available_judges(feature_weights: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The image judges that can run here: ``faces`` when dlib and its models are installed
-    (``pip install 'latentatlas[judge]'``), ``inception``/``dinov2`` when their weights are named
-    in ``feature_weights`` or found in their library's cache, every other one always."""
+    (``pip install 'latentatlas[judge]'``), ``inception``/``dinov2``/``clip`` when their weights
+    are named in ``feature_weights`` or found in their library's cache, every other one always."""
     import importlib
 
     from latentatlas.verdict.judges import descriptor
