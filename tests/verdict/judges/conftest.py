@@ -29,6 +29,47 @@ def _hf_cache(root: Path, repo_id: str, snapshot: Path, blob_name: str | None = 
     return root
 
 
+@pytest.fixture(scope="session")
+def save_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``save_snapshot(make_model, name)``: the model ``make_model()`` makes under seed 0, saved
+    with ``save_pretrained`` (a snapshot folder) in a temporary folder called ``name``."""
+
+    def save(make_model: Callable[[], object], name: str) -> Path:
+        import torch
+
+        torch.manual_seed(0)
+        folder = tmp_path_factory.mktemp(name) / "snapshot"
+        make_model().save_pretrained(folder)
+        return folder
+
+    return save
+
+
+@pytest.fixture
+def check_folder_features() -> Callable[..., None]:
+    """``check_folder_features(judge, folder, side, hidden, reference)``: the judge loaded from the
+    snapshot ``folder`` maps three random side x side images to (3, hidden) float64 features equal
+    to ``reference(its preprocessed batch)``, and records the folder's sha256 unchecked."""
+
+    def check(judge, folder: Path, side: int, hidden: int, reference: Callable) -> None:
+        import numpy as np
+        import torch
+
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 256, size=(3, side, side, 3), dtype=np.uint8)
+        feats = judge.features(images)
+        assert feats.shape == (3, hidden) and feats.dtype == np.float64
+        with torch.no_grad():
+            out = reference(judge.preprocess(images))
+        np.testing.assert_allclose(feats, out.double().numpy(), rtol=1e-6)
+        assert judge.features(images[:0]).shape == (0, hidden)
+        sha = file_sha256(folder / hf_snapshot.WEIGHTS_NAME)
+        assert judge.protocol["weights_sha256"] == sha
+        assert judge.protocol["weights_checked"] is False  # a user folder: recorded only
+
+    return check
+
+
 @pytest.fixture
 def check_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """``check_hf_cache(JudgeClass, snapshot_folder)``: the judge finds its snapshot in Hugging

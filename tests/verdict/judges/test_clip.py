@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentatlas.core.files import file_sha256
-from latentatlas.verdict.judges import clip, hf_snapshot
+from latentatlas.verdict.judges import clip
 
 transformers = pytest.importorskip("transformers", reason="pip install 'latentatlas[features]'")
 
@@ -20,7 +19,7 @@ SIZE = 32  # ViT-L/14's is 224; the judge reads it from the snapshot's config
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def snapshot(save_snapshot) -> Path:
     """A randomly initialised CLIP (both towers, as openai/clip-vit-large-patch14's snapshot
     holds them) saved as a snapshot is."""
     tower = {
@@ -34,27 +33,19 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text_config=tower,
         projection_dim=8,
     )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("clip") / "snapshot"
-    transformers.CLIPModel(config).save_pretrained(folder)
-    return folder
+    return save_snapshot(lambda: transformers.CLIPModel(config), "clip")
 
 
-def test_features_from_a_folder(snapshot: Path) -> None:
+def test_features_from_a_folder(snapshot: Path, check_folder_features) -> None:
     judge = clip.ClipJudge(snapshot)
-    images = np.random.default_rng(0).integers(0, 256, size=(3, 40, 40, 3), dtype=np.uint8)
-    feats = judge.features(images)
-    assert feats.shape == (3, HIDDEN) and feats.dtype == np.float64
     # dgm-eval's features: the whole CLIP's image CLS token through the final layer norm, before
     # the projection.
     net = transformers.CLIPModel.from_pretrained(snapshot).vision_model.eval()
-    with torch.no_grad():
-        cls = net(pixel_values=judge.preprocess(images)).last_hidden_state[:, 0]
-        out = net.post_layernorm(cls)
-    np.testing.assert_allclose(feats, out.double().numpy(), rtol=1e-6)
-    assert judge.features(images[:0]).shape == (0, HIDDEN)
-    assert judge.protocol["weights_sha256"] == file_sha256(snapshot / hf_snapshot.WEIGHTS_NAME)
-    assert judge.protocol["weights_checked"] is False  # a user folder: recorded only
+
+    def reference(x: torch.Tensor) -> torch.Tensor:
+        return net.post_layernorm(net(pixel_values=x).last_hidden_state[:, 0])
+
+    check_folder_features(judge, snapshot, 40, HIDDEN, reference)
     assert f"centre crop {SIZE}" in judge.protocol["resize"]
 
 

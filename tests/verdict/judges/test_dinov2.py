@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentatlas.core.files import file_sha256
-from latentatlas.verdict.judges import dinov2, hf_snapshot
+from latentatlas.verdict.judges import dinov2
 
 transformers = pytest.importorskip("transformers", reason="pip install 'latentatlas[features]'")
 
@@ -19,29 +18,22 @@ HIDDEN = 16
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def snapshot(save_snapshot) -> Path:
     """A randomly initialised DINOv2 saved as facebook/dinov2-large's snapshot is."""
     config = transformers.Dinov2Config(
         hidden_size=HIDDEN, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
     )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("dinov2") / "snapshot"
-    transformers.Dinov2Model(config).save_pretrained(folder)
-    return folder
+    return save_snapshot(lambda: transformers.Dinov2Model(config), "dinov2")
 
 
-def test_features_from_a_folder(snapshot: Path) -> None:
+def test_features_from_a_folder(snapshot: Path, check_folder_features) -> None:
     judge = dinov2.Dinov2Judge(snapshot)
-    images = np.random.default_rng(0).integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
-    feats = judge.features(images)
-    assert feats.shape == (3, HIDDEN) and feats.dtype == np.float64
-    # The CLS token of the last (layer-normed) hidden state, as dgm-eval takes it.
-    with torch.no_grad():
-        out = judge.net(pixel_values=judge.preprocess(images)).last_hidden_state[:, 0]
-    np.testing.assert_allclose(feats, out.double().numpy(), rtol=1e-6)
-    assert judge.features(images[:0]).shape == (0, HIDDEN)
-    assert judge.protocol["weights_sha256"] == file_sha256(snapshot / hf_snapshot.WEIGHTS_NAME)
-    assert judge.protocol["weights_checked"] is False  # a user folder: recorded only
+
+    def reference(x: torch.Tensor) -> torch.Tensor:
+        # The CLS token of the last (layer-normed) hidden state, as dgm-eval takes it.
+        return judge.net(pixel_values=x).last_hidden_state[:, 0]
+
+    check_folder_features(judge, snapshot, 32, HIDDEN, reference)
 
 
 def test_preprocessing_is_224_bicubic_imagenet_normalised(snapshot: Path) -> None:

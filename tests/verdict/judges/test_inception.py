@@ -209,6 +209,6 @@ def test_compare_without_weights_says_where_to_put_them(
     argv = [*args, "--feature-weights", f"inception={named}", "--out", str(tmp_path / "b")]
     assert main([*argv, "--quiet"]) == 2
     assert f"no Inception weights at {named}" in capsys.readouterr().err
-    assert main([*args, "--feature-weights", "clip=x.pth", "--out", str(tmp_path / "c")]) == 2
+    assert main([*args, "--feature-weights", "swav=x.pth", "--out", str(tmp_path / "c")]) == 2
     assert "expected NAME=PATH" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
