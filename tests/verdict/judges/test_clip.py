@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from latentatlas.core.errors import LatentAtlasError
 from latentatlas.verdict.judges import clip
 
 transformers = pytest.importorskip("transformers", reason="pip install 'latentatlas[features]'")
@@ -73,3 +74,13 @@ def test_preprocessing_is_clips_own(snapshot: Path) -> None:
 
 def test_hf_cache_is_checked_by_its_blob_names(snapshot: Path, check_hf_cache) -> None:
     check_hf_cache(clip.ClipJudge, snapshot)
+
+
+def test_a_snapshot_of_another_network_is_refused(save_snapshot) -> None:
+    # transformers would load it and leave CLIP's weights random, with a warning only.
+    config = transformers.Dinov2Config(
+        hidden_size=HIDDEN, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+    )
+    other = save_snapshot(lambda: transformers.Dinov2Model(config), "other")
+    with pytest.raises(LatentAtlasError, match=f"is not a snapshot of {clip.REPO_ID}"):
+        clip.ClipJudge(other)

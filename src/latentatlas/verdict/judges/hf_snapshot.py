@@ -108,11 +108,26 @@ class SnapshotJudge:
         folder = self.snapshot.locate(weights)
         digest, checked = self.snapshot.check_weights(folder, verify)
         model = getattr(transformers, self.model_class)
+        what = self.snapshot.label
+        # A whole CLIP's snapshot holds a text tower too, which transformers lists key by key as
+        # unexpected; what matters, a weight of the network left random, is checked here instead.
+        verbosity = transformers.logging.get_verbosity()
+        transformers.logging.set_verbosity_error()
         try:
-            self.net = model.from_pretrained(folder, local_files_only=True).eval()
+            net, info = model.from_pretrained(
+                folder, local_files_only=True, output_loading_info=True
+            )
         except (OSError, ValueError, RuntimeError) as e:
-            what = self.snapshot.label
             raise LatentAtlasError(f"cannot load {what} from {folder}: {e}") from None
+        finally:
+            transformers.logging.set_verbosity(verbosity)
+        if info["missing_keys"]:
+            missing = sorted(info["missing_keys"])
+            raise LatentAtlasError(
+                f"{folder} is not a snapshot of {self.snapshot.repo_id}: {len(missing)} of "
+                f"{what}'s weights are missing from it ({missing[0]}, ...)"
+            )
+        self.net = net.eval()
         self.device = torch.device(device)
         self.net.to(self.device)
         self._torch = torch
