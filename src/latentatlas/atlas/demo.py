@@ -265,7 +265,7 @@ PICTURE_INTRO = (
 
 def _landing_page(directory: Path, headline: dict[str, Any], verdict: dict[str, Any]) -> None:
     from latentatlas.verdict.page import slug
-    from latentatlas.verdict.ranking import margin_sentence, winner_sentence
+    from latentatlas.verdict.ranking import faces_apply, margin_sentence, winner_sentence
 
     page = Page("latentatlas demo: the latent space of a CelebA autoencoder")
     rows = {r["generator"]: r for r in verdict["rows"]}
@@ -288,9 +288,8 @@ def _landing_page(directory: Path, headline: dict[str, Any], verdict: dict[str, 
         margin_sentence(ranking, verdict["rows"]),
         "compare/index.html#rule",
     )
-    domain = verdict.get("domain") or {}
-    if not domain.get("faces", True):  # the demo's model decodes faces; said if ever not
-        page.note(sec, f"Face judges: {domain['reason']}.")
+    if not faces_apply(verdict):  # the demo's model decodes faces; said if ever not
+        page.note(sec, f"Face judges: {verdict['domain']['reason']}.")
     page.lead_key = sec.key
     sec = page.section(
         "summary",

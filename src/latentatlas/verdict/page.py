@@ -15,8 +15,13 @@ from latentatlas.core.html import Page, Section
 from latentatlas.core.imaging import png_bytes, square_grid
 from latentatlas.verdict.charts import ladder_chart, verdict_chart
 from latentatlas.verdict.ladder import AUTOMATIC
-from latentatlas.verdict.ranking import margin_sentence, rank_verdict, winner_sentence
-from latentatlas.verdict.tables import add_image_tables, add_ranking_table, faces_apply
+from latentatlas.verdict.ranking import (
+    faces_apply,
+    margin_sentence,
+    rank_verdict,
+    winner_sentence,
+)
+from latentatlas.verdict.tables import add_image_tables, add_ranking_table
 
 # (key in a verdict row, column header); "fitted" and "seconds" are shown per generator below.
 COLUMNS = (

@@ -48,6 +48,7 @@ __all__ = [
     "RANKING_METRICS",
     "RULE",
     "candidate_metrics",
+    "faces_apply",
     "rank_generators",
     "rank_verdict",
     "spread_ratio",
@@ -182,13 +183,18 @@ def candidate_metrics(
     return out
 
 
+def faces_apply(verdict: Mapping[str, Any]) -> bool:
+    """Whether the verdict's reference images are faces, so that the face rate and the face
+    judges apply (a verdict written before the check existed was made on faces)."""
+    return bool((verdict.get("domain") or {}).get("faces", True))
+
+
 def rank_verdict(verdict: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`rank_generators` on a verdict as ``compare`` writes it (or ``load_verdict`` reads)
     over :func:`candidate_metrics` of its domain (a verdict without one was made on faces) and its
     own ladder run, if it has one."""
-    faces = (verdict.get("domain") or {}).get("faces", True)
     checks = (verdict.get("ladder") or {}).get("checks", {})
-    return rank_generators(verdict["rows"], candidate_metrics(faces, checks))
+    return rank_generators(verdict["rows"], candidate_metrics(faces_apply(verdict), checks))
 
 
 def winner_sentence(ranking: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:

@@ -11,7 +11,7 @@ from latentatlas.core.numbers import fmt, fmt_ci
 from latentatlas.verdict.catalogue import BY_KEY, lookup
 from latentatlas.verdict.judges import IMAGE_JUDGES
 from latentatlas.verdict.ladder import AUTOMATIC
-from latentatlas.verdict.ranking import winner_sentence
+from latentatlas.verdict.ranking import faces_apply, winner_sentence
 
 if TYPE_CHECKING:
     from latentatlas.core.html import Page, Section
@@ -192,9 +192,3 @@ def verdict_table_lines(verdict: Mapping[str, Any]) -> list[str]:
         ).rstrip()
         for row in table
     ]
-
-
-def faces_apply(verdict: Mapping[str, Any]) -> bool:
-    """Whether the verdict's reference images are faces, so that the face rate and the face
-    judges apply (a verdict written before the check existed was made on faces)."""
-    return bool((verdict.get("domain") or {}).get("faces", True))
