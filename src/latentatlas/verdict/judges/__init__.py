@@ -104,20 +104,24 @@ JUDGE_N = 500
 FACE_N = 100
 
 
+def _module(name: str) -> Any:
+    """The module of the feature judge ``name``, imported on first use (torch, dlib, weights)."""
+    import importlib
+
+    return importlib.import_module(FEATURE_JUDGES[name].split(":")[0])
+
+
 def make_judge(
     name: str, weights: str | None = None, verify: bool = True, device: str = "cpu"
 ) -> ImageJudge:
     """The feature judge called ``name`` (one of :data:`FEATURE_JUDGES`), loaded; ``weights``
     (a path), ``verify`` (check its published sha256) and ``device`` (where the network runs:
     these are large, ~6 GFLOPs an image) for :data:`WEIGHTED_JUDGES`."""
-    import importlib
-
     if name not in FEATURE_JUDGES:
         raise ValueError(f"unknown feature judge {name!r}; choose from {', '.join(FEATURE_JUDGES)}")
     if weights is not None and name not in WEIGHTED_JUDGES:
         raise ValueError(f"the {name} judge takes no weights file; only {WEIGHTED_JUDGES} do")
-    module, factory = FEATURE_JUDGES[name].split(":")
-    make = getattr(importlib.import_module(module), factory)
+    make = getattr(_module(name), FEATURE_JUDGES[name].split(":")[1])
     return make(weights, verify=verify, device=device) if name in WEIGHTED_JUDGES else make()
 
 
@@ -126,8 +130,6 @@ def check_feature_weights(
 ) -> None:
     """Refuse, before any work, weights for a judge that is not asked for, and a missing weights
     file of a judge that is asked for (a one-line LatentAtlasError that says where to put it)."""
-    import importlib
-
     from latentatlas.core.errors import LatentAtlasError
 
     weights = dict(feature_weights or {})
@@ -136,24 +138,17 @@ def check_feature_weights(
         raise LatentAtlasError(f"--feature-weights {unused[0]}=... names a judge not in --judges")
     for name in WEIGHTED_JUDGES:
         if name in weights or (judges is not None and name in judges):
-            module = FEATURE_JUDGES[name].split(":")[0]
-            importlib.import_module(module).locate(weights.get(name))
+            _module(name).locate(weights.get(name))
 
 
 def available_judges(feature_weights: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The image judges that can run here: ``faces`` when dlib and its models are installed
     (``pip install 'latentatlas[judge]'``), ``inception``/``dinov2``/``clip`` when their weights
     are named in ``feature_weights`` or found in their library's cache, every other one always."""
-    import importlib
-
-    from latentatlas.verdict.judges import descriptor
 
     def runs(name: str) -> bool:
-        if name == "faces":
-            return descriptor.available()
-        if name in WEIGHTED_JUDGES and name not in (feature_weights or {}):
-            module = FEATURE_JUDGES[name].split(":")[0]
-            return bool(importlib.import_module(module).available())
+        if name == "faces" or (name in WEIGHTED_JUDGES and name not in (feature_weights or {})):
+            return bool(_module(name).available())
         return True
 
     return tuple(j for j in IMAGE_JUDGES if runs(j))
