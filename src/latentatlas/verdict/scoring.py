@@ -157,6 +157,8 @@ def judging_context(
             entry["title"] = net.title
             entry["protocol"] = getattr(net, "protocol", {})
             entry.update(_describe(net, ref_images[:n], "ref"))
+            # The reference's moments and square root, once for every generator.
+            entry["ref_frechet"] = FrechetReference(entry["ref_features"])
         else:
             entry["title"] = "a small CNN trained to tell the images from the reference"
         ctx["judges"][name] = entry
@@ -192,15 +194,11 @@ def _reference_entry(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe(net: Any, images: np.ndarray, prefix: str) -> dict[str, Any]:
+def _describe(net: Any, images: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
     if hasattr(net, "features_and_proba"):
         feats, proba = net.features_and_proba(images)
-        out = {f"{prefix}_features": feats, f"{prefix}_proba": proba}
-    else:
-        out = {f"{prefix}_features": net.features(images)}
-    if prefix == "ref":  # the reference's moments and square root, once for every generator
-        out["ref_frechet"] = FrechetReference(out["ref_features"])
-    return out
+        return {f"{prefix}_features": feats, f"{prefix}_proba": proba}
+    return {f"{prefix}_features": net.features(images)}
 
 
 def judge_images(images: np.ndarray, ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
