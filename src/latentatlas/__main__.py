@@ -7,8 +7,8 @@ import sys
 if not sys.flags.safe_path and sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from latentatlas.cli import main  # noqa: E402
+from latentatlas.cli import run  # noqa: E402
 
 # Guarded: a process the demo spawns imports this module again and must not rerun the CLI.
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -137,3 +137,31 @@ def test_python_m_ignores_modules_in_the_current_folder(tmp_path: Path) -> None:
         text=True,
     )
     assert done.returncode == 0, done.stderr[-500:]
+
+
+def test_a_torchrun_process_keeps_its_output_and_exit_status(tmp_path: Path) -> None:
+    # Under torchrun the CLI leaves with os._exit (gloo's threads would outlive Python's
+    # shutdown), so buffered output must be flushed by hand and the status passed on.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered output
+    env |= {"PYTHONPATH": str(SRC), "WORLD_SIZE": "2"}
+    ok = subprocess.run(
+        [sys.executable, "-m", "latentatlas", "theory", "--N", "8", "--mc", "200"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr[-500:]
+    assert ok.stdout.rstrip().endswith("width = 1/sqrt(5N)")
+    bad = subprocess.run(
+        [sys.executable, "-m", "latentatlas", "analyze", str(tmp_path / "nope"), "--out", "x"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"latentatlas analyze: error: {tmp_path / 'nope'}: no such store (a store directory or "
+        "an .npy file)"
+    ]

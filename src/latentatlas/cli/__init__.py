@@ -18,6 +18,7 @@ import argparse
 import errno
 import importlib
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -351,6 +352,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = message.strip().splitlines()[0] if message.strip() else "failed"
     print(f"latentatlas {args.verb}: error: {first}", file=sys.stderr)
     return 2
+
+
+def run() -> NoReturn:
+    """``latentatlas`` and ``python -m latentatlas``: :func:`main`, its return the exit status."""
+    code = main()
+    if os.environ.get("WORLD_SIZE", "1") != "1":  # one process of a torchrun
+        from latentatlas.models.distributed import exit_now
+
+        exit_now(code)
+    raise SystemExit(code)
 
 
 def os_error_message(e: OSError, out: object = None) -> str:

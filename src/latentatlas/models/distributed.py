@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -29,10 +31,6 @@ class Distributed:
     @property
     def main(self) -> bool:
         return self.rank == 0
-
-    def barrier(self) -> None:
-        if self.active:
-            dist.barrier()
 
     def broadcast(self, obj: Any) -> Any:
         """Rank 0's ``obj`` on every rank."""
@@ -66,7 +64,11 @@ class Distributed:
 
     @contextmanager
     def together(self) -> Iterator[None]:
-        """Run a block on every rank; it fails on every rank if it fails on any."""
+        """Run a block on every rank; it fails on every rank if it fails on any.
+
+        It is also the barrier: ranks leave it together, and when the rank that works inside it
+        fails (rank 0 writing a checkpoint), the others fail with a line that says so.
+        """
         try:
             yield
         except Exception as e:
@@ -86,3 +88,18 @@ def device_for_rank(name: str) -> torch.device:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     return device
+
+
+def exit_now(code: int) -> NoReturn:
+    """End this process of a torchrun with ``code``, without Python's shutdown.
+
+    Gloo's worker threads outlive ``destroy_process_group`` (DDP keeps the group alive), and one
+    of them may release a finished collective while Python shuts down. A collective launched in
+    backward holds Python state, so releasing it then aborts the process ("terminate called
+    without an active exception"; pytorch/pytorch#179291): 2 of 62 two-process trainings under
+    load. Outputs are written atomically and closed by now; only the streams need flushing.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    logging.shutdown()
+    os._exit(code)

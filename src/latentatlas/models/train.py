@@ -104,7 +104,9 @@ def train(
 ) -> dict[str, Any] | None:
     """Train (or resume) a run; returns a summary on rank 0 and None on the other ranks.
 
-    Rank 0 holds a lock on ``run_dir`` throughout, so a second run into it fails at once.
+    Rank 0 holds a lock on ``run_dir`` throughout, so a second run into it fails at once. Under
+    torchrun, a script of one's own should end with ``models.distributed.exit_now`` as the CLI
+    does (gloo's threads may abort Python's shutdown).
     """
     cfg = cfg or TrainConfig()
     run_dir = Path(run_dir)
@@ -192,9 +194,10 @@ def _train(
     run = _setup(cache_dir, run_dir, cfg, model_kwargs, resume, verify)
     for epoch in range(run.start_epoch, run.cfg.epochs):
         train_loss, seconds = _train_epoch(run, epoch, progress)
-        if run.ddp.main:
-            _end_epoch(run, epoch, train_loss, seconds, progress)
-        run.ddp.barrier()
+        # The other ranks wait here while rank 0 writes, and fail with it if it fails.
+        with run.ddp.together():
+            if run.ddp.main:
+                _end_epoch(run, epoch, train_loss, seconds, progress)
     run.ddp.close()
     if not run.ddp.main:
         return None

@@ -75,14 +75,13 @@ def spread_ratio(z: np.ndarray, real: np.ndarray) -> float:
 def rank_generators(
     rows: Sequence[Mapping[str, Any]],
     metrics: Sequence[VerdictMetric] | None = None,
-    excluded: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Order a verdict's rows by :data:`RULE`.
 
     rows: verdict rows with ``generator``, ``spread``, optionally ``duplicate_of``, and the
     metrics' values and ``_ci`` intervals. metrics: the candidates (default: the catalogue's
-    ranking metrics); those in ``excluded`` (keys; e.g. failed on this run's ladder) and those
-    missing from any non-collapsed row are not used.
+    ranking metrics; :func:`candidate_metrics` gives a verdict's); those missing from any
+    non-collapsed row are not used.
 
     Returns ``{"rule", "metrics", "winner", "order", "ranks", "mean_rank", "tied_with_winner",
     "groups", "collapsed"}``: ``metrics`` lists the keys used, ``ranks`` maps each generator to
@@ -96,8 +95,7 @@ def rank_generators(
         spread = r.get("spread")
         return spread is not None and spread < COLLAPSE
 
-    pool = RANKING_METRICS if metrics is None else metrics
-    candidates = [m for m in pool if m.key not in set(excluded)]
+    candidates = RANKING_METRICS if metrics is None else metrics
     used = present([r for r in originals if not collapsed(r)] or originals, candidates)
     mean_rank = dict.fromkeys((r["generator"] for r in originals), 0.0)
     plain = dict.fromkeys(mean_rank, 0.0)
