@@ -8,8 +8,8 @@ times, each into a new folder, while ``--busy`` processes multiply matrices besi
 machine running the test suite). Prints each failure's first stderr line and the count.
 
 Races at a process's end show up only under load: before ``latentatlas`` ended its torchrun
-processes through ``models.distributed.exit_now``, 2 of 62 runs aborted in Python's shutdown
-("terminate called without an active exception"). About 20 s a run on 2 loaded cores.
+processes through ``models.distributed.exit_now``, 3 of 122 runs aborted in Python's shutdown
+("terminate called without an active exception"). About 12 s a run on 2 loaded cores.
 """
 
 from __future__ import annotations

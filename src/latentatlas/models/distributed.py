@@ -96,7 +96,7 @@ def exit_now(code: int) -> NoReturn:
     Gloo's worker threads outlive ``destroy_process_group`` (DDP keeps the group alive), and one
     of them may release a finished collective while Python shuts down. A collective launched in
     backward holds Python state, so releasing it then aborts the process ("terminate called
-    without an active exception"; pytorch/pytorch#179291): 2 of 62 two-process trainings under
+    without an active exception"; pytorch/pytorch#179291): 3 of 122 two-process trainings under
     load. Outputs are written atomically and closed by now; only the streams need flushing.
     """
     for stream in (sys.stdout, sys.stderr):
