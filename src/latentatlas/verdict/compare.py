@@ -261,10 +261,7 @@ def run_compare(
         grids = {"reconstructions": held_images[: GRID_SIDE**2]}  # real held-out points, decoded
 
         def one(name: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-            fit_seconds = fits[name]()
-            row, z, images = judge_fitted(name, gens[name], model, ctx, n, seed)
-            row["seconds"] = round(row["seconds"] + fit_seconds, 2)
-            return row, z, images
+            return judge_fitted(name, gens[name], model, ctx, n, seed, fits[name]())
 
         steps = tqdm(
             zip(gens, in_order(one, list(gens), workers=2 if draw_ahead else 0), strict=True),
@@ -349,18 +346,21 @@ def judge_generator(
     """Fit ``gen`` on the context's train points, draw ``n`` samples, decode and judge them.
 
     Returns (the verdict row, the samples (n, N), the decoded images (n, S, S, 3))."""
-    t0 = time.perf_counter()
-    gen.fit(ctx["train"])
-    row, z, images = judge_fitted(name, gen, model, ctx, n, seed)
-    row["seconds"] = round(time.perf_counter() - t0, 2)
-    return row, z, images
+    fit_seconds = fit_later(gen, ctx["train"])()
+    return judge_fitted(name, gen, model, ctx, n, seed, fit_seconds)
 
 
 def judge_fitted(
-    name: str, gen: Any, model: Any, ctx: dict[str, Any], n: int, seed: int
+    name: str,
+    gen: Any,
+    model: Any,
+    ctx: dict[str, Any],
+    n: int,
+    seed: int,
+    fit_seconds: float = 0.0,
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """:func:`judge_generator` of a generator already fitted on the context's train points
-    (its row's ``seconds`` count this part only)."""
+    """:func:`judge_generator` of a generator already fitted on the context's train points, in
+    ``fit_seconds`` (added to the row's ``seconds``)."""
     t0 = time.perf_counter()
     z = gen.sample(n, random_state=seed)
     images, again = decode_and_reencode(model, z)  # one pass of the decoder for both
@@ -368,7 +368,7 @@ def judge_fitted(
     row.update(judge(z, images, again, ctx, seed))
     row.update(likelihood_row(gen, ctx["held"], seed))
     row["fitted"] = gen.fitted_params()
-    row["seconds"] = time.perf_counter() - t0
+    row["seconds"] = round(fit_seconds + time.perf_counter() - t0, 2)
     return row, z, images
 
 
